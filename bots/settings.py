@@ -1,0 +1,224 @@
+"""Bot configuration: config/quotebot.toml, overridden by environment variables, validated by pydantic.
+
+One section class per environment prefix (DISCORD_*, SLACK_*, QUOTEBOT_*): the file gives the
+defaults a team shares, the environment gives secrets and per-host overrides. A validation error
+names the key (`discord.cooldown_seconds`) and what is wrong, before anything connects.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tomllib
+import zoneinfo
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from quotecore import paths
+
+DEFAULT_FILE = "quotebot.toml"
+
+
+class SettingsError(Exception):
+    """Config that cannot be used; `problems` is one line per key, each saying what to fix."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(problems))
+
+
+class _Section(BaseSettings):
+    """A config section: values from the TOML table, overridden by its environment variables."""
+
+    model_config = SettingsConfigDict(extra="forbid", env_nested_delimiter="__", validate_default=True)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The environment wins over the file (init kwargs carry the file's values).
+        return (env_settings, init_settings)
+
+
+class CorpusSettings(_Section):
+    """Where the corpus and the core's config files are (defaults: ./seeds, ./config, or bundled)."""
+
+    model_config = SettingsConfigDict(env_prefix="QUOTEBOT_CORPUS_")
+
+    seeds_dir: Path | None = None
+    config_dir: Path | None = None
+    cache_dir: Path | None = None
+
+
+class DiscordSettings(_Section):
+    """DISCORD_TOKEN and friends; the adapter starts only when a token is set."""
+
+    model_config = SettingsConfigDict(env_prefix="DISCORD_")
+
+    token: SecretStr | None = None
+    application_id: int | None = None
+    #: Discord's API by default; a REST proxy (nirn-proxy) or the tests' fake set another.
+    api_base_url: str = "https://discord.com/api/v10"
+    #: Guilds whose commands are synced instantly (guild-scoped) while testing; empty = global.
+    guild_ids: list[int] = []
+    admin_user_ids: list[int] = []
+    admin_role_ids: list[int] = []
+    cooldown_seconds: float = Field(default=5.0, ge=0, le=3600)
+    max_results: int = Field(default=5, ge=1, le=5)
+
+
+class SlackSettings(_Section):
+    """SLACK_BOT_TOKEN plus SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP mode)."""
+
+    model_config = SettingsConfigDict(env_prefix="SLACK_")
+
+    bot_token: SecretStr | None = None
+    app_token: SecretStr | None = None
+    signing_secret: SecretStr | None = None
+    #: auto: Socket Mode when an app token is set, else HTTP when a signing secret is set.
+    mode: Literal["auto", "socket", "http"] = "auto"
+    #: Slack's Web API by default (GovSlack and the tests use another). Must end with '/'.
+    api_url: str = "https://slack.com/api/"
+    host: str = "0.0.0.0"  # noqa: S104 - HTTP mode must be reachable by Slack
+    port: int = Field(default=3000, ge=0, le=65535)
+    path: str = "/slack/events"
+    admin_user_ids: list[str] = []
+    #: Also treat workspace admins and owners (users.info) as quotebot admins.
+    workspace_admins: bool = False
+    #: Answer /quote only to the caller (with a "Share to channel" button) instead of the channel.
+    ephemeral_by_default: bool = False
+    cooldown_seconds: float = Field(default=5.0, ge=0, le=3600)
+
+    @field_validator("api_url")
+    @classmethod
+    def _slash(cls, value: str) -> str:
+        return value if value.endswith("/") else value + "/"
+
+
+class Target(BaseModel):
+    """A place the daily excerpt goes."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    platform: Literal["discord", "slack", "console"]
+    channel: str = Field(min_length=1)
+    time: dt.time = dt.time(9, 0)
+    timezone: str = "UTC"
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown IANA timezone {value!r} (for example Asia/Shanghai, Europe/Paris)") from None
+        return value
+
+    @field_validator("channel")
+    @classmethod
+    def _channel(cls, value: str, info: Any) -> str:
+        platform = info.data.get("platform")
+        if platform == "discord" and not value.isdigit():
+            raise ValueError(f"a Discord channel id is a number (right-click the channel → Copy ID), got {value!r}")
+        if platform == "slack" and not (value[:1] in "CGD" and value[1:].isalnum() and value.isupper()):
+            raise ValueError(f"a Slack channel id looks like C0123ABCD (channel details → bottom), got {value!r}")
+        return value
+
+
+class DailySettings(_Section):
+    """The daily excerpt: where, when, and how late a missed post may still go out."""
+
+    model_config = SettingsConfigDict(env_prefix="QUOTEBOT_DAILY_")
+
+    enabled: bool = True
+    targets: list[Target] = []
+    misfire_grace_seconds: int = Field(default=3600, ge=1, le=86400)
+    #: One rotation for every channel (a quote is posted once everywhere before any repeats),
+    #: or one per channel.
+    shared_rotation: bool = True
+    heading: str = "今日语录"
+
+
+class StorageSettings(_Section):
+    """The database for state that outlives a restart: SQLite by default, any SQLAlchemy URL."""
+
+    model_config = SettingsConfigDict(env_prefix="QUOTEBOT_STORAGE_")
+
+    url: str = "sqlite:///var/quotebot.sqlite3"
+
+
+class Settings(BaseModel):
+    """The whole configuration, one attribute per section."""
+
+    model_config = ConfigDict(frozen=True)
+
+    corpus: CorpusSettings = CorpusSettings()
+    discord: DiscordSettings = DiscordSettings()
+    slack: SlackSettings = SlackSettings()
+    daily: DailySettings = DailySettings()
+    storage: StorageSettings = StorageSettings()
+    source: Path | None = None
+
+    @property
+    def discord_enabled(self) -> bool:
+        return self.discord.token is not None and bool(self.discord.token.get_secret_value())
+
+    @property
+    def slack_enabled(self) -> bool:
+        return self.slack.bot_token is not None and bool(self.slack.bot_token.get_secret_value())
+
+
+_SECTIONS: dict[str, type[_Section]] = {
+    "corpus": CorpusSettings,
+    "discord": DiscordSettings,
+    "slack": SlackSettings,
+    "daily": DailySettings,
+    "storage": StorageSettings,
+}
+
+
+def settings_path(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """QUOTEBOT_CONFIG, else config/quotebot.toml in the config directory."""
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get("QUOTEBOT_CONFIG")
+    return Path(env) if env else paths.config_dir() / DEFAULT_FILE
+
+
+def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
+    """Read, merge with the environment, validate; SettingsError lists every problem by key."""
+    file = settings_path(path)
+    data: dict[str, Any] = {}
+    problems: list[str] = []
+    if file.exists():
+        try:
+            data = tomllib.loads(file.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise SettingsError([f"{file}: invalid TOML: {exc}"]) from None
+    elif path is not None:
+        raise SettingsError([f"{file}: file not found"])
+    for key in sorted(set(data) - set(_SECTIONS)):
+        problems.append(f"{key}: unknown section (known: {', '.join(_SECTIONS)})")
+    sections: dict[str, Any] = {}
+    for name, cls in _SECTIONS.items():
+        table = data.get(name, {})
+        if not isinstance(table, dict):
+            problems.append(f"{name}: must be a table ([{name}])")
+            continue
+        try:
+            sections[name] = cls(**table)
+        except ValidationError as exc:
+            for error in exc.errors():
+                key = ".".join(str(p) for p in (name, *error["loc"]))
+                problems.append(f"{key}: {error['msg']}")
+    if problems:
+        raise SettingsError(problems)
+    return Settings(**sections, source=file if file.exists() else None)

@@ -1,0 +1,183 @@
+"""Read seed files into Documents and Passages, recording every line that was kept out and why.
+
+Reading is strict: a file that is not UTF-8, holds NUL bytes or yields nothing quotable is an
+error naming the file and line, so that a reload fails loudly and the old corpus keeps serving.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from quotecore.cleaning import drop_garbled, furniture_reason, split_sentences, strip_pinyin
+from quotecore.config import CoreConfig, SourceEntry, load_sources
+from quotecore.errors import CorpusError
+from quotecore.models import Document, Drop, Passage
+from quotecore.structure import Attributor, Line
+from quotecore.text import clean_chars, search_form, to_simplified, traditional_ratio
+
+log = logging.getLogger(__name__)
+
+SEED_SUFFIX = ".txt"
+SOURCES_FILE = "sources.toml"
+#: Above this share of characters changed by t2s, an undescribed file is taken as traditional.
+_TRADITIONAL_THRESHOLD = 0.05
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedDocument:
+    document: Document
+    passages: tuple[Passage, ...]
+    drops: tuple[Drop, ...]
+    topics: tuple[str, ...]
+
+
+def seed_files(seeds_dir: Path) -> list[Path]:
+    """The seed files a load reads, in a stable order (file name)."""
+    if not seeds_dir.is_dir():
+        raise CorpusError(str(seeds_dir), None, "seeds directory not found")
+    return sorted(p for p in seeds_dir.iterdir() if p.suffix == SEED_SUFFIX and p.is_file())
+
+
+def decode(path: Path, raw: bytes) -> str:
+    """UTF-8 (with or without BOM) or a CorpusError that points at the offending line."""
+    if b"\x00" in raw:
+        line = raw[: raw.index(b"\x00")].count(b"\n") + 1
+        raise CorpusError(str(path), line, "contains NUL bytes: not a text file")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise CorpusError(
+            str(path), line, f"not valid UTF-8 (byte 0x{raw[exc.start]:02x}); save the file as UTF-8"
+        ) from None
+
+
+def passage_id(doc_id: str, text: str) -> str:
+    """Content-derived, so ids survive reloads (and other files changing) while the text is unchanged."""
+    digest = hashlib.blake2b(f"{doc_id}\n{text}".encode(), digest_size=5).hexdigest()
+    return digest
+
+
+def _describe(path: Path, entry: SourceEntry | None, first_line: str, sample: str) -> Document:
+    if entry is None:
+        script = "traditional" if traditional_ratio(sample) > _TRADITIONAL_THRESHOLD else "simplified"
+        return Document(id=path.stem, path=path.name, title=to_simplified(first_line), script=script)
+    script = entry.script or (
+        "traditional" if traditional_ratio(sample) > _TRADITIONAL_THRESHOLD else "simplified"
+    )
+    return Document(
+        id=entry.id,
+        path=path.name,
+        title=entry.title,
+        outlet=entry.outlet,
+        interviewer=entry.interviewer,
+        date=entry.date,
+        script=script,
+        url=entry.url,
+        interviewees=tuple(entry.interviewees),
+        interviewers=tuple(entry.interviewers),
+    )
+
+
+def load_document(path: Path, entry: SourceEntry | None, config: CoreConfig) -> LoadedDocument:
+    """Clean one file, decide its structure, and build its passages."""
+    raw_text = decode(path, path.read_bytes())
+    drops: list[Drop] = []
+    kept: list[tuple[int, str]] = []
+    for number, raw_line in enumerate(raw_text.splitlines(), 1):
+        line = clean_chars(raw_line)
+        if not line:
+            continue
+        reason = furniture_reason(line)
+        if reason:
+            drops.append(Drop(path.name, number, reason, line))
+            continue
+        kept.append((number, line))
+    if not kept:
+        raise CorpusError(str(path), None, "no text left after cleaning (empty file, or only page furniture)")
+
+    document = _describe(path, entry, kept[0][1], "".join(t for _, t in kept[:40]))
+    known = {s.id for s in config.speakers}
+    for sid in (*document.interviewees, *document.interviewers):
+        if sid not in known:
+            raise CorpusError(SOURCES_FILE, None, f"{path.name}: unknown speaker id {sid!r} (see speakers.toml)")
+
+    lines: list[Line] = []
+    title_form = search_form(document.title)
+    for number, line in kept:
+        line, _ = strip_pinyin(line)
+        cleaned = drop_garbled(line)
+        for reason, sentence in cleaned.dropped:
+            drops.append(Drop(path.name, number, reason, sentence))
+        if not cleaned.text:
+            continue
+        simplified = to_simplified(cleaned.text) if document.script == "traditional" else cleaned.text
+        if not lines and search_form(simplified) in (title_form, search_form(kept[0][1])):
+            drops.append(Drop(path.name, number, "title (kept as document metadata)", simplified))
+            continue
+        original = cleaned.text if document.script == "traditional" else None
+        lines.append(Line(number=number, text=simplified, original=original))
+
+    blocks, headings = Attributor(document, config.speakers).blocks(lines)
+    passages: list[Passage] = []
+    seen: dict[str, int] = {}
+    for position, block in enumerate(blocks):
+        base = passage_id(document.id, block.text)
+        seen[base] = seen.get(base, 0) + 1
+        pid = base if seen[base] == 1 else f"{base}-{seen[base]}"
+        original = block.line.original
+        if original is not None and block.text != block.line.text:
+            # A label or bullet marker was cut from the front; t2s keeps lengths, so cut the same.
+            cut = len(block.line.text) - len(block.text)
+            original = original[cut:] if len(original) == len(block.line.text) else None
+        passages.append(
+            Passage(
+                id=pid,
+                doc_id=document.id,
+                position=position,
+                line=block.line.number,
+                text=block.text,
+                kind=block.kind,
+                speaker_id=block.speaker_id,
+                topic=block.topic,
+                sentences=tuple(split_sentences(block.text)),
+                original=original,
+            )
+        )
+    if not passages:
+        raise CorpusError(str(path), None, "no passages found (only headings or dropped lines)")
+    log.debug("%s: %d passages, %d lines dropped", path.name, len(passages), len(drops))
+    return LoadedDocument(document, tuple(passages), tuple(drops), tuple(h.text for h in headings))
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedCorpus:
+    documents: tuple[LoadedDocument, ...]
+
+    @property
+    def passages(self) -> Iterable[Passage]:
+        for doc in self.documents:
+            yield from doc.passages
+
+
+def load_corpus(seeds_dir: Path, config: CoreConfig) -> LoadedCorpus:
+    """Every seed file, or the first error: a half-loaded corpus must never be served."""
+    sources = load_sources(seeds_dir / SOURCES_FILE)
+    files = seed_files(seeds_dir)
+    unknown = sorted(set(sources) - {p.name for p in files})
+    for name in unknown:
+        log.warning("%s describes %s, which is not in %s", SOURCES_FILE, name, seeds_dir)
+    documents = []
+    ids: dict[str, str] = {}
+    for path in files:
+        loaded = load_document(path, sources.get(path.name), config)
+        doc_id = loaded.document.id
+        if doc_id in ids:
+            raise CorpusError(str(path), None, f"document id {doc_id!r} is already used by {ids[doc_id]}")
+        ids[doc_id] = path.name
+        documents.append(loaded)
+    return LoadedCorpus(tuple(documents))

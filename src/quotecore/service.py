@@ -1,0 +1,390 @@
+"""QuoteService: the one object every adapter talks to (search, random, show, daily, reload).
+
+It holds one immutable Snapshot (passages + indexes + config). Reload builds a new snapshot
+from disk, validates it and swaps the reference; readers never lock and never see a half-built
+corpus, and a failed build leaves the old snapshot serving. The service is synchronous and does
+no I/O except in `load`/`reload`: adapters run those in a worker thread.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import math
+import random as _random
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from quotecore import daily as daily_rotation
+from quotecore import paths
+from quotecore.config import CoreConfig
+from quotecore.errors import CorpusError, QueryError, UnknownSpeakerError
+from quotecore.excerpt import DEFAULT_MAX_CHARS, excerpt, highlight
+from quotecore.index import Index
+from quotecore.ingest import LoadedCorpus, load_corpus
+from quotecore.models import KINDS, CorpusStats, Document, Drop, Passage, Quote, Speaker
+from quotecore.text import clean_chars, search_form
+from quotecore.tokenize import Tokenizer, default_cache_dir
+
+log = logging.getLogger(__name__)
+
+MAX_QUERY_CHARS = 500
+_KIND_RANK = {kind: rank for rank, kind in enumerate(KINDS)}
+#: The share of a query's character bigrams a passage must hold to match in the fallback.
+_GRAM_COVERAGE = 0.6
+
+
+@dataclass(frozen=True, slots=True)
+class Results:
+    """One page of search results, and how many matched in all (for "Another" and "3 of 7")."""
+
+    query: str
+    quotes: tuple[Quote, ...]
+    total: int
+    offset: int = 0
+
+    def to_json(self) -> dict[str, object]:
+        return {"query": self.query, "results": [q.to_json() for q in self.quotes]}
+
+
+@dataclass(frozen=True, slots=True)
+class ReloadReport:
+    """What a reload changed: the admin's reply is built from this."""
+
+    documents_before: int
+    documents_after: int
+    passages_before: int
+    passages_after: int
+    added: int
+    removed: int
+    seconds: float
+    documents: tuple[str, ...] = ()
+
+    def summary(self) -> str:
+        return (
+            f"documents {self.documents_before} → {self.documents_after}, "
+            f"passages {self.passages_before} → {self.passages_after} "
+            f"(+{self.added} −{self.removed}) in {self.seconds:.2f} s"
+        )
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """An immutable corpus: passages, their attribution, and the indexes over them."""
+
+    documents: dict[str, Document]
+    passages: tuple[Passage, ...]
+    speakers: dict[str, Speaker]
+    tokenizer: Tokenizer
+    words: Index
+    grams: Index
+    synonyms: dict[str, tuple[tuple[str, ...], ...]]
+    drops: tuple[Drop, ...] = ()
+    topics: tuple[str, ...] = ()
+    seconds: float = 0.0
+    by_id: dict[str, int] = field(default_factory=dict)
+    aliases: dict[str, str] = field(default_factory=dict)
+    eligible: tuple[str, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return not self.passages
+
+
+class QuoteService:
+    """Search and everything else over the current snapshot; see the module docstring."""
+
+    def __init__(
+        self,
+        seeds_dir: str | Path | None = None,
+        config_dir: str | Path | None = None,
+        cache_dir: str | Path | None = None,
+    ) -> None:
+        self.seeds_dir = paths.seeds_dir(seeds_dir)
+        self.config_dir = paths.config_dir(config_dir)
+        self.cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
+        self._snapshot: Snapshot | None = None
+        self._reload_lock = threading.Lock()
+        self._tokenizer: tuple[str, Tokenizer] | None = None
+        self._terms_cache: dict[bytes, tuple[list[str], list[str]]] = {}
+
+    # -- loading -------------------------------------------------------------------------------
+
+    @property
+    def snapshot(self) -> Snapshot:
+        snapshot = self._snapshot
+        if snapshot is None:
+            raise RuntimeError("QuoteService.load() has not been called")
+        return snapshot
+
+    @property
+    def loaded(self) -> bool:
+        return self._snapshot is not None
+
+    def load(self) -> ReloadReport:
+        """Build the first snapshot (or rebuild); raises CorpusError and keeps the old one on failure."""
+        return self.reload()
+
+    def reload(self) -> ReloadReport:
+        with self._reload_lock:
+            before = self._snapshot
+            started = time.perf_counter()
+            new = self._build()
+            if before is not None and not before.empty and new.empty:
+                raise CorpusError(str(self.seeds_dir), None, "no seed files found; keeping the current corpus")
+            self._snapshot = new
+            seconds = time.perf_counter() - started
+            old_ids = set(before.by_id) if before else set()
+            new_ids = set(new.by_id)
+            report = ReloadReport(
+                documents_before=len(before.documents) if before else 0,
+                documents_after=len(new.documents),
+                passages_before=len(before.passages) if before else 0,
+                passages_after=len(new.passages),
+                added=len(new_ids - old_ids),
+                removed=len(old_ids - new_ids),
+                seconds=seconds,
+                documents=tuple(d.title for d in new.documents.values()),
+            )
+            log.info("corpus loaded: %s", report.summary())
+            return report
+
+    def _tokenizer_for(self, config: CoreConfig) -> Tokenizer:
+        signature = repr((config.userdict, sorted(config.stopwords)))
+        if self._tokenizer is None or self._tokenizer[0] != signature:
+            self._tokenizer = (signature, Tokenizer(config.userdict, config.stopwords, self.cache_dir / "jieba"))
+            self._terms_cache.clear()  # terms depend on the dictionary and stopwords
+        return self._tokenizer[1]
+
+    def _terms(self, tokenizer: Tokenizer, text: str) -> tuple[list[str], list[str]]:
+        """Word terms and character grams of a passage, cached by content across reloads."""
+        key = hashlib.blake2b(text.encode(), digest_size=16).digest()
+        cached = self._terms_cache.get(key)
+        if cached is None:
+            cached = (tokenizer.terms(text), tokenizer.grams(text))
+            self._terms_cache[key] = cached
+        return cached
+
+    def _build(self) -> Snapshot:
+        started = time.perf_counter()
+        config = CoreConfig.load(self.config_dir)
+        tokenizer = self._tokenizer_for(config)
+        corpus: LoadedCorpus = load_corpus(self.seeds_dir, config) if self._has_seeds() else LoadedCorpus(())
+        passages = tuple(corpus.passages)
+        terms = [self._terms(tokenizer, p.text) for p in passages]
+        live = {hashlib.blake2b(p.text.encode(), digest_size=16).digest() for p in passages}
+        for key in set(self._terms_cache) - live:
+            del self._terms_cache[key]
+        speakers = {s.id: s for s in config.speakers}
+        aliases: dict[str, str] = {}
+        for speaker in config.speakers:
+            for alias in (speaker.id, speaker.name, speaker.name_en, *speaker.aliases):
+                if alias:
+                    aliases[search_form(alias)] = speaker.id
+        return Snapshot(
+            documents={d.document.id: d.document for d in corpus.documents},
+            passages=passages,
+            speakers=speakers,
+            tokenizer=tokenizer,
+            words=Index([t for t, _ in terms]),
+            grams=Index([g for _, g in terms]),
+            synonyms=_synonym_table(tokenizer, config),
+            drops=tuple(d for doc in corpus.documents for d in doc.drops),
+            topics=tuple(t for doc in corpus.documents for t in doc.topics),
+            seconds=time.perf_counter() - started,
+            by_id={p.id: i for i, p in enumerate(passages)},
+            aliases=aliases,
+            eligible=tuple(p.id for p in passages if daily_rotation.is_eligible(p)),
+        )
+
+    def _has_seeds(self) -> bool:
+        return self.seeds_dir.is_dir() and any(self.seeds_dir.glob("*.txt"))
+
+    # -- speakers ------------------------------------------------------------------------------
+
+    def speakers(self) -> list[Speaker]:
+        return list(self.snapshot.speakers.values())
+
+    def resolve_speaker(self, name: str) -> Speaker:
+        """Any alias, Chinese or English, any case or script, or raise with the known names."""
+        snap = self.snapshot
+        speaker_id = snap.aliases.get(search_form(name).replace(" ", "")) or snap.aliases.get(search_form(name))
+        if speaker_id is None:
+            known = [s.display for s in snap.speakers.values()]
+            raise UnknownSpeakerError(name, known)
+        return snap.speakers[speaker_id]
+
+    # -- queries -------------------------------------------------------------------------------
+
+    @staticmethod
+    def validate_query(query: str) -> str:
+        """The cleaned query, or QueryError with a message fit to show a user."""
+        if len(query) > MAX_QUERY_CHARS:
+            raise QueryError(f"query too long ({len(query)} characters; the limit is {MAX_QUERY_CHARS})")
+        cleaned = clean_chars(query.replace("\n", " ").replace("\r", " "))
+        if not cleaned:
+            raise QueryError("empty query: give a few words to search for")
+        return cleaned
+
+    def search(
+        self,
+        query: str,
+        speaker: str | None = None,
+        limit: int = 5,
+        offset: int = 0,
+        max_chars: int = DEFAULT_MAX_CHARS,
+    ) -> Results:
+        """Best-matching quotes; no match is an empty result, never the least-bad passage."""
+        query = self.validate_query(query)
+        snap = self.snapshot
+        who = self.resolve_speaker(speaker).id if speaker else None
+        terms = self._expand(snap, snap.tokenizer.terms(query))
+        docs, scores, weights = self._match(snap.words, terms, None, who, snap)
+        if docs.size == 0:
+            grams = Tokenizer.query_grams(query)
+            docs, scores, weights = self._match(snap.grams, grams, _coverage_needed(grams), who, snap)
+        order = sorted(
+            range(docs.size),
+            key=lambda i: (-scores[i], _KIND_RANK[snap.passages[docs[i]].kind], int(docs[i])),
+        )
+        page = order[offset : offset + max(limit, 0)]
+        quotes = []
+        for i in page:
+            passage = snap.passages[docs[i]]
+            text, spans = excerpt(passage, weights, max_chars)
+            quotes.append(self._quote(snap, passage, text, float(scores[i]), spans))
+        return Results(query=query, quotes=tuple(quotes), total=int(docs.size), offset=offset)
+
+    @staticmethod
+    def _expand(snap: Snapshot, terms: list[str]) -> list[str]:
+        """The query's terms plus each synonym group it touches (each added term counted once)."""
+        out = list(terms)
+        seen = set(terms)
+        for term in terms:
+            for group in snap.synonyms.get(term, ()):
+                for extra in group:
+                    if extra not in seen:
+                        out.append(extra)
+                        seen.add(extra)
+        return out
+
+    @staticmethod
+    def _match(
+        index: Index, terms: Sequence[str], need: int | None, who: str | None, snap: Snapshot
+    ) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
+        docs, scores = index.score(terms)
+        keep = np.ones(docs.size, dtype=bool)
+        if need is not None and docs.size:
+            keep &= index.coverage(terms, docs) >= need
+        if who is not None and docs.size:
+            keep &= np.fromiter((snap.passages[d].speaker_id == who for d in docs), dtype=bool, count=docs.size)
+        weights = {t: max(index.idf(t), 0.01) for t in set(terms) if index.df(t)}
+        return docs[keep], scores[keep], weights
+
+    def _quote(
+        self,
+        snap: Snapshot,
+        passage: Passage,
+        text: str,
+        score: float | None = None,
+        spans: tuple[tuple[int, int], ...] = (),
+    ) -> Quote:
+        return Quote(
+            passage=passage,
+            document=snap.documents[passage.doc_id],
+            speaker=snap.speakers.get(passage.speaker_id) if passage.speaker_id else None,
+            text=text,
+            score=score,
+            highlights=spans,
+        )
+
+    def show(self, passage_id: str, terms: Iterable[str] = ()) -> Quote | None:
+        """The whole passage (for "Context"), optionally with the query's words highlighted."""
+        snap = self.snapshot
+        index = snap.by_id.get(passage_id.strip())
+        if index is None:
+            return None
+        passage = snap.passages[index]
+        words = [search_form(t) for t in terms]
+        return self._quote(snap, passage, passage.text, spans=highlight(passage.text, words))
+
+    def random(self, speaker: str | None = None, rng: _random.Random | None = None) -> Quote | None:
+        """A random quotable passage (someone's own words), optionally from one speaker."""
+        snap = self.snapshot
+        who = self.resolve_speaker(speaker).id if speaker else None
+        pool = [snap.passages[snap.by_id[i]] for i in snap.eligible]
+        if who:
+            pool = [p for p in pool if p.speaker_id == who]
+        if not pool:
+            return None
+        passage = (rng or _random).choice(pool)
+        return self._quote(snap, passage, excerpt(passage)[0])
+
+    def daily(self, date: dt.date, eligible: Sequence[str] | None = None) -> Quote | None:
+        """The excerpt a post on `date` carries; `eligible` lets a persistent rotation pick among fewer."""
+        snap = self.snapshot
+        pool = [i for i in (eligible if eligible is not None else snap.eligible) if i in snap.by_id]
+        chosen = daily_rotation.pick(pool, date)
+        if chosen is None:
+            return None
+        passage = snap.passages[snap.by_id[chosen]]
+        return self._quote(snap, passage, excerpt(passage)[0])
+
+    def quote_for(self, passage_id: str) -> Quote | None:
+        """The chat-sized excerpt (no query) of a passage by id: what a post of that passage shows."""
+        snap = self.snapshot
+        index = snap.by_id.get(passage_id)
+        if index is None:
+            return None
+        passage = snap.passages[index]
+        return self._quote(snap, passage, excerpt(passage)[0])
+
+    def passages(self) -> list[Quote]:
+        snap = self.snapshot
+        return [self._quote(snap, p, p.text) for p in snap.passages]
+
+    def stats(self) -> CorpusStats:
+        snap = self.snapshot
+        by_speaker = Counter(
+            snap.speakers[p.speaker_id].display if p.speaker_id else "(narration, nobody)" for p in snap.passages
+        )
+        by_kind = Counter(p.kind for p in snap.passages)
+        return CorpusStats(
+            documents=len(snap.documents),
+            passages=len(snap.passages),
+            by_speaker=dict(by_speaker.most_common()),
+            by_kind={k: by_kind.get(k, 0) for k in KINDS},
+            drops=snap.drops,
+        )
+
+
+def _coverage_needed(grams: Sequence[str]) -> int:
+    distinct = len(set(grams))
+    return distinct if distinct <= 2 else math.ceil(_GRAM_COVERAGE * distinct)
+
+
+def _synonym_table(tokenizer: Tokenizer, config: CoreConfig) -> dict[str, tuple[tuple[str, ...], ...]]:
+    """term → the term lists of every other member of its groups (speakers' aliases included).
+
+    Only single-term members are keys, so a query term expands exactly when it is a group member.
+    """
+    groups: list[list[str]] = [list(g) for g in config.synonyms]
+    for speaker in config.speakers:
+        groups.append([a for a in (speaker.name, speaker.name_en, *speaker.aliases) if a])
+    table: dict[str, list[tuple[str, ...]]] = {}
+    for group in groups:
+        members = [tuple(dict.fromkeys(tokenizer.terms(word))) for word in group]
+        members = [m for m in members if m]
+        for member in members:
+            if len(member) != 1:
+                continue
+            others = tuple(t for m in members if m != member for t in m)
+            table.setdefault(member[0], []).append(others)
+    return {k: tuple(v) for k, v in table.items()}

@@ -1,0 +1,65 @@
+"""Character-level normalization shared by passages and queries.
+
+Passages and queries must go through the same steps, or a traditional-script query, a full-width
+letter or a capital would silently miss: `search_form` is that single path.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+
+import opencc
+
+# C0/C1 controls (tab and newline are handled by the line splitter), zero-width and bidi controls:
+# invisible, and bidi overrides can make a quote read differently from what it says.
+_INVISIBLE = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
+)
+_SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u3000]+")
+
+
+@functools.cache
+def _converter(config: str) -> opencc.OpenCC:
+    return opencc.OpenCC(config)
+
+
+def clean_chars(text: str) -> str:
+    """NFC, invisible and bidi-control characters removed, runs of spaces folded to one."""
+    text = unicodedata.normalize("NFC", text)
+    text = _INVISIBLE.sub("", text)
+    return _SPACES.sub(" ", text).strip()
+
+
+def to_simplified(text: str) -> str:
+    """Traditional to simplified with OpenCC `t2s` (not `tw2sp`, which also rewrites vocabulary)."""
+    return _converter("t2s").convert(text)
+
+
+def to_traditional(text: str) -> str:
+    """Simplified to traditional, for showing a quote in the script a user prefers."""
+    return _converter("s2t").convert(text)
+
+
+def search_form(text: str) -> str:
+    """The form both sides of a search are compared in: simplified, half-width, case-folded.
+
+    NFKC turns full-width letters and digits into ASCII (`ＧＰＴ－５` → `GPT-5`).
+    """
+    text = unicodedata.normalize("NFKC", clean_chars(text))
+    return to_simplified(text).casefold()
+
+
+def is_han(char: str) -> bool:
+    return "\u4e00" <= char <= "\u9fff" or "\u3400" <= char <= "\u4dbf"
+
+
+def traditional_ratio(text: str) -> float:
+    """Share of Han characters that t2s changes: tells a traditional document from a simplified one."""
+    han = [c for c in text if is_han(c)]
+    if not han:
+        return 0.0
+    simplified = to_simplified("".join(han))
+    changed = sum(1 for a, b in zip(han, simplified, strict=False) if a != b)
+    return changed / len(han)

@@ -1,0 +1,140 @@
+"""Turning text into search terms: jieba for Chinese, our own rules for Latin words and phrases.
+
+Passages and queries go through the same `Tokenizer.terms`, so whatever a passage is indexed
+under, a query written in another script, width or case reaches it.
+
+Latin runs never go through jieba: its user dictionary is case-sensitive and it splits `gpt-5`
+into `gpt`, `-`, `5`. We keep hyphenated names whole (and also index their parts, so `GPT` finds
+`GPT-5`), and join dictionary phrases with a space (`scaling law`) into one term as well.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import threading
+import warnings
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from quotecore.config import DictEntry
+from quotecore.text import search_form
+
+if TYPE_CHECKING:
+    import jieba
+
+log = logging.getLogger(__name__)
+
+_RUNS = re.compile(r"[a-z0-9]+(?:[-+._'][a-z0-9]+)*\+*|[\u3400-\u4dbf\u4e00-\u9fff]+")
+_LATIN_PART = re.compile(r"[a-z0-9]+")
+
+
+def default_cache_dir() -> Path:
+    """Where derived files (jieba's dictionary cache, token caches) live unless config says otherwise."""
+    env = os.environ.get("QUOTEBOT_CACHE_DIR")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "quotebot"
+
+
+_JIEBA_LOCK = threading.Lock()
+
+
+def _new_jieba(cache_dir: Path | None) -> jieba.Tokenizer:
+    """A private jieba tokenizer: the module-level one logs to stderr and is shared process-wide."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # jieba 0.42.1 imports the deprecated pkg_resources
+        import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    tokenizer = jieba.Tokenizer()
+    if cache_dir is not None:
+        try:
+            cache_dir.mkdir(parents=True, exist_ok=True)
+            tokenizer.tmp_dir = str(cache_dir)
+        except OSError as exc:  # read-only home: jieba falls back to rebuilding, slower but fine
+            log.warning("cannot use cache directory %s: %s", cache_dir, exc)
+    with _JIEBA_LOCK:
+        tokenizer.initialize()
+    return tokenizer
+
+
+class Tokenizer:
+    """Search terms for any text; one instance per (user dictionary, stopwords) configuration."""
+
+    def __init__(
+        self,
+        userdict: Iterable[DictEntry] = (),
+        stopwords: Iterable[str] = (),
+        cache_dir: Path | None = None,
+    ) -> None:
+        self._jieba = _new_jieba(cache_dir)
+        phrases: list[str] = []
+        for entry in userdict:
+            word = search_form(entry.word)
+            if " " in word:
+                phrases.append(word)
+            elif _RUNS.fullmatch(word) and not word.isascii():
+                self._jieba.add_word(word, entry.freq, entry.tag)
+        self._stopwords = frozenset(search_form(w) for w in stopwords)
+        self._phrases = (
+            re.compile(r"(?<![a-z0-9])(" + "|".join(re.escape(p).replace(r"\ ", r"\s+") for p in phrases) + r")(?![a-z0-9])")
+            if phrases
+            else None
+        )
+
+    def terms(self, text: str) -> list[str]:
+        """Word-level search terms of `text`, in order (duplicates kept: they are term frequency)."""
+        form = search_form(text)
+        out: list[str] = []
+        for match in _RUNS.finditer(form):
+            run = match.group()
+            if run[0].isascii():
+                self._latin(run, out)
+            else:
+                out.extend(w for w in self._jieba.cut(run, HMM=True) if w not in self._stopwords)
+        if self._phrases is not None:
+            out.extend(" ".join(m.group(1).split()) for m in self._phrases.finditer(form))
+        return out
+
+    def _latin(self, run: str, out: list[str]) -> None:
+        if run not in self._stopwords:
+            out.append(run)
+        parts = _LATIN_PART.findall(run)
+        if len(parts) > 1:
+            out.extend(p for p in parts if len(p) > 1 and not p.isdigit() and p not in self._stopwords)
+
+    @staticmethod
+    def grams(text: str) -> list[str]:
+        """Character unigrams and bigrams of the Chinese runs: the fallback for words jieba does not know."""
+        form = search_form(text)
+        out: list[str] = []
+        for match in _RUNS.finditer(form):
+            run = match.group()
+            if run[0].isascii():
+                continue
+            out.extend(run)
+            out.extend(run[i : i + 2] for i in range(len(run) - 1))
+        return out
+
+    @staticmethod
+    def query_grams(text: str) -> list[str]:
+        """The grams a query needs: bigrams of each Chinese run, or the character of a one-character run.
+
+        Unigrams of a longer query would match nearly every passage (天, 气, 预, 报 are all common),
+        which is exactly the least-bad match we must not return.
+        """
+        form = search_form(text)
+        out: list[str] = []
+        for match in _RUNS.finditer(form):
+            run = match.group()
+            if run[0].isascii():
+                continue
+            if len(run) == 1:
+                out.append(run)
+            else:
+                out.extend(run[i : i + 2] for i in range(len(run) - 1))
+        return out
