@@ -6,16 +6,78 @@ pays for importing discord.py or slack-bolt.
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import sys
 from collections.abc import Sequence
+from typing import IO
 
-from quotecore.cli import build_parser as build_core_parser
-from quotecore.cli import run
+from bots.settings import Settings, SettingsError, load_settings
+from quotecore.cli import EXIT_ERROR, EXIT_OK, build_parser as build_core_parser, run as run_cli
+from quotecore.service import QuoteService
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    settings = load_settings(args.settings)
+    # --seeds / --config-dir on the command line win over the file.
+    corpus = settings.corpus.model_copy(
+        update={k: v for k, v in (("seeds_dir", args.seeds), ("config_dir", args.config_dir)) if v}
+    )
+    return settings.model_copy(update={"corpus": corpus})
+
+
+def _with_settings(handler: object) -> object:
+    def wrapped(args: argparse.Namespace, service: QuoteService, out: IO[str]) -> int:
+        try:
+            settings = _settings(args)
+        except SettingsError as exc:
+            for problem in exc.problems:
+                print(f"quotebot: config: {problem}", file=sys.stderr)  # noqa: T201
+            return EXIT_ERROR
+        return int(handler(args, settings, out))  # type: ignore[operator]
+
+    return wrapped
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings, out: IO[str]) -> int:
+    from bots.app import build_service, run
+
+    return asyncio.run(run(settings, build_service(settings)))
+
+
+def cmd_discord_sync(args: argparse.Namespace, settings: Settings, out: IO[str]) -> int:
+    from bots.app import build_service
+    from bots.discord import sync_commands
+
+    if not settings.discord_enabled:
+        print("quotebot: DISCORD_TOKEN is not set", file=sys.stderr)  # noqa: T201
+        return EXIT_ERROR
+    out.write(asyncio.run(sync_commands(build_service(settings), settings)) + "\n")
+    return EXIT_OK
+
+
+def cmd_discord_invite(args: argparse.Namespace, settings: Settings, out: IO[str]) -> int:
+    from bots.discord import invite_url
+
+    out.write(invite_url(settings) + "\n")
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = build_core_parser()
+    parser.add_argument("--settings", metavar="FILE", help="bot config (default: config/quotebot.toml)")
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    p = sub.add_parser("run", help="the bots (and the daily scheduler) for whatever is configured")
+    p.set_defaults(handler=_with_settings(cmd_run))
+    p = sub.add_parser("discord-sync", help="register the slash commands with Discord now")
+    p.set_defaults(handler=_with_settings(cmd_discord_sync))
+    p = sub.add_parser("discord-invite", help="print the URL that adds the bot to a server")
+    p.set_defaults(handler=_with_settings(cmd_discord_invite))
+    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_core_parser()
-    return run(parser, argv)
+    return run_cli(build_parser(), argv)
 
 
 if __name__ == "__main__":

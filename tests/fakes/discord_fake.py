@@ -112,7 +112,9 @@ FLAG_LOADING: Final = 1 << 7
 FLAG_SUPPRESS_NOTIFICATIONS: Final = 1 << 12
 FLAG_COMPONENTS_V2: Final = 1 << 15
 #: Flags a bot may set itself when sending; everything else is Discord-controlled.
-_SETTABLE_FLAGS: Final = FLAG_SUPPRESS_EMBEDS | FLAG_EPHEMERAL | FLAG_SUPPRESS_NOTIFICATIONS | FLAG_COMPONENTS_V2
+_SETTABLE_FLAGS: Final = (
+    FLAG_SUPPRESS_EMBEDS | FLAG_EPHEMERAL | FLAG_SUPPRESS_NOTIFICATIONS | FLAG_COMPONENTS_V2
+)
 
 # --- Message types --------------------------------------------------------------------------------------
 MESSAGE_DEFAULT: Final = 0
@@ -477,7 +479,7 @@ class _Failure:
     remaining: int
 
 
-@dataclass
+@dataclass(eq=False)  # identity semantics: kept in a set
 class _GatewayConnection:
     ws: web.WebSocketResponse
     query: dict[str, str]
@@ -782,7 +784,9 @@ class FakeDiscord:
         record = self._interactions.get(interaction.id)
         return record.modal if record else None
 
-    def channel_messages(self, channel_id: int | None = None, *, include_ephemeral: bool = False) -> list[dict]:
+    def channel_messages(
+        self, channel_id: int | None = None, *, include_ephemeral: bool = False
+    ) -> list[dict]:
         """Stored messages of a channel (default: :attr:`channel`), oldest first."""
         cid = str(channel_id if channel_id is not None else self.channel.id)
         return [
@@ -845,7 +849,9 @@ class FakeDiscord:
                 return await asyncio.wait_for(self._changed.wait_for(find), timeout)
             except TimeoutError:
                 recent = ", ".join(str(r) for r in self.requests[-8:]) or "none"
-                raise TimeoutError(f"timed out after {timeout}s waiting for {what}; recent: {recent}") from None
+                raise TimeoutError(
+                    f"timed out after {timeout}s waiting for {what}; recent: {recent}"
+                ) from None
 
     async def _notify(self) -> None:
         async with self._changed:
@@ -891,7 +897,9 @@ class FakeDiscord:
         path = f"/webhooks/{self.application_id}/{interaction.token}"
 
         def find() -> RecordedRequest | None:
-            found = [r for r in self.requests[interaction.request_index :] if r.method == "POST" and r.path == path]
+            found = [
+                r for r in self.requests[interaction.request_index :] if r.method == "POST" and r.path == path
+            ]
             return found[nth] if len(found) > nth else None
 
         return await self._wait_until(find, timeout, f"follow-up #{nth} of interaction {interaction.id}")
@@ -939,7 +947,9 @@ class FakeDiscord:
             async with client:  # runs the async setup so wait_until_ready() is usable before login
                 runner = asyncio.create_task(client.start(token or self.token or "fake-token"))
                 ready = asyncio.create_task(client.wait_until_ready())
-                done, _ = await asyncio.wait({runner, ready}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+                done, _ = await asyncio.wait(
+                    {runner, ready}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+                )
                 if ready not in done:
                     ready.cancel()
                     await client.close()
@@ -1001,7 +1011,7 @@ class FakeDiscord:
         locale: str = "en-US",
         dm: bool = False,
         resolved: Mapping[str, Any] | None = None,
-        command_guild_id: int | None | _Auto = AUTO,
+        command_guild_id: int | _Auto | None = AUTO,
     ) -> SentInteraction:
         """Dispatch an APPLICATION_COMMAND (type 2) interaction for a slash command.
 
@@ -1044,7 +1054,7 @@ class FakeDiscord:
         app_permissions: int = DEFAULT_BOT_PERMISSIONS,
         locale: str = "en-US",
         dm: bool = False,
-        command_guild_id: int | None | _Auto = AUTO,
+        command_guild_id: int | _Auto | None = AUTO,
     ) -> SentInteraction:
         """Dispatch an APPLICATION_COMMAND_AUTOCOMPLETE (type 4) interaction.
 
@@ -1082,7 +1092,7 @@ class FakeDiscord:
         permissions: int | None = None,
         app_permissions: int = DEFAULT_BOT_PERMISSIONS,
         locale: str = "en-US",
-        command_guild_id: int | None | _Auto = AUTO,
+        command_guild_id: int | _Auto | None = AUTO,
     ) -> SentInteraction:
         """Dispatch a user (type 2) or message (type 3) context-menu command interaction."""
         if (target_user is None) == (target_message is None):
@@ -1252,7 +1262,9 @@ class FakeDiscord:
         for member in guild.members:
             self._known_users[member.user.id] = member.user
         if self._session is not None:
-            await self._dispatch_if_connected("GUILD_CREATE", self._guild_create_payload(guild, self._session.intents))
+            await self._dispatch_if_connected(
+                "GUILD_CREATE", self._guild_create_payload(guild, self._session.intents)
+            )
 
     # ------------------------------------------------------------------ gateway: connection control
 
@@ -1361,7 +1373,9 @@ class FakeDiscord:
         if session is None or data.get("session_id") != session.id or not token_ok:
             log.info("RESUME for an unknown session; sending INVALID_SESSION(false)")
             async with conn.send_lock:
-                await conn.ws.send_str(json.dumps({"op": OP_INVALID_SESSION, "d": False, "s": None, "t": None}))
+                await conn.ws.send_str(
+                    json.dumps({"op": OP_INVALID_SESSION, "d": False, "s": None, "t": None})
+                )
             return
         session.connection = conn
         last_seen = int(data.get("seq") or 0)
@@ -1435,7 +1449,9 @@ class FakeDiscord:
             "discovery_splash": None,
             "banner": None,
             "description": None,
-            "owner_id": str(guild.owner_id or (guild.members[0].user.id if guild.members else self.bot_user.id)),
+            "owner_id": str(
+                guild.owner_id or (guild.members[0].user.id if guild.members else self.bot_user.id)
+            ),
             "unavailable": False,
             "large": False,
             "member_count": len(guild.members) + 1,
@@ -1496,7 +1512,7 @@ class FakeDiscord:
         locale: str,
         dm: bool,
         resolved: Mapping[str, Any] | None,
-        command_guild_id: int | None | _Auto,
+        command_guild_id: int | _Auto | None,
     ) -> SentInteraction:
         parts = name.split()
         if not 1 <= len(parts) <= 3:
@@ -1513,9 +1529,7 @@ class FakeDiscord:
         elif isinstance(options, Mapping):
             leaf = []
             for key, value in options.items():
-                option, extra = self._build_option(key, value, schema_options, guild)
-                if key == focused:
-                    option["focused"] = True
+                option, extra = self._build_option(key, value, schema_options, guild, key == focused)
                 leaf.append(option)
                 for kind, entries in extra.items():
                     all_resolved.setdefault(kind, {}).update(entries)
@@ -1555,7 +1569,7 @@ class FakeDiscord:
         command_type: int,
         guild_id: int | None,
         channel_id: int | None,
-        command_guild_id: int | None | _Auto,
+        command_guild_id: int | _Auto | None,
     ) -> dict[str, Any] | None:
         """Set ``data.id`` / ``data.guild_id`` from the registered command; return its schema."""
         if guild_id is None and channel_id is not None:
@@ -1583,27 +1597,37 @@ class FakeDiscord:
         return schema
 
     def _build_option(
-        self, name: str, value: Any, schema_options: list[dict[str, Any]] | None, guild: FakeGuild | None
+        self,
+        name: str,
+        value: Any,
+        schema_options: list[dict[str, Any]] | None,
+        guild: FakeGuild | None,
+        focused: bool,
     ) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
         schema = next((o for o in schema_options or [] if o.get("name") == name), None)
         option_type = int(schema["type"]) if schema else _infer_option_type(value)
         resolved: dict[str, dict[str, Any]] = {}
+        raw: Any
         if isinstance(value, FakeUser | FakeMember | FakeChannel | FakeRole):
             resolved = self._resolve_objects([value], guild)
-            raw: Any = str(value.user.id if isinstance(value, FakeMember) else value.id)
-        elif option_type == 3:
+            raw = str(value.user.id if isinstance(value, FakeMember) else value.id)
+        elif focused:
+            # Autocomplete: Discord sends the partial input as typed, a string for every type.
             raw = str(value)
-        elif option_type == 4 and not isinstance(value, str):
+        elif option_type == 4:
             raw = int(value)
         elif option_type == 5:
             raw = bool(value)
-        elif option_type == 10 and not isinstance(value, str):
+        elif option_type == 10:
             raw = float(value)
-        elif option_type in (6, 7, 8, 9, 11):
+        elif option_type in (3, 6, 7, 8, 9, 11):
             raw = str(value)
         else:
             raw = value
-        return {"name": name, "type": option_type, "value": raw}, resolved
+        option: dict[str, Any] = {"name": name, "type": option_type, "value": raw}
+        if focused:
+            option["focused"] = True
+        return option, resolved
 
     def _resolve_objects(self, objects: Iterable[Any], guild: FakeGuild | None) -> dict[str, dict[str, Any]]:
         """Build ``data.resolved`` entries for users/members/channels/roles used as option values."""
@@ -1905,7 +1929,12 @@ class FakeDiscord:
             ("GET", rf"{app}/guilds/(?P<guild>{snowflake})/commands", self._list_commands, True),
             ("PUT", rf"{app}/guilds/(?P<guild>{snowflake})/commands", self._bulk_commands, True),
             ("POST", rf"{app}/guilds/(?P<guild>{snowflake})/commands", self._upsert_command, True),
-            ("GET", rf"{app}/guilds/(?P<guild>{snowflake})/commands/(?P<command>{snowflake})", self._get_command, True),
+            (
+                "GET",
+                rf"{app}/guilds/(?P<guild>{snowflake})/commands/(?P<command>{snowflake})",
+                self._get_command,
+                True,
+            ),
             (
                 "PATCH",
                 rf"{app}/guilds/(?P<guild>{snowflake})/commands/(?P<command>{snowflake})",
@@ -1918,11 +1947,21 @@ class FakeDiscord:
                 self._delete_command,
                 True,
             ),
-            ("POST", rf"/interactions/(?P<interaction>{snowflake})/(?P<token>{token})/callback", self._callback, False),
+            (
+                "POST",
+                rf"/interactions/(?P<interaction>{snowflake})/(?P<token>{token})/callback",
+                self._callback,
+                False,
+            ),
             ("POST", webhook, self._followup, False),
             ("GET", rf"{webhook}/messages/(?P<message>@original|{snowflake})", self._webhook_get, False),
             ("PATCH", rf"{webhook}/messages/(?P<message>@original|{snowflake})", self._webhook_edit, False),
-            ("DELETE", rf"{webhook}/messages/(?P<message>@original|{snowflake})", self._webhook_delete, False),
+            (
+                "DELETE",
+                rf"{webhook}/messages/(?P<message>@original|{snowflake})",
+                self._webhook_delete,
+                False,
+            ),
             ("GET", channel, self._get_channel, True),
             ("GET", rf"{channel}/messages", self._list_messages, True),
             ("POST", rf"{channel}/messages", self._create_message, True),
@@ -1930,8 +1969,18 @@ class FakeDiscord:
             ("PATCH", rf"{channel}/messages/(?P<message>{snowflake})", self._edit_message_route, True),
             ("DELETE", rf"{channel}/messages/(?P<message>{snowflake})", self._delete_message, True),
             ("POST", rf"{channel}/typing", self._no_content, True),
-            ("PUT", rf"{channel}/messages/(?P<message>{snowflake})/reactions/[^/]+/@me", self._no_content, True),
-            ("DELETE", rf"{channel}/messages/(?P<message>{snowflake})/reactions/[^/]+/@me", self._no_content, True),
+            (
+                "PUT",
+                rf"{channel}/messages/(?P<message>{snowflake})/reactions/[^/]+/@me",
+                self._no_content,
+                True,
+            ),
+            (
+                "DELETE",
+                rf"{channel}/messages/(?P<message>{snowflake})/reactions/[^/]+/@me",
+                self._no_content,
+                True,
+            ),
             ("GET", rf"/guilds/(?P<guild>{snowflake})", self._get_guild, True),
             ("GET", rf"/guilds/(?P<guild>{snowflake})/channels", self._get_guild_channels, True),
             ("GET", rf"/guilds/(?P<guild>{snowflake})/roles", self._get_guild_roles, True),
@@ -1988,7 +2037,12 @@ class FakeDiscord:
         return 200, {
             "url": self.gateway_url,
             "shards": 1,
-            "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 86_400_000, "max_concurrency": 1},
+            "session_start_limit": {
+                "total": 1000,
+                "remaining": 999,
+                "reset_after": 86_400_000,
+                "max_concurrency": 1,
+            },
         }
 
     # ------------------------------------------------------------------ HTTP: application commands
@@ -2133,7 +2187,11 @@ class FakeDiscord:
         sent = record.sent
         command_data = sent.payload.get("data") or {}
         if sent.type == INTERACTION_APPLICATION_COMMAND:
-            message_type = MESSAGE_CHAT_INPUT_COMMAND if command_data.get("type", 1) == 1 else MESSAGE_CONTEXT_MENU_COMMAND
+            message_type = (
+                MESSAGE_CHAT_INPUT_COMMAND
+                if command_data.get("type", 1) == 1
+                else MESSAGE_CONTEXT_MENU_COMMAND
+            )
         else:
             message_type = MESSAGE_DEFAULT
         metadata: dict[str, Any] = {
@@ -2244,7 +2302,9 @@ class FakeDiscord:
     async def _list_messages(self, request: RecordedRequest, m: dict[str, str]) -> tuple[int, Any]:
         self._channel_or_404(m)
         limit = max(1, min(100, int(request.query.get("limit", "50"))))
-        newest_first = sorted(self.channel_messages(int(m["channel"])), key=lambda msg: int(msg["id"]), reverse=True)
+        newest_first = sorted(
+            self.channel_messages(int(m["channel"])), key=lambda msg: int(msg["id"]), reverse=True
+        )
         return 200, copy.deepcopy(newest_first[:limit])
 
     async def _create_message(self, request: RecordedRequest, m: dict[str, str]) -> tuple[int, Any]:
@@ -2515,7 +2575,9 @@ def _infer_option_type(value: Any) -> int:
 
 
 def _find_command(commands: Sequence[dict[str, Any]], name: str, command_type: int) -> dict[str, Any] | None:
-    return next((c for c in commands if c.get("name") == name and int(c.get("type") or 1) == command_type), None)
+    return next(
+        (c for c in commands if c.get("name") == name and int(c.get("type") or 1) == command_type), None
+    )
 
 
 def _schema_options(schema: Mapping[str, Any] | None, path: Sequence[str]) -> list[dict[str, Any]] | None:
