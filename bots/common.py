@@ -75,11 +75,14 @@ class Cooldown:
 
 
 def cooldown_message(wait: float) -> str:
+    """The cooldown reply, in whole seconds (never 'try again in 0 s')."""
     return f"Slow down a little: try again in {max(1, round(wait))} s."
 
 
 @dataclass(frozen=True, slots=True)
 class ReloadOutcome:
+    """What a reload did, in words every adapter can show as is."""
+
     ok: bool
     message: str
     report: ReloadReport | None = None

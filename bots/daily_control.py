@@ -93,7 +93,10 @@ class DailyRequest:
     timezone: str | None = None
 
 
-DAILY_USAGE = "Usage: /quote-daily <channel> <HH:MM> <timezone>  (e.g. /quote-daily #general 09:00 Asia/Shanghai), or /quote-daily off [channel]"
+DAILY_USAGE = (
+    "Usage: /quote-daily <channel> <HH:MM> <timezone> (e.g. /quote-daily #general 09:00 Asia/Shanghai),"
+    " or /quote-daily off [channel]"
+)
 
 
 def parse_daily_text(text: str) -> DailyRequest:

@@ -51,6 +51,7 @@ def attribution(quote: Quote) -> str:
 
 
 def render_quote(quote: Quote, number: int | None = None, color: bool = False) -> str:
+    """A quote for a terminal: the excerpt (highlights in bold on a TTY), then the attribution line."""
     body = mark(quote.text, quote.highlights, "\033[1m", "\033[0m") if color else quote.text
     head = f"{number}. " if number is not None else ""
     pad = " " * len(head)
@@ -89,6 +90,7 @@ def _check_query(query: str) -> str:
 
 
 def cmd_search(args: argparse.Namespace, service: QuoteService, out: IO[str]) -> int:
+    """`search`: one query, or one per stdin line with `-` so scripts pay the start-up once."""
     if args.query == "-":
         if not args.json:
             raise UsageError("reading queries from stdin ('-') needs --json")
@@ -112,6 +114,7 @@ def cmd_search(args: argparse.Namespace, service: QuoteService, out: IO[str]) ->
 
 
 def cmd_random(args: argparse.Namespace, service: QuoteService, out: IO[str]) -> int:
+    """`random`: any quote, optionally by one speaker; the first thing a curious user tries."""
     quote = service.random(args.speaker)
     if quote is None:
         out.write("null\n" if args.json else "The corpus has no quotes yet.\n")
@@ -124,6 +127,7 @@ def cmd_random(args: argparse.Namespace, service: QuoteService, out: IO[str]) ->
 
 
 def cmd_show(args: argparse.Namespace, service: QuoteService, out: IO[str]) -> int:
+    """`show`: a whole passage by its stable id (the 'Context' of the chat buttons)."""
     quote = service.show(args.passage_id)
     if quote is None:
         print(f"quotebot: no passage with id {args.passage_id!r}", file=sys.stderr)  # noqa: T201
@@ -143,6 +147,7 @@ def _date(value: str) -> dt.date:
 
 
 def cmd_daily(args: argparse.Namespace, service: QuoteService, out: IO[str]) -> int:
+    """`daily`: exactly what that date's post carries, so admins can check it before it goes out."""
     date = args.date or dt.date.today()
     quote = service.daily(date)
     if args.json:
@@ -155,6 +160,7 @@ def cmd_daily(args: argparse.Namespace, service: QuoteService, out: IO[str]) -> 
 
 
 def cmd_passages(args: argparse.Namespace, service: QuoteService, out: IO[str]) -> int:
+    """`passages`: every indexed passage as JSON, for scripts and audits of the cleaning."""
     quotes = service.passages()
     if args.json:
         _dump({"passages": [_without_score(q) for q in quotes]}, out)
@@ -166,6 +172,7 @@ def cmd_passages(args: argparse.Namespace, service: QuoteService, out: IO[str]) 
 
 
 def cmd_stats(args: argparse.Namespace, service: QuoteService, out: IO[str]) -> int:
+    """`stats`: what was indexed and, as important, what was dropped and why."""
     stats = service.stats()
     snap = service.snapshot
     if args.json:
@@ -218,6 +225,7 @@ def _limit(value: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The core's subcommands; `bots.cli` extends this parser with the bot commands."""
     parser = _Parser(prog="quotebot", description="Quotes from interviews, from the command line or chat.")
     parser.add_argument("--seeds", metavar="DIR", help="corpus directory (default: ./seeds or the bundled one)")
     parser.add_argument("--config-dir", metavar="DIR", help="config directory (default: ./config or bundled)")
@@ -290,6 +298,7 @@ def _fail(message: str) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point for the core alone (`python -m quotecore.cli`), without the bot commands."""
     return run(build_parser(), argv)
 
 

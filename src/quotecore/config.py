@@ -28,6 +28,8 @@ class _Strict(BaseModel):
 
 
 class SpeakerEntry(_Strict):
+    """One person, named once: every alias resolves to this id."""
+
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
     name: str = Field(min_length=1)
     name_en: str | None = None
@@ -36,6 +38,8 @@ class SpeakerEntry(_Strict):
 
 
 class SpeakersFile(_Strict):
+    """config/speakers.toml."""
+
     speaker: list[SpeakerEntry] = []
 
     @field_validator("speaker")
@@ -50,6 +54,8 @@ class SpeakersFile(_Strict):
 
 
 class SourceEntry(_Strict):
+    """One document's metadata in seeds/sources.toml (the text itself does not carry it reliably)."""
+
     file: str = Field(min_length=1)
     id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     title: str = Field(min_length=1)
@@ -63,14 +69,20 @@ class SourceEntry(_Strict):
 
 
 class SourcesFile(_Strict):
+    """seeds/sources.toml: metadata by document id."""
+
     document: list[SourceEntry] = []
 
 
 class SynonymGroup(_Strict):
+    """Words that should find each other (symmetric), e.g. GPU and 显卡."""
+
     words: list[str] = Field(min_length=2)
 
 
 class SynonymsFile(_Strict):
+    """config/synonyms.toml, extendable by admins."""
+
     group: list[SynonymGroup] = []
 
 
@@ -102,6 +114,7 @@ def _validated(model: type[M], data: dict[str, Any], path: Path) -> M:
 
 
 def load_speakers(path: Path) -> tuple[Speaker, ...]:
+    """Speakers from config/speakers.toml; a malformed entry names the file and the line."""
     data = _validated(SpeakersFile, read_toml(path), path)
     return tuple(
         Speaker(id=s.id, name=s.name, name_en=s.name_en, aliases=tuple(s.aliases), role=s.role)
@@ -123,6 +136,7 @@ def load_sources(path: Path) -> dict[str, SourceEntry]:
 
 
 def load_synonyms(path: Path) -> tuple[tuple[str, ...], ...]:
+    """Synonym groups, normalised like queries so that lookups match search forms."""
     if not path.exists():
         return ()
     data = _validated(SynonymsFile, read_toml(path), path)
@@ -147,12 +161,15 @@ def _read_lines(path: Path) -> list[tuple[int, str]]:
 
 @dataclass(frozen=True, slots=True)
 class DictEntry:
+    """A user-dictionary word for jieba (lower case: jieba's dictionary is case-sensitive)."""
+
     word: str
     freq: int | None
     tag: str | None
 
 
 def load_userdict(path: Path) -> tuple[DictEntry, ...]:
+    """config/userdict.txt: `word [freq] [tag]` per line; a phrase may contain spaces."""
     entries = []
     for number, line in _read_lines(path):
         # "scaling law" is a phrase (words separated by a space); "gpt-5 2000 nz" is word freq tag.
@@ -172,6 +189,7 @@ def load_userdict(path: Path) -> tuple[DictEntry, ...]:
 
 
 def load_stopwords(path: Path) -> frozenset[str]:
+    """config/stopwords.txt: deliberately short, since common lists drop words that carry meaning."""
     return frozenset(line for _, line in _read_lines(path))
 
 
@@ -187,6 +205,7 @@ class CoreConfig:
 
     @classmethod
     def load(cls, config_dir: Path) -> CoreConfig:
+        """Read every core config file; the first problem raises CorpusError with file and line."""
         files = (
             config_dir / "speakers.toml",
             config_dir / "userdict.txt",

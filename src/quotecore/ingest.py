@@ -29,6 +29,8 @@ _TRADITIONAL_THRESHOLD = 0.05
 
 @dataclass(frozen=True, slots=True)
 class LoadedDocument:
+    """One seed file after cleaning: its document, passages and what was dropped."""
+
     document: Document
     passages: tuple[Passage, ...]
     drops: tuple[Drop, ...]
@@ -156,10 +158,13 @@ def load_document(path: Path, entry: SourceEntry | None, config: CoreConfig) -> 
 
 @dataclass(frozen=True, slots=True)
 class LoadedCorpus:
+    """Every document of a seeds directory, ready to index."""
+
     documents: tuple[LoadedDocument, ...]
 
     @property
     def passages(self) -> Iterable[Passage]:
+        """All passages in document order (the index's row order)."""
         for doc in self.documents:
             yield from doc.passages
 

@@ -26,6 +26,7 @@ class Speaker:
     role: str | None = None
 
     def to_json(self) -> dict[str, Any]:
+        """The design doc's Speaker JSON shape."""
         return {"id": self.id, "name": self.name, "name_en": self.name_en}
 
     @property
@@ -52,6 +53,7 @@ class Document:
     interviewers: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
+        """The design doc's source JSON shape."""
         return {"id": self.id, "title": self.title, "outlet": self.outlet, "date": self.date}
 
 
@@ -93,9 +95,11 @@ class Quote:
 
     @property
     def id(self) -> str:
+        """The passage id: stable across reloads, so buttons and links keep working."""
         return self.passage.id
 
     def to_json(self) -> dict[str, Any]:
+        """The design doc's Result JSON shape."""
         data: dict[str, Any] = {
             "id": self.passage.id,
             "text": self.text,

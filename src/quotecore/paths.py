@@ -27,6 +27,7 @@ def _find(name: str, marker: str) -> Path:
 
 
 def seeds_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """Where the interview files are: explicit, QUOTEBOT_SEEDS, ./seeds, bundled copy, source tree."""
     if explicit:
         return Path(explicit)
     env = os.environ.get("QUOTEBOT_SEEDS")
@@ -34,6 +35,7 @@ def seeds_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
 
 
 def config_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """Where the core config is: explicit, QUOTEBOT_CONFIG_DIR, ./config, bundled copy, source tree."""
     if explicit:
         return Path(explicit)
     env = os.environ.get("QUOTEBOT_CONFIG_DIR")

@@ -188,7 +188,9 @@ class Attributor:
             return previous.speaker_id, "reported"
         return None, "narration"
 
-    def _intro(self, text: str, speaker: str | None, kind: Kind, last_named: str | None) -> tuple[str | None, Kind] | None:
+    def _intro(
+        self, text: str, speaker: str | None, kind: Kind, last_named: str | None
+    ) -> tuple[str | None, Kind] | None:
         """What a paragraph ending in ':' hands to the next one, if anything."""
         if not text.rstrip().endswith((":", "：")):
             return None

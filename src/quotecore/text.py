@@ -52,6 +52,7 @@ def search_form(text: str) -> str:
 
 
 def is_han(char: str) -> bool:
+    """A CJK ideograph (pinyin and garbled-run detection look at their neighbours)."""
     return "\u4e00" <= char <= "\u9fff" or "\u3400" <= char <= "\u4dbf"
 
 
