@@ -1,0 +1,98 @@
+"""Command registration only when the definitions changed, and the invite URL.
+
+Discord limits how many commands an application may create per day, so syncing on every start
+is a way to get rate-limited on a crash loop. A fingerprint of the command payloads (per
+application and scope) is stored in the cache directory; a start whose fingerprint matches skips
+the sync. `quotebot discord-sync` forces it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import discord
+from discord import app_commands
+
+from bots.settings import Settings
+from quotecore.tokenize import default_cache_dir
+
+log = logging.getLogger(__name__)
+
+#: What the bot does in a channel: read it, post messages with embeds, keep threads working.
+PERMISSIONS = discord.Permissions(
+    view_channel=True, send_messages=True, send_messages_in_threads=True, embed_links=True, read_message_history=True
+)
+SCOPES = ("bot", "applications.commands")
+
+
+def _fingerprint_file(settings: Settings, application_id: int) -> Path:
+    base = settings.corpus.cache_dir or default_cache_dir()
+    return Path(base).expanduser() / f"discord-commands-{application_id}.json"
+
+
+def fingerprint(tree: app_commands.CommandTree[Any], guild_ids: list[int]) -> str:
+    """A hash of exactly what a sync would send, and where to."""
+    payload = [command.to_dict(tree) for command in tree.get_commands()]
+    blob = json.dumps({"scope": sorted(guild_ids), "commands": payload}, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+async def sync(tree: app_commands.CommandTree[Any], settings: Settings, *, force: bool = False) -> str:
+    """Register the commands (guild-scoped for guild_ids, else global) when they changed."""
+    client = tree.client
+    application_id = client.application_id or 0
+    guild_ids = settings.discord.guild_ids
+    current = fingerprint(tree, guild_ids)
+    path = _fingerprint_file(settings, application_id)
+    try:
+        stored = path.read_text(encoding="utf-8").strip()
+    except OSError:
+        stored = ""
+    if stored == current and not force:
+        log.info("slash commands unchanged since the last sync: not syncing")
+        return "Commands unchanged since the last sync; nothing sent (use discord-sync to force)."
+    if guild_ids:
+        for guild_id in guild_ids:
+            guild = discord.Object(guild_id)
+            tree.copy_global_to(guild=guild)
+            synced = await tree.sync(guild=guild)
+        where = f"guilds {', '.join(map(str, guild_ids))}"
+    else:
+        synced = await tree.sync()
+        where = "globally (may take up to an hour to appear everywhere)"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(current, encoding="utf-8")
+    except OSError:
+        log.warning("could not store the command fingerprint in %s: the next start will sync again", path)
+    message = f"Synced {len(synced)} commands {where}."
+    log.info(message)
+    return message
+
+
+def invite_url(settings: Settings, application_id: int | None = None) -> str:
+    """The OAuth2 URL that adds the bot with exactly the scopes and permissions it needs."""
+    app_id = application_id or settings.discord.application_id
+    if not app_id:
+        token = settings.discord.token.get_secret_value() if settings.discord.token else ""
+        app_id = _id_from_token(token)
+    if not app_id:
+        raise ValueError("set DISCORD_APPLICATION_ID (or DISCORD_TOKEN) to build the invite URL")
+    return discord.utils.oauth_url(app_id, permissions=PERMISSIONS, scopes=SCOPES)
+
+
+def _id_from_token(token: str) -> int | None:
+    """A bot token starts with the base64 of the bot's user id, which is also the application id."""
+    import base64
+    import binascii
+
+    head = token.split(".", 1)[0]
+    try:
+        decoded = base64.b64decode(head + "=" * (-len(head) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return int(decoded) if decoded.isdigit() else None

@@ -1,0 +1,391 @@
+"""The Discord adapter end to end: a real discord.py client (built by `create_bot`) against FakeDiscord.
+
+Every assertion is on what Discord would have received: callback bodies, message edits, followups
+and channel posts, as recorded by the fake.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import discord
+import pytest
+import pytest_asyncio
+
+from bots.daily_control import PostError
+from bots.discord import create_bot, invite_url, post_quote
+from bots.settings import CorpusSettings, DiscordSettings, Settings
+from quotecore.service import QuoteService
+from tests.fakes.discord_fake import (
+    CALLBACK_CHANNEL_MESSAGE,
+    CALLBACK_UPDATE_MESSAGE,
+    FLAG_EPHEMERAL,
+    FakeDiscord,
+    FakeGuild,
+    FakeMember,
+    FakeRole,
+    FakeUser,
+)
+
+TOKEN = "discord-test-token"
+
+
+class Users:
+    owner = FakeUser("owner")  # the application's owner in the fake (its default user)
+    alice = FakeUser("alice")  # an ordinary member
+    mod = FakeUser("mod")  # holds the configured admin role
+    admin_role = FakeRole("quote-admins")
+
+
+def make_settings(fake: FakeDiscord, cache_dir: Path, **discord_options: Any) -> Settings:
+    options: dict[str, Any] = {
+        "token": TOKEN,
+        "api_base_url": fake.api_base_url,
+        "cooldown_seconds": 0,
+        "admin_role_ids": [Users.admin_role.id],
+    }
+    options.update(discord_options)
+    return Settings(discord=DiscordSettings(**options), corpus=CorpusSettings(cache_dir=cache_dir))
+
+
+@pytest_asyncio.fixture
+async def fake() -> AsyncIterator[FakeDiscord]:
+    guild = FakeGuild(
+        name="Quotes",
+        roles=[Users.admin_role],
+        members=[FakeMember(Users.owner), FakeMember(Users.alice), FakeMember(Users.mod, roles=[Users.admin_role.id])],
+    )
+    async with FakeDiscord(guilds=[guild], default_user=Users.owner, token=TOKEN) as server:
+        yield server
+
+
+async def run_bot(fake: FakeDiscord, service: QuoteService, settings: Settings, **kwargs: Any) -> Any:
+    return fake.run_client(create_bot(service, settings, **kwargs))
+
+
+def all_outgoing_bodies(fake: FakeDiscord) -> list[dict[str, Any]]:
+    """Every message-bearing body the bot sent (callbacks, followups, edits, channel posts)."""
+    bodies = []
+    for request in fake.requests:
+        if request.method not in ("POST", "PATCH") or not isinstance(request.body, dict):
+            continue
+        body = request.body.get("data") if "/callback" in request.path else request.body
+        if isinstance(body, dict) and ("content" in body or "embeds" in body):
+            bodies.append(body)
+    return bodies
+
+
+def embed_text(embed: dict[str, Any]) -> str:
+    parts = [
+        embed.get("description", ""),
+        embed.get("author", {}).get("name", ""),
+        embed.get("footer", {}).get("text", ""),
+    ]
+    parts += [f"{f['name']} {f['value']}" for f in embed.get("fields", [])]
+    return "\n".join(parts)
+
+
+def message_size(data: dict[str, Any]) -> int:
+    total = 0
+    for embed in data.get("embeds", []):
+        total += len(embed.get("title", "")) + len(embed.get("description", ""))
+        total += len(embed.get("author", {}).get("name", "")) + len(embed.get("footer", {}).get("text", ""))
+        total += sum(len(f["name"]) + len(f["value"]) for f in embed.get("fields", []))
+    return total
+
+
+def button_ids(data: dict[str, Any]) -> list[str]:
+    return [c["custom_id"] for row in data.get("components", []) for c in row.get("components", [])]
+
+
+async def test_quote_answers_with_the_right_quote_and_attribution(
+    fake: FakeDiscord, service: QuoteService, cache_dir: Path
+) -> None:
+    async with await run_bot(fake, service, make_settings(fake, cache_dir)):
+        sent = await fake.send_slash_command("quote", {"query": "计算资源"}, user=Users.alice)
+        callback = await fake.wait_for_interaction_response(sent)
+    assert callback.body["type"] == CALLBACK_CHANNEL_MESSAGE
+    data = callback.data
+    assert not data.get("flags", 0) & FLAG_EPHEMERAL, "a result is public"
+    expected = service.search("计算资源", limit=1).quotes[0]
+    embed = data["embeds"][0]
+    assert "**计算资源**" in embed["description"], "the matched words are bold"
+    assert "Sam Altman" in embed["author"]["name"] and "奥特曼" in embed["author"]["name"]
+    assert embed["footer"]["text"].startswith(expected.id)
+    text = embed_text(embed)
+    assert expected.document.title in text and (expected.passage.topic or "") in text
+    assert data["allowed_mentions"] == {"parse": []}
+    assert any(cid.startswith("qb:more:") for cid in button_ids(data))
+    assert any(cid == f"qb:ctx:{expected.id}" for cid in button_ids(data))
+
+
+async def test_another_edits_to_the_next_match_and_context_is_ephemeral(
+    fake: FakeDiscord, service: QuoteService, cache_dir: Path
+) -> None:
+    first, second = service.search("计算资源", limit=2).quotes
+    async with await run_bot(fake, service, make_settings(fake, cache_dir)):
+        sent = await fake.send_slash_command("quote", {"query": "计算资源"}, user=Users.alice)
+        await fake.wait_for_interaction_response(sent)
+        message = fake.original_message(sent)
+        assert message is not None
+        context = await fake.click_button(message, f"qb:ctx:{first.id}", user=Users.alice)
+        reply = await fake.wait_for_interaction_response(context)
+
+        more = next(c for c in button_ids(message) if c.startswith("qb:more:"))
+        click = await fake.click_button(message, more, user=Users.alice)
+        edit = await fake.wait_for_interaction_response(click)
+        assert edit.body["type"] == CALLBACK_UPDATE_MESSAGE
+        assert edit.data["embeds"][0]["footer"]["text"].startswith(second.id)
+        assert "2 / " in edit.data["content"]
+    assert reply.data["flags"] & FLAG_EPHEMERAL
+    assert reply.data["embeds"][0]["description"].replace("*", "").replace("\\", "")[:40] in first.passage.text
+
+
+async def test_buttons_keep_working_after_a_restart(fake: FakeDiscord, service: QuoteService, cache_dir: Path) -> None:
+    settings = make_settings(fake, cache_dir)
+    async with await run_bot(fake, service, settings):
+        sent = await fake.send_slash_command("quote", {"query": "能源"}, user=Users.alice)
+        await fake.wait_for_interaction_response(sent)
+    message = fake.original_message(sent)
+    assert message is not None
+    more = next(c for c in button_ids(message) if c.startswith("qb:more:"))
+    async with await run_bot(fake, service, settings):  # a new process: no view state in memory
+        click = await fake.click_button(message, more, user=Users.alice)
+        edit = await fake.wait_for_interaction_response(click)
+    assert edit.body["type"] == CALLBACK_UPDATE_MESSAGE
+    assert edit.data["embeds"]
+
+
+async def test_no_match_is_an_ephemeral_hint(fake: FakeDiscord, service: QuoteService, cache_dir: Path) -> None:
+    async with await run_bot(fake, service, make_settings(fake, cache_dir)):
+        sent = await fake.send_slash_command("quote", {"query": "天气预报"}, user=Users.alice)
+        callback = await fake.wait_for_interaction_response(sent)
+    assert callback.data["flags"] & FLAG_EPHEMERAL
+    assert "No quote matches" in callback.data["content"] and "broader" in callback.data["content"]
+    assert not callback.data.get("embeds")
+
+
+async def test_random_quote_without_query_and_single_character_queries(
+    fake: FakeDiscord, service: QuoteService, cache_dir: Path
+) -> None:
+    async with await run_bot(fake, service, make_settings(fake, cache_dir)):
+        sent = await fake.send_slash_command("quote", {}, user=Users.alice)
+        random_reply = await fake.wait_for_interaction_response(sent)
+        answers = {}
+        for word in ("核", "美"):
+            sent = await fake.send_slash_command("quote", {"query": word}, user=Users.alice)
+            answers[word] = await fake.wait_for_interaction_response(sent)
+    assert random_reply.data["embeds"] and random_reply.data["embeds"][0]["description"]
+    assert "**核**" in answers["核"].data["embeds"][0]["description"]
+    assert answers["美"].data["embeds"], "a one-character query still finds something"
+
+
+async def test_speaker_filter_and_autocomplete(fake: FakeDiscord, service: QuoteService, cache_dir: Path) -> None:
+    async with await run_bot(fake, service, make_settings(fake, cache_dir)):
+        typing = await fake.send_autocomplete("quote", {"query": "", "speaker": "light"}, "speaker", user=Users.alice)
+        await fake.wait_for_interaction_response(typing)
+        choices = fake.autocomplete_choices(typing)
+        sent = await fake.send_slash_command(
+            "quote", {"query": "计算", "speaker": "Lightcap", "count": 3}, user=Users.alice
+        )
+        callback = await fake.wait_for_interaction_response(sent)
+        unknown = await fake.send_slash_command("quote", {"query": "研究", "speaker": "Musk"}, user=Users.alice)
+        refusal = await fake.wait_for_interaction_response(unknown)
+    assert choices == [{"name": "布拉德·莱特卡普 (Brad Lightcap)", "value": "lightcap"}] or (
+        choices and choices[0]["value"] == "lightcap"
+    )
+    embeds = callback.data["embeds"]
+    assert 1 <= len(embeds) <= 3 and all("Lightcap" in e["author"]["name"] for e in embeds)
+    assert refusal.data["flags"] & FLAG_EPHEMERAL and "Known speakers" in refusal.data["content"]
+
+
+async def test_cooldown_stops_flooding_but_not_admins(
+    fake: FakeDiscord, service: QuoteService, cache_dir: Path
+) -> None:
+    async with await run_bot(fake, service, make_settings(fake, cache_dir, cooldown_seconds=600)):
+        replies = []
+        for user in (Users.alice, Users.alice, Users.mod, Users.mod):
+            sent = await fake.send_slash_command(
+                "quote", {"query": "能源"}, user=user, member_roles=([Users.admin_role.id] if user is Users.mod else [])
+            )
+            replies.append(await fake.wait_for_interaction_response(sent))
+    assert replies[0].data.get("embeds")
+    assert replies[1].data["flags"] & FLAG_EPHEMERAL and "try again in" in replies[1].data["content"]
+    assert replies[2].data.get("embeds") and replies[3].data.get("embeds"), "admins are exempt"
+
+
+async def test_reload_is_refused_to_non_admins(fake: FakeDiscord, service: QuoteService, cache_dir: Path) -> None:
+    async with await run_bot(fake, service, make_settings(fake, cache_dir)):
+        sent = await fake.send_slash_command("quote-reload", {}, user=Users.alice)
+        callback = await fake.wait_for_interaction_response(sent)
+    assert callback.data["flags"] & FLAG_EPHEMERAL
+    assert "Only quotebot admins" in callback.data["content"]
+
+
+async def test_admin_reload_of_a_broken_corpus_keeps_the_old_one(
+    fake: FakeDiscord, corpus_copy: tuple[Path, Path], cache_dir: Path
+) -> None:
+    seeds, config = corpus_copy
+    own = QuoteService(seeds, config, cache_dir)
+    own.load()
+    before = own.search("计算资源").total
+    broken = seeds / "002_broken.txt"
+    broken.write_bytes("奥特曼:好的。\n".encode() + b"\xff\xfe broken bytes\n")
+    async with await run_bot(fake, own, make_settings(fake, cache_dir)):
+        sent = await fake.send_slash_command("quote-reload", {}, user=Users.mod, member_roles=[Users.admin_role.id])
+        followup = await fake.wait_for_followup(sent)
+        deferred = fake.interaction_responses(sent)[0]
+        after = await fake.send_slash_command("quote", {"query": "计算资源"}, user=Users.alice)
+        still = await fake.wait_for_interaction_response(after)
+    assert deferred.body["type"] == 5 and deferred.body["data"]["flags"] & FLAG_EPHEMERAL, "deferred at once"
+    text = followup.body["content"]
+    assert "Reload failed" in text and "002_broken.txt" in text and ":2" in text
+    assert own.search("计算资源").total == before
+    assert still.data["embeds"], "the old corpus keeps serving"
+
+
+async def test_admin_reload_reports_what_changed(
+    fake: FakeDiscord, corpus_copy: tuple[Path, Path], cache_dir: Path
+) -> None:
+    seeds, config = corpus_copy
+    own = QuoteService(seeds, config, cache_dir)
+    own.load()
+    (seeds / "002_new.txt").write_text("新访谈\n\n奥特曼:我们会继续研究核聚变和太空能源。\n", encoding="utf-8")
+    async with await run_bot(fake, own, make_settings(fake, cache_dir)):
+        sent = await fake.send_slash_command("quote-reload", {}, user=Users.owner)
+        followup = await fake.wait_for_followup(sent)
+    text = followup.body["content"]
+    assert "Corpus reloaded" in text and "documents 2 → 3" in text
+    assert own.search("核聚变").quotes
+
+
+async def test_hostile_query_and_huge_passage_stay_within_limits_and_harmless(
+    fake: FakeDiscord, corpus_copy: tuple[Path, Path], cache_dir: Path
+) -> None:
+    seeds, config = corpus_copy
+    sentence = "我们必须建设更多的算力基础设施，这件事情非常重要。"
+    (seeds / "003_long.txt").write_text("长访谈\n\n奥特曼:" + sentence * 210 + "\n", encoding="utf-8")
+    own = QuoteService(seeds, config, cache_dir)
+    own.load()
+    long_quote = own.search("算力基础设施").quotes[0]
+    assert len(long_quote.passage.text) > 5000
+    hostile = "@everyone **算力** <@123456789> <@&42> __x__ `code` \x00\x07\u202e @here 基础设施"
+    async with await run_bot(fake, own, make_settings(fake, cache_dir)):
+        sent = await fake.send_slash_command("quote", {"query": hostile, "count": 5}, user=Users.alice)
+        reply = await fake.wait_for_interaction_response(sent)
+        context = await fake.click_button(
+            fake.original_message(sent) or {}, f"qb:ctx:{long_quote.id}", user=Users.alice
+        )
+        whole = await fake.wait_for_interaction_response(context)
+        empty = await fake.send_slash_command("quote", {"query": "\x00\x07 "}, user=Users.alice)
+        empty_reply = await fake.wait_for_interaction_response(empty)
+    for data in (reply.data, whole.data):
+        assert len(data.get("content") or "") <= 2000
+        assert message_size(data) <= 6000
+        assert all(len(e.get("description", "")) <= 4096 for e in data["embeds"])
+        shown = {"content": data.get("content"), "embeds": data["embeds"]}  # what users read
+        raw = json.dumps(shown, ensure_ascii=False)
+        assert "@everyone" not in raw and "@here" not in raw and "<@123456789>" not in raw
+        assert "\x00" not in raw and "\u202e" not in raw
+    assert whole.data["embeds"][0]["description"].endswith("…")
+    assert empty_reply.data["flags"] & FLAG_EPHEMERAL and "empty query" in empty_reply.data["content"]
+    assert all(body.get("allowed_mentions") == {"parse": []} for body in all_outgoing_bodies(fake))
+
+
+async def test_commands_sync_only_when_they_change(fake: FakeDiscord, service: QuoteService, cache_dir: Path) -> None:
+    settings = make_settings(fake, cache_dir / "sync-test", guild_ids=[fake.guild.id])
+    async with await run_bot(fake, service, settings):
+        pass
+    puts = fake.requests_matching("PUT")
+    assert len(puts) == 1 and str(fake.guild.id) in puts[0].path
+    names = {c["name"] for c in fake.registered_commands(fake.guild.id)}
+    assert {"quote", "quote-reload", "quote-daily"} <= names
+    async with await run_bot(fake, service, settings):
+        pass
+    assert len(fake.requests_matching("PUT")) == 1, "an unchanged command set is not synced again"
+
+
+async def test_post_quote_to_a_channel_and_to_a_missing_one(
+    fake: FakeDiscord, service: QuoteService, cache_dir: Path
+) -> None:
+    quote = service.daily(__import__("datetime").date(2026, 11, 24))
+    assert quote is not None
+    async with await run_bot(fake, service, make_settings(fake, cache_dir)) as bot:
+        message_id = await post_quote(bot, str(fake.channel.id), quote, "今日语录 · 2026-11-24 @everyone")
+        with pytest.raises(PostError) as missing:
+            await post_quote(bot, "123", quote, "今日语录")
+    posted = fake.channel_messages()[-1]
+    assert posted["id"] == message_id
+    assert posted["content"].startswith("今日语录 · 2026-11-24") and "@everyone" not in posted["content"]
+    assert posted["embeds"][0]["footer"]["text"].startswith(quote.id)
+    assert missing.value.permanent
+
+
+def test_invite_url_has_the_scopes_and_permissions(cache_dir: Path) -> None:
+    settings = Settings(discord=DiscordSettings(application_id=1234567890), corpus=CorpusSettings(cache_dir=cache_dir))
+    url = invite_url(settings)
+    assert "client_id=1234567890" in url and "applications.commands" in url and "bot" in url
+    assert (
+        f"permissions={discord.Permissions(274877991936 | 2048 | 16384 | 65536 | 1024).value}" in url
+        or "permissions=" in url
+    )
+
+
+class RecordingDaily:
+    """A stand-in for the scheduler behind the DailyControl seam (the scheduler has its own tests)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[Any, ...]] = []
+        self.posters: dict[str, Any] = {}
+        self.notices = ["channel 42 is broken: Missing Access"]
+
+    def register_poster(self, platform: str, poster: Any) -> None:
+        self.posters[platform] = poster
+
+    def unregister_poster(self, platform: str) -> None:
+        self.posters.pop(platform, None)
+
+    async def set_target(self, platform: str, channel: str, time: Any, timezone: str, *, by: str) -> str:
+        self.calls.append(("set", platform, channel, time.strftime("%H:%M"), timezone, by))
+        return f"Daily excerpt set for {channel} at {time:%H:%M} {timezone}."
+
+    async def disable_target(self, platform: str, channel: str, *, by: str) -> str:
+        self.calls.append(("off", platform, channel, by))
+        return f"Daily excerpt off for {channel}."
+
+    def take_notices(self, platform: str) -> list[str]:
+        taken, self.notices = self.notices, []
+        return taken
+
+
+async def test_quote_daily_is_admin_only_and_reaches_the_scheduler(
+    fake: FakeDiscord, service: QuoteService, cache_dir: Path
+) -> None:
+    daily = RecordingDaily()
+    async with await run_bot(fake, service, make_settings(fake, cache_dir), daily=daily):
+        assert "discord" in daily.posters
+        refused = await fake.send_slash_command("quote-daily", {"time": "09:00"}, user=Users.alice)
+        refusal = await fake.wait_for_interaction_response(refused)
+        sent = await fake.send_slash_command(
+            "quote-daily", {"time": "9:30", "timezone": "Asia/Shanghai"}, user=Users.owner
+        )
+        ok = await fake.wait_for_interaction_response(sent)
+        bad = await fake.send_slash_command("quote-daily", {"time": "25:00"}, user=Users.owner)
+        bad_reply = await fake.wait_for_interaction_response(bad)
+        off = await fake.send_slash_command("quote-daily", {"time": "off"}, user=Users.owner)
+        await fake.wait_for_interaction_response(off)
+    assert "Only quotebot admins" in refusal.data["content"]
+    assert daily.calls[0] == (
+        "set",
+        "discord",
+        str(fake.channel.id),
+        "09:30",
+        "Asia/Shanghai",
+        f"discord:{Users.owner.id}",
+    )
+    assert "Daily excerpt set" in ok.data["content"] and "Missing Access" in ok.data["content"], "notice shown once"
+    assert "not a time of day" in bad_reply.data["content"]
+    assert daily.calls[-1][0] == "off" and "discord" not in daily.posters
