@@ -73,7 +73,7 @@ class Replies:
     async def another(
         self, interaction: discord.Interaction[QuoteBot], offset: int, count: int, speaker_id: str | None, query: str
     ) -> None:
-        """ "Another": edit the message to the next page (a new random quote when there was no query)."""
+        """Another: edit the message to the next page (a new random quote when there was no query)."""
         page = self.page(query, speaker_id, count, offset)
         if isinstance(page, str):
             await interaction.response.send_message(content(page), ephemeral=True, allowed_mentions=NONE)
@@ -82,7 +82,7 @@ class Replies:
         await interaction.response.edit_message(content=text, embeds=embeds, view=view, allowed_mentions=NONE)
 
     async def context(self, interaction: discord.Interaction[QuoteBot], passage_id: str) -> None:
-        """ "Context": the whole passage, only for the user who asked."""
+        """Context: the whole passage, only for the user who asked."""
         quote = self.service.show(passage_id)
         if quote is None:
             await interaction.response.send_message(
