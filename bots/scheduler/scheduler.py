@@ -1,0 +1,349 @@
+"""The daily excerpt: APScheduler cron jobs on the bots' loop, a catch-up pass, and claims.
+
+Timing: one APScheduler 3.x cron job per target (explicit id, replace_existing, the zone's local
+time, misfire grace from config, coalescing). APScheduler's in-memory store cannot know about runs
+missed while the process was down, so `start()` and every poster registration also run a catch-up
+pass: for each target, the most recent scheduled time is posted if it is within the grace window
+and nobody claimed it, and skipped with a log line otherwise. Both paths end in `_run`, which is
+driven by an injectable clock, so tests move time instead of sleeping.
+
+No double posts: before sending, `_run` inserts the UNIQUE (target, local date) claim; a restart, a
+second process or a retried job finds it and stops. Sends that fail are retried with backoff, and
+the claim records the outcome. A permanent failure (channel gone, access lost) marks the target
+broken; an admin hears about it on their next command (`take_notices`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import os
+import socket
+import zoneinfo
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+
+from bots.daily_control import Platform, Poster, PostError
+from bots.scheduler.rotation import SHARED_SCOPE, Rotation
+from bots.scheduler.store import ChatTarget, Store
+from bots.settings import DailySettings, Settings
+from quotecore.models import Quote
+from quotecore.service import QuoteService
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], dt.datetime]
+Sleep = Callable[[float], Awaitable[None]]
+RETRY_DELAYS = (5.0, 30.0, 120.0)
+
+
+def utc_now() -> dt.datetime:
+    """The real clock (aware, UTC)."""
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class DailyTarget:
+    """A place and a local time; `source` says whether the config file or a chat command set it."""
+
+    platform: str
+    channel: str
+    time: dt.time
+    timezone: str
+    source: str = "config"
+
+    @property
+    def key(self) -> str:
+        """The claim and job key: platform and channel (one post per channel per day)."""
+        return f"{self.platform}:{self.channel}"
+
+    def slot(self, now: dt.datetime) -> tuple[dt.datetime, dt.date]:
+        """The latest scheduled instant at or before `now` (UTC) and its local date.
+
+        A local time that does not exist on a spring-forward day resolves with the offset before
+        the change (02:30 becomes 03:30); an ambiguous one on a fall-back day is its first occurrence.
+        """
+        zone = zoneinfo.ZoneInfo(self.timezone)
+        day = now.astimezone(zone).date()
+        for _ in range(3):
+            scheduled = dt.datetime.combine(day, self.time, tzinfo=zone).astimezone(dt.UTC)
+            if scheduled <= now:
+                return scheduled, day
+            day -= dt.timedelta(days=1)
+        raise AssertionError("unreachable: a day ago is always in the past")
+
+    def next_local(self, now: dt.datetime) -> dt.datetime:
+        """The next post time, in the target's zone (for the admin's confirmation)."""
+        zone = zoneinfo.ZoneInfo(self.timezone)
+        _, day = self.slot(now)
+        return dt.datetime.combine(day + dt.timedelta(days=1), self.time, tzinfo=zone)
+
+
+class DailyScheduler:
+    """Implements bots.daily_control.DailyControl; owned by `quotebot run`, fed posters by adapters."""
+
+    def __init__(
+        self,
+        service: QuoteService,
+        settings: DailySettings,
+        store: Store,
+        *,
+        clock: Clock | None = None,
+        sleep: Sleep | None = None,
+        retry_delays: Sequence[float] = RETRY_DELAYS,
+        owner: str | None = None,
+    ) -> None:
+        self.service = service
+        self.settings = settings
+        self.store = store
+        self.clock = clock or utc_now
+        self.sleep = sleep or asyncio.sleep
+        self.retry_delays = tuple(retry_delays)
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        self.rotation = Rotation(store, service)
+        self._posters: dict[str, Poster] = {}
+        self._targets: dict[str, DailyTarget] = {}
+        self._scheduler: AsyncIOScheduler | None = None
+        self._skipped: set[tuple[str, dt.date]] = set()
+        self._lock = asyncio.Lock()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @classmethod
+    def from_settings(cls, service: QuoteService, settings: Settings, *, clock: Clock | None = None) -> DailyScheduler:
+        """The scheduler for `quotebot run`: storage URL and [daily] from the settings."""
+        return cls(service, settings.daily, Store(settings.storage.url), clock=clock)
+
+    # ---------------------------------------------------------------- lifecycle
+
+    async def start(self) -> None:
+        """Open the database, schedule every target, catch up on posts missed while down."""
+        await asyncio.to_thread(self.store.open)
+        await self._load_targets()
+        self._scheduler = AsyncIOScheduler(timezone=dt.UTC)
+        self._scheduler.start()
+        for target in self._targets.values():
+            self._schedule(target)
+        log.info("daily: %d target(s) scheduled", len(self._targets))
+        await self.tick()
+
+    async def shutdown(self) -> None:
+        """Stop the jobs; wait for a post in flight so its claim records the outcome."""
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)
+            self._scheduler = None
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.to_thread(self.store.close)
+
+    async def _load_targets(self) -> None:
+        targets = {
+            t.key: t for t in (DailyTarget(c.platform, c.channel, c.time, c.timezone) for c in self.settings.targets)
+        }
+        for chat in await asyncio.to_thread(self.store.chat_targets):
+            target = DailyTarget(chat.platform, chat.channel, chat.time, chat.timezone, source="chat")
+            if chat.enabled:
+                targets[target.key] = target  # chat wins over the file for this channel
+            else:
+                targets.pop(target.key, None)
+        self._targets = targets if self.settings.enabled else {}
+
+    def _schedule(self, target: DailyTarget) -> None:
+        if self._scheduler is None:
+            return
+        self._scheduler.add_job(
+            self._job,
+            CronTrigger(hour=target.time.hour, minute=target.time.minute, timezone=zoneinfo.ZoneInfo(target.timezone)),
+            id=f"daily:{target.key}",
+            args=[target.key],
+            replace_existing=True,
+            misfire_grace_time=self.settings.misfire_grace_seconds,
+            coalesce=True,
+            max_instances=1,
+        )
+
+    async def _job(self, key: str) -> None:
+        target = self._targets.get(key)
+        if target is not None:
+            await self._run(target, self.clock())
+
+    def targets(self) -> list[DailyTarget]:
+        """The effective targets: the file's, overridden by chat settings."""
+        return sorted(self._targets.values(), key=lambda t: t.key)
+
+    # ---------------------------------------------------------------- posting
+
+    async def tick(self, now: dt.datetime | None = None, platform: str | None = None) -> None:
+        """Post whatever is due at `now` (the catch-up pass; tests call it with a moved clock)."""
+        now = now or self.clock()
+        for target in self.targets():
+            if platform is None or target.platform == platform:
+                await self._run(target, now)
+
+    def _scope(self, target: DailyTarget | None) -> str:
+        if target is None or self.settings.shared_rotation:
+            return SHARED_SCOPE
+        return target.key
+
+    def heading(self, date: dt.date) -> str:
+        """The line above the quote: 今日语录 · 2026-11-24."""
+        return f"{self.settings.heading} · {date.isoformat()}"
+
+    async def _run(self, target: DailyTarget, now: dt.datetime) -> None:
+        async with self._lock:  # one post at a time per process; other processes meet the claim
+            await self._run_locked(target, now)
+
+    async def _run_locked(self, target: DailyTarget, now: dt.datetime) -> None:
+        poster = self._posters.get(target.platform)
+        if poster is None:
+            return  # the adapter is not connected (yet); its registration triggers a catch-up
+        broken = await asyncio.to_thread(self.store.broken_targets)
+        if target.key in broken:
+            return
+        scheduled, local_date = target.slot(now)
+        late = (now - scheduled).total_seconds()
+        existing = await asyncio.to_thread(self.store.post, target.key, local_date)
+        if existing is not None:
+            return
+        if late > self.settings.misfire_grace_seconds:
+            if (target.key, local_date) not in self._skipped:
+                self._skipped.add((target.key, local_date))
+                log.warning(
+                    "daily: skipping %s for %s: missed by %d min (grace %d min)",
+                    target.key,
+                    local_date,
+                    late // 60,
+                    self.settings.misfire_grace_seconds // 60,
+                )
+            return
+        passage_id = await asyncio.to_thread(self.rotation.pick, self._scope(target), local_date, commit=True)
+        quote = self.service.quote_for(passage_id) if passage_id else None
+        if quote is None:
+            log.warning("daily: no eligible quote in the corpus; nothing posted to %s for %s", target.key, local_date)
+            return
+        if not await asyncio.to_thread(self.store.claim, target.key, local_date, self.owner):
+            log.info("daily: %s for %s already claimed elsewhere", target.key, local_date)
+            return
+        await self._send(target, local_date, quote, poster)
+
+    async def _send(self, target: DailyTarget, local_date: dt.date, quote: Quote, poster: Poster) -> None:
+        heading = self.heading(local_date)
+        attempts = 0
+        error = ""
+        for delay in (*self.retry_delays, None):
+            attempts += 1
+            try:
+                message_id = await poster(target.channel, quote, heading)
+            except PostError as exc:
+                error = str(exc)
+                if exc.permanent:
+                    log.error("daily: %s is broken, not retrying: %s", target.key, exc)
+                    await asyncio.to_thread(self.store.mark_broken, target.key, error)
+                    break
+                log.warning("daily: post to %s failed (attempt %d): %s", target.key, attempts, exc)
+                if delay is not None:
+                    await self.sleep(delay)
+                continue
+            except Exception as exc:  # an adapter bug must not kill the scheduler
+                log.exception("daily: poster for %s crashed", target.key)
+                error = repr(exc)
+                break
+            await asyncio.to_thread(
+                self.store.record,
+                target.key,
+                local_date,
+                status="sent",
+                passage_id=quote.id,
+                message_id=message_id,
+                attempts=attempts,
+                error=None,
+            )
+            log.info("daily: posted %s to %s for %s", quote.id, target.key, local_date)
+            return
+        await asyncio.to_thread(
+            self.store.record,
+            target.key,
+            local_date,
+            status="failed",
+            passage_id=quote.id,
+            attempts=attempts,
+            error=error,
+        )
+
+    def preview(self, date: dt.date, target: DailyTarget | None = None) -> tuple[Quote, str] | None:
+        """The quote and heading that `date`'s post carries (what `quotebot daily --date` shows).
+
+        Exact for a day already picked and for the next day to be posted; further ahead it assumes
+        the days in between are posted as planned.
+        """
+        self.store.open()
+        passage_id = self.rotation.pick(self._scope(target), date, commit=False)
+        quote = self.service.quote_for(passage_id) if passage_id else None
+        return (quote, self.heading(date)) if quote else None
+
+    # ---------------------------------------------------------------- DailyControl
+
+    def register_poster(self, platform: Platform, poster: Poster) -> None:
+        """An adapter is connected: post its targets through `poster`, and catch up now."""
+        self._posters[platform] = poster
+        if self._scheduler is not None:
+            task = asyncio.get_running_loop().create_task(self.tick(platform=platform))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    def unregister_poster(self, platform: Platform) -> None:
+        """The adapter is going away: its targets wait for it."""
+        self._posters.pop(platform, None)
+
+    async def set_target(self, platform: Platform, channel: str, time: dt.time, timezone: str, *, by: str) -> str:
+        """Store the chat setting (it wins over the file), reschedule, and say when the next post is."""
+        chat = ChatTarget(platform, channel, time, timezone, True, by)
+        await asyncio.to_thread(self.store.save_target, chat)
+        target = DailyTarget(platform, channel, time, timezone, source="chat")
+        await asyncio.to_thread(self.store.clear_broken, target.key)
+        self._targets[target.key] = target
+        self._schedule(target)
+        upcoming = target.next_local(self.clock())
+        return (
+            f"Daily excerpt for channel {channel}: every day at {time:%H:%M} {timezone}. "
+            f"Next post: {upcoming:%Y-%m-%d %H:%M}."
+        )
+
+    async def disable_target(self, platform: Platform, channel: str, *, by: str) -> str:
+        """Switch this channel's daily post off (also one that came from the config file)."""
+        key = f"{platform}:{channel}"
+        current = self._targets.pop(key, None)
+        time = current.time if current else dt.time(9, 0)
+        zone = current.timezone if current else "UTC"
+        await asyncio.to_thread(self.store.save_target, ChatTarget(platform, channel, time, zone, False, by))
+        if self._scheduler is not None and self._scheduler.get_job(f"daily:{key}"):
+            self._scheduler.remove_job(f"daily:{key}")
+        if current is None:
+            return f"There was no daily excerpt for channel {channel}; it stays off."
+        return f"Daily excerpt for channel {channel} is off."
+
+    def take_notices(self, platform: Platform) -> list[str]:
+        """Broken targets of this platform, each reported once."""
+        return [
+            f"The daily excerpt for {key.split(':', 1)[1]} stopped: {reason}. "
+            "Give the bot access again, then set it with /quote-daily."
+            for key, reason in self.store.take_notices(f"{platform}:")
+        ]
+
+
+def check_database(settings: Settings) -> str | None:
+    """None when the database opens with a schema this version understands, else the fix."""
+    store: Store | None = None
+    try:
+        store = Store(settings.storage.url)
+        store.open()
+    except Exception as exc:  # any driver or filesystem error: report it as one line
+        message = str(exc).splitlines()[0]
+        return f"storage.url {settings.storage.url}: {message} (check the path/URL and its permissions)"
+    finally:
+        if store is not None:
+            store.close()
+    return None
