@@ -13,7 +13,9 @@ from collections.abc import Sequence
 from typing import IO
 
 from bots.settings import Settings, SettingsError, load_settings
-from quotecore.cli import EXIT_ERROR, EXIT_OK, build_parser as build_core_parser, run as run_cli
+from quotecore.cli import EXIT_ERROR, EXIT_OK
+from quotecore.cli import build_parser as build_core_parser
+from quotecore.cli import run as run_cli
 from quotecore.service import QuoteService
 
 
@@ -40,12 +42,49 @@ def _with_settings(handler: object) -> object:
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings, out: IO[str]) -> int:
+    """`run`: the bots for the tokens set, or the console chat; the daily scheduler with them."""
     from bots.app import build_service, run
 
-    return asyncio.run(run(settings, build_service(settings)))
+    return asyncio.run(run(settings, build_service(settings), out=out))
+
+
+def cmd_check(args: argparse.Namespace, service: QuoteService, out: IO[str]) -> int:
+    """`check`: config, tokens, targets, corpus and database, one line per problem."""
+    from bots.check import run_check
+
+    return run_check(args.settings, out)
+
+
+def cmd_daily(args: argparse.Namespace, service: QuoteService, out: IO[str]) -> int:
+    """`daily`: the scheduler's own pick (its database holds the rotation), else the core's."""
+    import datetime as dt
+
+    from quotecore.cli import cmd_daily as core_daily
+    from quotecore.cli import render_quote
+
+    try:
+        settings = _settings(args)
+    except SettingsError:
+        return core_daily(args, service, out)
+    from bots.scheduler import DailyScheduler, Store
+    from bots.scheduler.store import create_db_engine
+
+    url = settings.storage.url
+    database = create_db_engine(url).url.database if url.startswith("sqlite") else None
+    if args.json or (database is not None and not __import__("pathlib").Path(database).exists()):
+        return core_daily(args, service, out)  # no history yet: the same pick as a fresh database
+    date = args.date or dt.date.today()
+    scheduler = DailyScheduler(service, settings.daily, Store(url))
+    preview = scheduler.preview(date)
+    if preview is None:
+        out.write(f"{date.isoformat()}: no quote (the corpus is empty).\n")
+    else:
+        out.write(f"{preview[1]}\n{render_quote(preview[0])}\n")
+    return EXIT_OK
 
 
 def cmd_discord_sync(args: argparse.Namespace, settings: Settings, out: IO[str]) -> int:
+    """`discord-sync`: register the slash commands now (a normal start syncs only on changes)."""
     from bots.app import build_service
     from bots.discord import sync_commands
 
@@ -57,6 +96,7 @@ def cmd_discord_sync(args: argparse.Namespace, settings: Settings, out: IO[str])
 
 
 def cmd_discord_invite(args: argparse.Namespace, settings: Settings, out: IO[str]) -> int:
+    """`discord-invite`: the URL that adds the bot with the scopes and permissions it needs."""
     from bots.discord import invite_url
 
     out.write(invite_url(settings) + "\n")
@@ -64,11 +104,15 @@ def cmd_discord_invite(args: argparse.Namespace, settings: Settings, out: IO[str
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The core's parser plus the bot commands."""
     parser = build_core_parser()
     parser.add_argument("--settings", metavar="FILE", help="bot config (default: config/quotebot.toml)")
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     p = sub.add_parser("run", help="the bots (and the daily scheduler) for whatever is configured")
     p.set_defaults(handler=_with_settings(cmd_run))
+    p = sub.add_parser("check", help="validate config, tokens, targets, corpus and database before a deploy")
+    p.set_defaults(handler=cmd_check)
+    sub.choices["daily"].set_defaults(handler=cmd_daily)
     p = sub.add_parser("discord-sync", help="register the slash commands with Discord now")
     p.set_defaults(handler=_with_settings(cmd_discord_sync))
     p = sub.add_parser("discord-invite", help="print the URL that adds the bot to a server")
@@ -77,6 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The `quotebot` console script."""
     return run_cli(build_parser(), argv)
 
 

@@ -87,7 +87,7 @@ class SlackSettings(_Section):
     mode: Literal["auto", "socket", "http"] = "auto"
     #: Slack's Web API by default (GovSlack and the tests use another). Must end with '/'.
     api_url: str = "https://slack.com/api/"
-    host: str = "0.0.0.0"  # noqa: S104 - HTTP mode must be reachable by Slack
+    host: str = "0.0.0.0"
     port: int = Field(default=3000, ge=0, le=65535)
     path: str = "/slack/events"
     admin_user_ids: list[str] = []
@@ -169,10 +169,12 @@ class Settings(BaseModel):
 
     @property
     def discord_enabled(self) -> bool:
+        """A non-empty DISCORD_TOKEN turns the Discord adapter on."""
         return self.discord.token is not None and bool(self.discord.token.get_secret_value())
 
     @property
     def slack_enabled(self) -> bool:
+        """A non-empty SLACK_BOT_TOKEN turns the Slack adapter on."""
         return self.slack.bot_token is not None and bool(self.slack.bot_token.get_secret_value())
 
 
