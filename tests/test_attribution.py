@@ -50,8 +50,13 @@ def test_labels_are_cut_from_the_quote(service: QuoteService) -> None:
 def test_headings_are_topics_not_quotes(service: QuoteService) -> None:
     texts = {p.text for p in service.snapshot.passages}
     topics = {p.topic for p in service.snapshot.passages}
-    for heading in ("七年前创建OpenAI", "工作中有分歧,但要分轻重缓急", "我一直反对垂直整合,但现在认为我错了",
-                    "为什么把宝贵的GPU投入到Sora上?", "我天生就不是一个适合管理公司的人"):
+    for heading in (
+        "七年前创建OpenAI",
+        "工作中有分歧,但要分轻重缓急",
+        "我一直反对垂直整合,但现在认为我错了",
+        "为什么把宝贵的GPU投入到Sora上?",
+        "我天生就不是一个适合管理公司的人",
+    ):
         assert heading in topics
         assert heading not in texts and f"“{heading}”" not in texts
     assert passage_with(service, "我认为有两点非常关键").topic == "七年前创建OpenAI"
@@ -62,7 +67,9 @@ def test_titles_are_metadata_not_passages(service: QuoteService) -> None:
     assert {d.script for d in service.snapshot.documents.values()} == {"simplified", "traditional"}
 
 
-@pytest.mark.parametrize("alias", ["奥特曼", "奧特曼", "山姆·奥特曼", "SamAltman", "Sam Altman", "altman", "ALTMAN", "山姆"])
+@pytest.mark.parametrize(
+    "alias", ["奥特曼", "奧特曼", "山姆·奥特曼", "SamAltman", "Sam Altman", "altman", "ALTMAN", "山姆"]
+)
 def test_speaker_filter_accepts_any_alias(service: QuoteService, alias: str) -> None:
     assert service.resolve_speaker(alias).id == "altman"
 
@@ -82,8 +89,9 @@ def test_passage_ids_are_stable_across_reloads(corpus_copy, cache_dir) -> None:
     assert {p.id: p.text for p in svc.snapshot.passages} == before
     # Editing one document changes only the ids of the passages whose text changed.
     path = seeds / "000_db0142c2bbde2aab.txt"
-    path.write_text(path.read_text(encoding="utf-8").replace("我认为有两点非常关键。", "我认为有三点非常关键。"),
-                    encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("我认为有两点非常关键。", "我认为有三点非常关键。"), encoding="utf-8"
+    )
     report = svc.reload()
     after = {p.id: p.text for p in svc.snapshot.passages}
     assert (report.added, report.removed) == (1, 1)

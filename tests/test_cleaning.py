@@ -32,8 +32,8 @@ def test_page_furniture_is_recognised(line: str, reason: str) -> None:
 
 
 def test_content_lines_are_not_furniture() -> None:
-    content = [clean_chars(l) for l in SEED0[5:100] if l.strip()]
-    assert content and all(furniture_reason(l) is None for l in content)
+    content = [clean_chars(ln) for ln in SEED0[5:100] if ln.strip()]
+    assert content and all(furniture_reason(ln) is None for ln in content)
 
 
 def test_pinyin_annotations_are_removed() -> None:
@@ -45,7 +45,7 @@ def test_pinyin_annotations_are_removed() -> None:
 def test_real_parentheses_survive_pinyin_removal() -> None:
     line, _ = strip_pinyin(SEED1[2])
     assert "(入股AMD、獲得英偉達千億美元投資等等)" in line
-    ambient, _ = strip_pinyin(next(l for l in SEED1 if "ambiently" in l))
+    ambient, _ = strip_pinyin(next(ln for ln in SEED1 if "ambiently" in ln))
     assert "(ambiently aware)" in ambient
     doge, _ = strip_pinyin(SEED1[5])
     assert "(doge)" in doge and "(" not in doge.replace("(doge)", "")
@@ -58,7 +58,7 @@ def test_no_pinyin_is_left_anywhere(service) -> None:
 
 @pytest.mark.parametrize("needle", ["?cè)偃フ務揂GI", "因?yàn)橐曨l", "?yàn)樗麑", "們?cè)僖膊粫"])
 def test_garbled_runs_are_detected(needle: str) -> None:
-    line = next(strip_pinyin(l)[0] for l in SEED1 if needle in strip_pinyin(l)[0])
+    line = next(strip_pinyin(ln)[0] for ln in SEED1 if needle in strip_pinyin(ln)[0])
     assert garbled_spans(line)
     cleaned = drop_garbled(line)
     assert cleaned.dropped

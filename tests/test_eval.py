@@ -17,7 +17,7 @@ ROWS = [
 
 @pytest.mark.parametrize("row", ROWS, ids=[f"{r[0]}:{r[1]}:{r[2] if len(r) > 2 else ''}" for r in ROWS])
 def test_dev_query(service: QuoteService, row: list[str]) -> None:
-    tier, query, speaker, expected = (row + ["", ""])[:4]
+    tier, query, speaker, expected = [*row, "", ""][:4]
     results = service.search(query, speaker=speaker or None, limit=3).quotes
     if tier == "none":
         assert results == ()
