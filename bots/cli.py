@@ -99,7 +99,11 @@ def cmd_discord_invite(args: argparse.Namespace, settings: Settings, out: IO[str
     """`discord-invite`: the URL that adds the bot with the scopes and permissions it needs."""
     from bots.discord import invite_url
 
-    out.write(invite_url(settings) + "\n")
+    try:
+        out.write(invite_url(settings) + "\n")
+    except ValueError as exc:
+        print(f"quotebot: {exc}", file=sys.stderr)  # noqa: T201
+        return EXIT_ERROR
     return EXIT_OK
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -37,7 +38,10 @@ def attribution(quote: Quote) -> str:
 
 def no_match_message(query: str, service: QuoteService, speaker: str | None = None) -> str:
     """A friendly no-result reply that suggests something to try next."""
-    names = ", ".join(s.name for s in service.speakers()[:3])
+    quoted = Counter(
+        p.speaker_id for p in service.snapshot.passages if p.kind in ("answer", "reported") and p.speaker_id
+    )
+    names = ", ".join(s.name for s in sorted(service.speakers(), key=lambda s: -quoted[s.id]) if quoted[s.id])
     if speaker:
         return f"No quote by {speaker} matches “{query}”. Try a broader word, or drop the speaker filter."
     return f"No quote matches “{query}”. Try a broader word (能源, 研究, AGI) or a speaker ({names})."
