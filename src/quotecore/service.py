@@ -24,6 +24,7 @@ import numpy as np
 
 from quotecore import daily as daily_rotation
 from quotecore import paths
+from quotecore.cache import TermsCache
 from quotecore.config import CoreConfig
 from quotecore.errors import CorpusError, QueryError, UnknownSpeakerError
 from quotecore.excerpt import DEFAULT_MAX_CHARS, excerpt, highlight
@@ -66,6 +67,8 @@ class ReloadReport:
     removed: int
     seconds: float
     documents: tuple[str, ...] = ()
+    #: Passages that had to be segmented (the rest came from the token cache).
+    tokenized: int = 0
 
     def summary(self) -> str:
         return (
@@ -114,6 +117,8 @@ class QuoteService:
         self._reload_lock = threading.Lock()
         self._tokenizer: tuple[str, Tokenizer] | None = None
         self._terms_cache: dict[bytes, tuple[list[str], list[str]]] = {}
+        self._disk_cache: TermsCache | None = None
+        self._tokenized = 0
 
     # -- loading -------------------------------------------------------------------------------
 
@@ -151,16 +156,21 @@ class QuoteService:
                 added=len(new_ids - old_ids),
                 removed=len(old_ids - new_ids),
                 seconds=seconds,
+                tokenized=self._tokenized,
                 documents=tuple(d.title for d in new.documents.values()),
             )
-            log.info("corpus loaded: %s", report.summary())
+            log.info("corpus loaded: %s (%d passages segmented, the rest from the token cache)", report.summary(),
+                     report.tokenized)
             return report
 
     def _tokenizer_for(self, config: CoreConfig) -> Tokenizer:
         signature = repr((config.userdict, sorted(config.stopwords)))
         if self._tokenizer is None or self._tokenizer[0] != signature:
             self._tokenizer = (signature, Tokenizer(config.userdict, config.stopwords, self.cache_dir / "jieba"))
-            self._terms_cache.clear()  # terms depend on the dictionary and stopwords
+            # Terms depend on the dictionary and stopwords: start from that configuration's disk cache.
+            # One file per corpus directory, so two corpora sharing a cache never evict each other.
+            self._disk_cache = TermsCache(self.cache_dir / "terms", f"{signature}\n{self.seeds_dir.resolve()}")
+            self._terms_cache = self._disk_cache.load()
         return self._tokenizer[1]
 
     def _terms(self, tokenizer: Tokenizer, text: str) -> tuple[list[str], list[str]]:
@@ -170,6 +180,7 @@ class QuoteService:
         if cached is None:
             cached = (tokenizer.terms(text), tokenizer.grams(text))
             self._terms_cache[key] = cached
+            self._tokenized += 1
         return cached
 
     def _build(self) -> Snapshot:
@@ -178,10 +189,14 @@ class QuoteService:
         tokenizer = self._tokenizer_for(config)
         corpus: LoadedCorpus = load_corpus(self.seeds_dir, config) if self._has_seeds() else LoadedCorpus(())
         passages = tuple(corpus.passages)
+        self._tokenized = 0
         terms = [self._terms(tokenizer, p.text) for p in passages]
         live = {hashlib.blake2b(p.text.encode(), digest_size=16).digest() for p in passages}
-        for key in set(self._terms_cache) - live:
+        stale = set(self._terms_cache) - live
+        for key in stale:
             del self._terms_cache[key]
+        if (self._tokenized or stale) and self._disk_cache is not None:
+            self._disk_cache.save(self._terms_cache)
         speakers = {s.id: s for s in config.speakers}
         aliases: dict[str, str] = {}
         for speaker in config.speakers:
@@ -371,7 +386,7 @@ def _coverage_needed(grams: Sequence[str]) -> int:
 
 
 def _synonym_table(tokenizer: Tokenizer, config: CoreConfig) -> dict[str, tuple[tuple[str, ...], ...]]:
-    """term → the term lists of every other member of its groups (speakers' aliases included).
+    """Term → the term lists of every other member of its groups (speakers' aliases included).
 
     Only single-term members are keys, so a query term expands exactly when it is a group member.
     """

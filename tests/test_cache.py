@@ -1,0 +1,84 @@
+"""The disk token cache, and replies that never wait on a reload."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+import pytest
+
+from quotecore.service import QuoteService
+
+
+def test_a_restart_segments_nothing_and_one_change_segments_one_document(
+    corpus_copy: tuple[Path, Path], tmp_path: Path
+) -> None:
+    seeds, config = corpus_copy
+    cache = tmp_path / "cache"
+    first = QuoteService(seeds, config, cache).load()
+    assert first.tokenized == first.passages_after > 100
+    restarted = QuoteService(seeds, config, cache)
+    again = restarted.load()
+    assert again.tokenized == 0, "a restart takes every passage's terms from the disk cache"
+    (seeds / "002_new.txt").write_text(
+        "新访谈\n\n奥特曼:我们会继续研究核聚变。\n\n奥特曼:还有太空能源。\n", encoding="utf-8"
+    )
+    changed = restarted.reload()
+    assert changed.tokenized == 2 and changed.passages_after == first.passages_after + 2
+    fresh = QuoteService(seeds, config, tmp_path / "other-cache")
+    fresh.load()
+    assert [q.id for q in fresh.search("能源").quotes] == [q.id for q in restarted.search("能源").quotes]
+    assert [q.score for q in fresh.search("能源").quotes] == [q.score for q in restarted.search("能源").quotes]
+
+
+def test_a_changed_dictionary_invalidates_the_cache(corpus_copy: tuple[Path, Path], tmp_path: Path) -> None:
+    seeds, config = corpus_copy
+    cache = tmp_path / "cache"
+    QuoteService(seeds, config, cache).load()
+    with (config / "userdict.txt").open("a", encoding="utf-8") as extra:
+        extra.write("研究文化 10 n\n")
+    report = QuoteService(seeds, config, cache).load()
+    assert report.tokenized == report.passages_after
+    assert len(list((cache / "terms").glob("terms-*.tsv"))) == 2
+
+
+def test_a_corrupt_cache_is_ignored_with_a_log_line(
+    corpus_copy: tuple[Path, Path], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    seeds, config = corpus_copy
+    cache = tmp_path / "cache"
+    QuoteService(seeds, config, cache).load()
+    (file,) = (cache / "terms").glob("terms-*.tsv")
+    file.write_bytes(file.read_bytes()[:500] + b"\xff\xfe garbage\nnot-hex\tx\n")
+    with caplog.at_level(logging.WARNING, logger="quotecore.cache"):
+        report = QuoteService(seeds, config, cache).load()
+    assert report.tokenized == report.passages_after
+    assert any("ignoring the token cache" in r.getMessage() for r in caplog.records)
+
+
+def test_queries_are_answered_from_the_old_snapshot_while_a_reload_builds(
+    corpus_copy: tuple[Path, Path], tmp_path: Path
+) -> None:
+    seeds, config = corpus_copy
+    service = QuoteService(seeds, config, tmp_path / "cache")
+    service.load()
+    before = service.search("能源").total
+    (seeds / "002_new.txt").write_text("新访谈\n\n奥特曼:我们会继续研究能源。\n", encoding="utf-8")
+    building, release = threading.Event(), threading.Event()
+    real_build = service._build
+
+    def held_build() -> object:  # the build blocks until the test has queried the old snapshot
+        building.set()
+        assert release.wait(30)
+        return real_build()
+
+    service._build = held_build  # type: ignore[method-assign]
+    reloader = threading.Thread(target=service.reload)
+    reloader.start()
+    assert building.wait(30)
+    answers = [service.search("能源").total for _ in range(50)]  # the reload is in progress
+    release.set()
+    reloader.join(30)
+    assert answers == [before] * 50
+    assert service.search("能源").total == before + 1
