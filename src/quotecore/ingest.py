@@ -85,9 +85,11 @@ def _describe(path: Path, entry: SourceEntry | None, first_line: str, sample: st
     )
 
 
-def load_document(path: Path, entry: SourceEntry | None, config: CoreConfig) -> LoadedDocument:
+def load_document(
+    path: Path, entry: SourceEntry | None, config: CoreConfig, raw: bytes | None = None
+) -> LoadedDocument:
     """Clean one file, decide its structure, and build its passages."""
-    raw_text = decode(path, path.read_bytes())
+    raw_text = decode(path, path.read_bytes() if raw is None else raw)
     drops: list[Drop] = []
     kept: list[tuple[int, str]] = []
     for number, raw_line in enumerate(raw_text.splitlines(), 1):
@@ -169,8 +171,14 @@ class LoadedCorpus:
             yield from doc.passages
 
 
-def load_corpus(seeds_dir: Path, config: CoreConfig) -> LoadedCorpus:
-    """Every seed file, or the first error: a half-loaded corpus must never be served."""
+def load_corpus(
+    seeds_dir: Path, config: CoreConfig, memo: dict[tuple[str, bytes, str], LoadedDocument] | None = None
+) -> LoadedCorpus:
+    """Every seed file, or the first error: a half-loaded corpus must never be served.
+
+    `memo` (kept by the service across reloads, for one configuration) maps a file's name, content
+    hash and metadata to its loaded document, so a reload cleans only the files that changed.
+    """
     sources = load_sources(seeds_dir / SOURCES_FILE)
     files = seed_files(seeds_dir)
     unknown = sorted(set(sources) - {p.name for p in files})
@@ -178,11 +186,21 @@ def load_corpus(seeds_dir: Path, config: CoreConfig) -> LoadedCorpus:
         log.warning("%s describes %s, which is not in %s", SOURCES_FILE, name, seeds_dir)
     documents = []
     ids: dict[str, str] = {}
+    fresh: dict[tuple[str, bytes, str], LoadedDocument] = {}
     for path in files:
-        loaded = load_document(path, sources.get(path.name), config)
+        raw = path.read_bytes()
+        entry = sources.get(path.name)
+        key = (path.name, hashlib.blake2b(raw, digest_size=16).digest(), repr(entry))
+        loaded = memo.get(key) if memo is not None else None
+        if loaded is None:
+            loaded = load_document(path, entry, config, raw)
+        fresh[key] = loaded
         doc_id = loaded.document.id
         if doc_id in ids:
             raise CorpusError(str(path), None, f"document id {doc_id!r} is already used by {ids[doc_id]}")
         ids[doc_id] = path.name
         documents.append(loaded)
+    if memo is not None:  # only now: a failed load leaves the memo as it was
+        memo.clear()
+        memo.update(fresh)
     return LoadedCorpus(tuple(documents))

@@ -29,7 +29,7 @@ from quotecore.config import CoreConfig
 from quotecore.errors import CorpusError, QueryError, UnknownSpeakerError
 from quotecore.excerpt import DEFAULT_MAX_CHARS, excerpt, highlight
 from quotecore.index import Index
-from quotecore.ingest import LoadedCorpus, load_corpus
+from quotecore.ingest import LoadedCorpus, LoadedDocument, load_corpus
 from quotecore.models import KINDS, CorpusStats, Document, Drop, Passage, Quote, Speaker
 from quotecore.text import clean_chars, search_form
 from quotecore.tokenize import Tokenizer, default_cache_dir
@@ -52,6 +52,7 @@ class Results:
     offset: int = 0
 
     def to_json(self) -> dict[str, object]:
+        """The design doc's search JSON shape."""
         return {"query": self.query, "results": [q.to_json() for q in self.quotes]}
 
 
@@ -71,6 +72,7 @@ class ReloadReport:
     tokenized: int = 0
 
     def summary(self) -> str:
+        """One line for the admin: before → after, and how long it took."""
         return (
             f"documents {self.documents_before} → {self.documents_after}, "
             f"passages {self.passages_before} → {self.passages_after} "
@@ -98,6 +100,7 @@ class Snapshot:
 
     @property
     def empty(self) -> bool:
+        """A corpus with no passages (nothing to search, nothing to post)."""
         return not self.passages
 
 
@@ -118,12 +121,15 @@ class QuoteService:
         self._tokenizer: tuple[str, Tokenizer] | None = None
         self._terms_cache: dict[bytes, tuple[list[str], list[str]]] = {}
         self._disk_cache: TermsCache | None = None
+        self._documents: dict[tuple[str, bytes, str], LoadedDocument] = {}
+        self._config_seen = ""
         self._tokenized = 0
 
     # -- loading -------------------------------------------------------------------------------
 
     @property
     def snapshot(self) -> Snapshot:
+        """The current snapshot; readers take it once and never see a half-built one."""
         snapshot = self._snapshot
         if snapshot is None:
             raise RuntimeError("QuoteService.load() has not been called")
@@ -131,6 +137,7 @@ class QuoteService:
 
     @property
     def loaded(self) -> bool:
+        """Whether a snapshot exists (load() has succeeded once)."""
         return self._snapshot is not None
 
     def load(self) -> ReloadReport:
@@ -138,6 +145,7 @@ class QuoteService:
         return self.reload()
 
     def reload(self) -> ReloadReport:
+        """Build a new snapshot in the calling thread and swap it in; on CorpusError keep the old one."""
         with self._reload_lock:
             before = self._snapshot
             started = time.perf_counter()
@@ -187,7 +195,12 @@ class QuoteService:
         started = time.perf_counter()
         config = CoreConfig.load(self.config_dir)
         tokenizer = self._tokenizer_for(config)
-        corpus: LoadedCorpus = load_corpus(self.seeds_dir, config) if self._has_seeds() else LoadedCorpus(())
+        if repr(config) != self._config_seen:  # cleaning and attribution depend on the config
+            self._documents = {}
+            self._config_seen = repr(config)
+        corpus: LoadedCorpus = (
+            load_corpus(self.seeds_dir, config, self._documents) if self._has_seeds() else LoadedCorpus(())
+        )
         passages = tuple(corpus.passages)
         self._tokenized = 0
         terms = [self._terms(tokenizer, p.text) for p in passages]
@@ -225,6 +238,7 @@ class QuoteService:
     # -- speakers ------------------------------------------------------------------------------
 
     def speakers(self) -> list[Speaker]:
+        """Every configured speaker, in config order (autocomplete lists them)."""
         return list(self.snapshot.speakers.values())
 
     def resolve_speaker(self, name: str) -> Speaker:
@@ -362,10 +376,12 @@ class QuoteService:
         return self._quote(snap, passage, excerpt(passage)[0])
 
     def passages(self) -> list[Quote]:
+        """Every passage, whole (`quotebot passages --json`)."""
         snap = self.snapshot
         return [self._quote(snap, p, p.text) for p in snap.passages]
 
     def stats(self) -> CorpusStats:
+        """Counts by speaker and kind, and what cleaning dropped."""
         snap = self.snapshot
         by_speaker = Counter(
             snap.speakers[p.speaker_id].display if p.speaker_id else "(narration, nobody)" for p in snap.passages

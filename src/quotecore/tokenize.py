@@ -81,7 +81,11 @@ class Tokenizer:
                 self._jieba.add_word(word, entry.freq, entry.tag)
         self._stopwords = frozenset(search_form(w) for w in stopwords)
         self._phrases = (
-            re.compile(r"(?<![a-z0-9])(" + "|".join(re.escape(p).replace(r"\ ", r"\s+") for p in phrases) + r")(?![a-z0-9])")
+            re.compile(
+                r"(?<![a-z0-9])("
+                + "|".join(re.escape(p).replace(r"\ ", r"\s+") for p in phrases)
+                + r")(?![a-z0-9])"
+            )
             if phrases
             else None
         )
