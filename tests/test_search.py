@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from rank_bm25 import BM25Okapi
 
 from quotecore.errors import QueryError
 from quotecore.index import Index
@@ -53,7 +54,9 @@ def test_inverted_index_scores_equal_a_full_bm25_pass(service: QuoteService, que
     snap = service.snapshot
     terms = snap.tokenizer.terms(query)
     docs, scores = snap.words.score(terms)
-    full = snap.words.bm25.get_scores(terms)
+    reference = BM25Okapi([snap.tokenizer.terms(p.text) for p in snap.passages])
+    assert reference.idf == snap.words.bm25.idf and reference.avgdl == snap.words.bm25.avgdl
+    full = reference.get_scores(terms)
     assert np.array_equal(scores, full[docs])
     outside = np.setdiff1d(np.arange(len(full)), docs)
     assert np.all(full[outside] == 0)

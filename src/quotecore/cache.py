@@ -22,9 +22,9 @@ log = logging.getLogger(__name__)
 TERMS_VERSION = "1"
 HEADER = f"quotebot-terms {TERMS_VERSION}"
 SEP = "\x1f"
-_FORBIDDEN = ("\t", "\n", SEP)
 
-Terms = tuple[list[str], list[str]]
+#: (word terms, character grams), each joined by SEP: one string per passage and kind.
+Terms = tuple[str, str]
 
 
 class TermsCache:
@@ -58,16 +58,16 @@ class TermsCache:
             except (ValueError, IndexError):
                 log.warning("ignoring the token cache %s: line %d is malformed", self.path, number)
                 return {}
-            entries[key] = (terms.split(SEP) if terms else [], grams.split(SEP) if grams else [])
+            entries[key] = (terms, grams)
         return entries
 
     def save(self, entries: dict[bytes, Terms]) -> None:
         """Write atomically (a crash leaves the old file); a read-only cache directory is not fatal."""
         lines = [HEADER]
         for key, (terms, grams) in entries.items():
-            if any(bad in token for token in (*terms, *grams) for bad in _FORBIDDEN):
+            if any(bad in field for field in (terms, grams) for bad in ("\t", "\n")):
                 continue  # cannot be stored in this format: it will be tokenized again next time
-            lines.append(f"{key.hex()}\t{SEP.join(terms)}\t{SEP.join(grams)}")
+            lines.append(f"{key.hex()}\t{terms}\t{grams}")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=".terms-", dir=self.path.parent)

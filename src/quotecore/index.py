@@ -8,7 +8,7 @@ pass (tests check it) while the work grows with the matches, not with the corpus
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,8 +20,48 @@ class Posting:
     """Where a term occurs, and what it adds to each of those documents' BM25 score."""
 
     docs: np.ndarray  # int32 document indices, ascending
-    tfs: np.ndarray  # float64 term frequency in each of those documents
     weights: np.ndarray  # float64 idf * tf * (k1 + 1) / (tf + norm): the term's share of the score
+
+
+class CorpusStatistics(BM25Okapi):
+    """rank-bm25's BM25Okapi, fed document lengths and document frequencies we already counted.
+
+    BM25Okapi keeps one dict per document (`doc_freqs`) only to serve `get_scores`, which we never
+    call: at 100k passages those dicts cost gigabytes and most of the build time. This subclass
+    hands its `_calc_idf` (idf with the epsilon floor) the same `nd` in the same insertion order,
+    so idf, avgdl, k1 and b are rank-bm25's own numbers; `get_scores` is unavailable (tests and the
+    benchmark compare against a full BM25Okapi built separately).
+    """
+
+    def __init__(self, doc_len: list[int], nd: dict[str, int]) -> None:
+        self._counted = (doc_len, nd)
+        super().__init__([])
+
+    def _initialize(self, corpus: object) -> dict[str, int]:
+        doc_len, nd = self._counted
+        self.doc_len = doc_len
+        self.corpus_size = len(doc_len)
+        self.avgdl = sum(doc_len) / self.corpus_size
+        return nd
+
+
+class Tokens(Sequence[list[str]]):
+    """Documents' terms kept as one joined string each, split only while an index reads them.
+
+    A list of strings per passage costs about 60 bytes per term; at 100k passages and their
+    character grams that is gigabytes, for data that is only read once per build.
+    """
+
+    def __init__(self, joined: Sequence[str], sep: str) -> None:
+        self._joined = joined
+        self._sep = sep
+
+    def __len__(self) -> int:
+        return len(self._joined)
+
+    def __getitem__(self, index: int) -> list[str]:  # type: ignore[override]
+        text = self._joined[index]
+        return text.split(self._sep) if text else []
 
 
 class Index:
@@ -29,37 +69,45 @@ class Index:
 
     def __init__(self, documents: Sequence[Sequence[str]]) -> None:
         self.size = len(documents)
-        self.bm25: BM25Okapi | None = None
+        self.bm25: CorpusStatistics | None = None
         self.postings: dict[str, Posting] = {}
-        if not any(documents):
+        # One pass numbers the terms (in first-occurrence order, as BM25Okapi's `nd` is filled);
+        # numpy then groups the (term, document) pairs and counts them.
+        vocab: dict[str, int] = {}
+        doc_len: list[int] = []
+
+        def numbered() -> Iterator[int]:
+            for tokens in documents:
+                doc_len.append(len(tokens))
+                for token in tokens:
+                    yield vocab.setdefault(token, len(vocab))
+
+        ids = np.fromiter(numbered(), dtype=np.int64)
+        if ids.size == 0:
             # BM25Okapi([]) divides by zero, and an all-empty corpus has avgdl 0: nothing can match.
             self._norm = np.zeros(0)
             return
-        self.bm25 = BM25Okapi([list(d) for d in documents])
-        bm25 = self.bm25
-        doc_len = np.asarray(bm25.doc_len, dtype=np.float64)
-        # The length part of BM25's denominator depends only on the document: compute it once.
-        self._norm = bm25.k1 * (1 - bm25.b + bm25.b * doc_len / bm25.avgdl)
-        # Postings for all terms at once: one pass to number the terms, then numpy groups the
-        # (term, document) pairs and counts them; a per-document Counter is several times slower.
-        vocab: dict[str, int] = {}
-        ids = np.fromiter(
-            (vocab.setdefault(t, len(vocab)) for d in documents for t in d), dtype=np.int64
-        )
-        owner = np.repeat(np.arange(self.size, dtype=np.int64), [len(d) for d in documents])
+        owner = np.repeat(np.arange(self.size, dtype=np.int64), doc_len)
         pairs, counts = np.unique(ids * self.size + owner, return_counts=True)
+        del ids, owner
         term_of = pairs // self.size
         doc_of = (pairs % self.size).astype(np.int32)
-        tf_all = counts.astype(np.float64)
+        del pairs
         terms = list(vocab)
-        idf_all = np.array([self.idf(t) for t in terms])[term_of]
+        df = np.bincount(term_of, minlength=len(terms))
+        self.bm25 = CorpusStatistics(doc_len, {t: int(n) for t, n in zip(terms, df, strict=True)})
+        bm25 = self.bm25
+        doc_length = np.asarray(bm25.doc_len, dtype=np.float64)
+        # The length part of BM25's denominator depends only on the document: compute it once.
+        self._norm = bm25.k1 * (1 - bm25.b + bm25.b * doc_length / bm25.avgdl)
+        tf = counts.astype(np.float64)
+        idf = np.array([self.idf(t) for t in terms])[term_of]
         # The same expression, in the same order, as BM25Okapi.get_scores: identical floats.
-        weights_all = idf_all * (tf_all * (bm25.k1 + 1) / (tf_all + self._norm[doc_of]))
+        weights = idf * (tf * (bm25.k1 + 1) / (tf + self._norm[doc_of]))
         starts = np.flatnonzero(np.r_[True, term_of[1:] != term_of[:-1]])
-        ends = np.r_[starts[1:], pairs.size]
+        ends = np.r_[starts[1:], term_of.size]
         self.postings = {
-            terms[int(term_of[a])]: Posting(doc_of[a:b], tf_all[a:b], weights_all[a:b])
-            for a, b in zip(starts, ends, strict=True)
+            terms[int(term_of[a])]: Posting(doc_of[a:b], weights[a:b]) for a, b in zip(starts, ends, strict=True)
         }
 
     def idf(self, term: str) -> float:

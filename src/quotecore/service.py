@@ -24,11 +24,11 @@ import numpy as np
 
 from quotecore import daily as daily_rotation
 from quotecore import paths
-from quotecore.cache import TermsCache
+from quotecore.cache import SEP, TermsCache
 from quotecore.config import CoreConfig
 from quotecore.errors import CorpusError, QueryError, UnknownSpeakerError
 from quotecore.excerpt import DEFAULT_MAX_CHARS, excerpt, highlight
-from quotecore.index import Index
+from quotecore.index import Index, Tokens
 from quotecore.ingest import LoadedCorpus, LoadedDocument, load_corpus
 from quotecore.models import KINDS, CorpusStats, Document, Drop, Passage, Quote, Speaker
 from quotecore.text import clean_chars, search_form
@@ -119,7 +119,7 @@ class QuoteService:
         self._snapshot: Snapshot | None = None
         self._reload_lock = threading.Lock()
         self._tokenizer: tuple[str, Tokenizer] | None = None
-        self._terms_cache: dict[bytes, tuple[list[str], list[str]]] = {}
+        self._terms_cache: dict[bytes, tuple[str, str]] = {}
         self._disk_cache: TermsCache | None = None
         self._documents: dict[tuple[str, bytes, str], LoadedDocument] = {}
         self._config_seen = ""
@@ -181,12 +181,15 @@ class QuoteService:
             self._terms_cache = self._disk_cache.load()
         return self._tokenizer[1]
 
-    def _terms(self, tokenizer: Tokenizer, text: str) -> tuple[list[str], list[str]]:
+    def _terms(self, tokenizer: Tokenizer, text: str) -> tuple[str, str]:
         """Word terms and character grams of a passage, cached by content across reloads."""
         key = hashlib.blake2b(text.encode(), digest_size=16).digest()
         cached = self._terms_cache.get(key)
         if cached is None:
-            cached = (tokenizer.terms(text), tokenizer.grams(text))
+            words, grams = tokenizer.terms(text), tokenizer.grams(text)
+            if any(SEP in t for t in (*words, *grams)):  # cannot happen after cleaning; never mis-split
+                words, grams = [t.replace(SEP, "") for t in words], [g.replace(SEP, "") for g in grams]
+            cached = (SEP.join(words), SEP.join(grams))
             self._terms_cache[key] = cached
             self._tokenized += 1
         return cached
@@ -221,8 +224,8 @@ class QuoteService:
             passages=passages,
             speakers=speakers,
             tokenizer=tokenizer,
-            words=Index([t for t, _ in terms]),
-            grams=Index([g for _, g in terms]),
+            words=Index(Tokens([t for t, _ in terms], SEP)),
+            grams=Index(Tokens([g for _, g in terms], SEP)),
             synonyms=_synonym_table(tokenizer, config),
             drops=tuple(d for doc in corpus.documents for d in doc.drops),
             topics=tuple(t for doc in corpus.documents for t in doc.topics),
