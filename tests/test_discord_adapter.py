@@ -389,3 +389,29 @@ async def test_quote_daily_is_admin_only_and_reaches_the_scheduler(
     assert "Daily excerpt set" in ok.data["content"] and "Missing Access" in ok.data["content"], "notice shown once"
     assert "not a time of day" in bad_reply.data["content"]
     assert daily.calls[-1][0] == "off" and "discord" not in daily.posters
+
+
+async def test_quotebot_run_serves_discord_until_stopped(
+    fake: FakeDiscord, service: QuoteService, cache_dir: Path, tmp_path: Path
+) -> None:
+    import asyncio
+
+    from bots.app import run
+    from bots.settings import DailySettings, StorageSettings
+
+    settings = make_settings(fake, cache_dir).model_copy(
+        update={
+            "daily": DailySettings(enabled=False),
+            "storage": StorageSettings(url=f"sqlite:///{tmp_path / 'q.sqlite3'}"),
+        }
+    )
+    stop = asyncio.Event()
+    with fake.patched():  # the gateway URL; REST goes to discord.api_base_url through the settings
+        task = asyncio.create_task(run(settings, service, stop))
+        await fake.wait_until_identified(timeout=10)
+        await asyncio.sleep(0.2)  # let discord.py finish its ready sequence
+        sent = await fake.send_slash_command("quote", {"query": "能源"}, user=Users.alice)
+        reply = await fake.wait_for_interaction_response(sent)
+        stop.set()
+        status = await asyncio.wait_for(task, 10)
+    assert status == 0 and reply.data["embeds"]

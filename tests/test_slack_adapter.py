@@ -294,3 +294,35 @@ async def test_daily_command_reaches_the_scheduler(mock: MockSlack, service: Quo
     assert "Daily excerpt set" in ok.text and "Missing Access" in ok.text
     assert "not a timezone" in bad.text
     assert daily.calls[-1] == ("off", "slack", CHANNEL_ID, f"slack:{ADMIN}") and "off" in off.text
+
+
+async def test_quotebot_run_serves_slack_over_http_until_stopped(
+    mock: MockSlack, service: QuoteService, cache_dir: Path, tmp_path: Path
+) -> None:
+    import asyncio
+    import socket
+
+    from bots.app import run
+    from bots.settings import DailySettings, StorageSettings
+
+    with socket.socket() as probe:  # a free port for the HTTP listener
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = make_settings(mock, cache_dir, host="127.0.0.1", port=port).model_copy(
+        update={
+            "daily": DailySettings(enabled=False),
+            "storage": StorageSettings(url=f"sqlite:///{tmp_path / 'q.sqlite3'}"),
+        }
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(run(settings, service, stop))
+    await mock.wait_for_call("auth.test")
+    for _ in range(50):  # the listener starts right after auth.test
+        try:
+            reply = await Bot(mock, f"http://127.0.0.1:{port}/slack/events").reply("/quote", "能源")
+            break
+        except OSError:
+            await asyncio.sleep(0.1)
+    stop.set()
+    assert await asyncio.wait_for(task, 10) == 0
+    assert reply.response_type == "in_channel" and "能源" in section_texts(reply.blocks)
