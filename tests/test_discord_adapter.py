@@ -16,13 +16,14 @@ import pytest
 import pytest_asyncio
 
 from bots.daily_control import PostError
-from bots.discord import create_bot, invite_url, post_quote
+from bots.discord import create_bot, invite_url, post_quote, sync_commands
 from bots.settings import CorpusSettings, DiscordSettings, Settings
 from quotecore.service import QuoteService
 from tests.fakes.discord_fake import (
     CALLBACK_CHANNEL_MESSAGE,
     CALLBACK_UPDATE_MESSAGE,
     FLAG_EPHEMERAL,
+    FakeChannel,
     FakeDiscord,
     FakeGuild,
     FakeMember,
@@ -55,6 +56,7 @@ def make_settings(fake: FakeDiscord, cache_dir: Path, **discord_options: Any) ->
 async def fake() -> AsyncIterator[FakeDiscord]:
     guild = FakeGuild(
         name="Quotes",
+        channels=[FakeChannel("general"), FakeChannel("daily-quotes", position=1)],
         roles=[Users.admin_role],
         members=[FakeMember(Users.owner), FakeMember(Users.alice), FakeMember(Users.mod, roles=[Users.admin_role.id])],
     )
@@ -282,6 +284,8 @@ async def test_hostile_query_and_huge_passage_stay_within_limits_and_harmless(
         whole = await fake.wait_for_interaction_response(context)
         empty = await fake.send_slash_command("quote", {"query": "\x00\x07 "}, user=Users.alice)
         empty_reply = await fake.wait_for_interaction_response(empty)
+        who = await fake.send_slash_command("quote", {"query": "算力", "speaker": "@everyone **x**"}, user=Users.alice)
+        who_reply = await fake.wait_for_interaction_response(who)
     for data in (reply.data, whole.data):
         assert len(data.get("content") or "") <= 2000
         assert message_size(data) <= 6000
@@ -292,6 +296,8 @@ async def test_hostile_query_and_huge_passage_stay_within_limits_and_harmless(
         assert "\x00" not in raw and "\u202e" not in raw
     assert whole.data["embeds"][0]["description"].endswith("…")
     assert empty_reply.data["flags"] & FLAG_EPHEMERAL and "empty query" in empty_reply.data["content"]
+    assert "Known speakers" in who_reply.data["content"] and "@everyone" not in who_reply.data["content"]
+    assert "**x**" not in who_reply.data["content"]
     assert all(body.get("allowed_mentions") == {"parse": []} for body in all_outgoing_bodies(fake))
 
 
@@ -415,3 +421,183 @@ async def test_quotebot_run_serves_discord_until_stopped(
         stop.set()
         status = await asyncio.wait_for(task, 10)
     assert status == 0 and reply.data["embeds"]
+
+
+async def test_another_with_a_query_too_long_for_a_custom_id(
+    fake: FakeDiscord, service: QuoteService, cache_dir: Path
+) -> None:
+    """The whole query is kept (read back from the message), never a prefix that searches differently."""
+    query = "计算资源 " + " ".join(["研究"] * 30) + " *能源* @here"
+    assert len(query) > 100
+    pages = service.search(query, limit=3).quotes
+    assert len(pages) == 3
+    settings = make_settings(fake, cache_dir)
+    async with await run_bot(fake, service, settings):
+        sent = await fake.send_slash_command("quote", {"query": query}, user=Users.alice)
+        first = await fake.wait_for_interaction_response(sent)
+    message = fake.original_message(sent)
+    assert message is not None
+    more = next(c for c in button_ids(message) if c.startswith("qb:"))
+    assert more.startswith("qb:mq:") and len(more) <= 100
+    assert "@here" not in first.data["content"]
+    async with await run_bot(fake, service, settings):  # after a restart, too
+        click = await fake.click_button(message, more, user=Users.alice)
+        second = await fake.wait_for_interaction_response(click)
+        edited = fake.messages[int(message["id"])]
+        next_more = next(c for c in button_ids(edited) if c.startswith("qb:"))
+        assert next_more.startswith("qb:mq:2:")
+        again = await fake.click_button(edited, next_more, user=Users.alice)
+        third = await fake.wait_for_interaction_response(again)
+    assert second.data["embeds"][0]["footer"]["text"].startswith(pages[1].id)
+    assert third.data["embeds"][0]["footer"]["text"].startswith(pages[2].id)
+    assert second.data["content"] == first.data["content"].replace(" · 1 / ", " · 2 / ")
+
+
+async def test_another_wraps_around_and_context_bolds_the_same_words(
+    fake: FakeDiscord, service: QuoteService, cache_dir: Path
+) -> None:
+    results = service.search("计算资源", limit=50)
+    last = results.total - 1
+    async with await run_bot(fake, service, make_settings(fake, cache_dir)):
+        sent = await fake.send_slash_command("quote", {"query": "计算资源"}, user=Users.alice)
+        await fake.wait_for_interaction_response(sent)
+        message = fake.original_message(sent)
+        assert message is not None
+        edits = []
+        for _ in range(results.total):
+            more = next(c for c in button_ids(fake.messages[int(message["id"])]) if c.startswith("qb:more:"))
+            click = await fake.click_button(fake.messages[int(message["id"])], more, user=Users.alice)
+            edits.append(await fake.wait_for_interaction_response(click))
+        context = await fake.click_button(
+            fake.messages[int(message["id"])], f"qb:ctx:{results.quotes[0].id}", user=Users.alice
+        )
+        whole = await fake.wait_for_interaction_response(context)
+    assert edits[last - 1].data["embeds"][0]["footer"]["text"].startswith(results.quotes[last].id)
+    assert edits[-1].data["embeds"][0]["footer"]["text"].startswith(results.quotes[0].id), "back to the first"
+    assert "**计算资源**" in whole.data["embeds"][0]["description"]
+
+
+async def test_several_quotes_fit_one_message_with_numbers(
+    fake: FakeDiscord, service: QuoteService, cache_dir: Path
+) -> None:
+    async with await run_bot(fake, service, make_settings(fake, cache_dir)):
+        sent = await fake.send_slash_command("quote", {"query": "研究", "count": 5}, user=Users.alice)
+        reply = await fake.wait_for_interaction_response(sent)
+    embeds = reply.data["embeds"]
+    assert len(embeds) == 5 and embeds[1]["author"]["name"].startswith("2. ")
+    assert reply.data["content"].startswith("🔎 “研究” · 1–5 / ")
+    assert sum(1 for c in button_ids(reply.data) if c.startswith("qb:ctx:")) == 5
+    assert message_size(reply.data) <= 6000
+    assert not [r for r in fake.requests if r.status == 400], "Discord refused nothing"
+
+
+async def test_an_unexpected_error_is_an_apology_not_a_traceback(
+    fake: FakeDiscord, cache_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    unloaded = QuoteService(cache_dir=cache_dir)  # never loaded: every search raises RuntimeError
+    async with await run_bot(fake, unloaded, make_settings(fake, cache_dir)):
+        sent = await fake.send_slash_command("quote", {"query": "能源"}, user=Users.alice)
+        reply = await fake.wait_for_interaction_response(sent)
+    assert reply.data["flags"] & FLAG_EPHEMERAL
+    assert reply.data["content"].startswith("Sorry, something went wrong")
+    assert "Traceback" not in reply.data["content"] and "RuntimeError" not in reply.data["content"]
+    assert any("/quote failed for user" in r.getMessage() and "RuntimeError" in r.getMessage() for r in caplog.records)
+
+
+async def test_notices_reach_an_admin_privately_after_quote(
+    fake: FakeDiscord, service: QuoteService, cache_dir: Path
+) -> None:
+    daily = RecordingDaily()
+    async with await run_bot(fake, service, make_settings(fake, cache_dir), daily=daily):
+        by_alice = await fake.send_slash_command("quote", {"query": "能源"}, user=Users.alice)
+        await fake.wait_for_interaction_response(by_alice)
+        assert daily.notices, "a non-admin does not consume the notices"
+        by_mod = await fake.send_slash_command(
+            "quote", {"query": "能源"}, user=Users.mod, member_roles=[Users.admin_role.id]
+        )
+        public = await fake.wait_for_interaction_response(by_mod)
+        private = await fake.wait_for_followup(by_mod)
+    assert not public.data.get("flags", 0) & FLAG_EPHEMERAL and "Missing Access" not in public.data["content"]
+    assert private.body["flags"] & FLAG_EPHEMERAL and "Missing Access" in private.body["content"]
+    assert not fake.followups(by_alice)
+
+
+async def test_quote_daily_with_a_channel_option_autocomplete_and_without_a_scheduler(
+    fake: FakeDiscord, service: QuoteService, cache_dir: Path
+) -> None:
+    other = fake.guild.channels[1]
+    assert other.id != fake.channel.id
+    daily = RecordingDaily()
+    async with await run_bot(fake, service, make_settings(fake, cache_dir), daily=daily):
+        typing = await fake.send_autocomplete(
+            "quote-daily", {"time": "09:00", "timezone": "shang"}, "timezone", user=Users.owner
+        )
+        await fake.wait_for_interaction_response(typing)
+        sent = await fake.send_slash_command(
+            "quote-daily", {"time": "07:05", "timezone": "Europe/Paris", "channel": other}, user=Users.owner
+        )
+        await fake.wait_for_interaction_response(sent)
+        zone = await fake.send_slash_command(
+            "quote-daily", {"time": "07:05", "timezone": "Mars/Olympus"}, user=Users.owner
+        )
+        bad_zone = await fake.wait_for_interaction_response(zone)
+    async with await run_bot(fake, service, make_settings(fake, cache_dir)):
+        off = await fake.send_slash_command("quote-daily", {"time": "09:00"}, user=Users.owner)
+        not_enabled = await fake.wait_for_interaction_response(off)
+    assert fake.autocomplete_choices(typing) == [{"name": "Asia/Shanghai", "value": "Asia/Shanghai"}]
+    assert daily.calls[0][:5] == ("set", "discord", str(other.id), "07:05", "Europe/Paris")
+    assert "not a timezone" in bad_zone.data["content"] and len(daily.calls) == 1
+    assert not_enabled.data["flags"] & FLAG_EPHEMERAL and "not enabled" in not_enabled.data["content"]
+
+
+async def test_post_quote_from_a_plain_client_and_its_errors(
+    fake: FakeDiscord, service: QuoteService, cache_dir: Path
+) -> None:
+    """The scheduler may hold any logged-in client: the post is the same, errors say if retrying helps."""
+    quote = service.search("能源", limit=1).quotes[0]
+    client = discord.Client(intents=discord.Intents.default(), allowed_mentions=discord.AllowedMentions.none())
+    async with fake.run_client(client):
+        message_id = await post_quote(client, str(fake.channel.id), quote, "今日语录")
+        fake.fail_next("POST", r"/channels/\d+/messages", 403)
+        with pytest.raises(PostError) as forbidden:
+            await post_quote(client, str(fake.channel.id), quote, "今日语录")
+        fake.fail_next("POST", r"/channels/\d+/messages", 503)
+        with pytest.raises(PostError) as unavailable:
+            await post_quote(client, str(fake.channel.id), quote, "今日语录")
+        with pytest.raises(PostError) as not_an_id:
+            await post_quote(client, "#general", quote, "今日语录")
+    with pytest.raises(PostError) as closed:
+        await post_quote(client, str(fake.channel.id), quote, "今日语录")
+    posted = fake.messages[int(message_id)]
+    assert posted["embeds"][0]["footer"]["text"].startswith(quote.id)
+    assert button_ids(posted) == [f"qb:ctx:{quote.id}"]
+    assert forbidden.value.permanent and not_an_id.value.permanent
+    assert not unavailable.value.permanent and not closed.value.permanent
+
+
+async def test_global_sync_and_forced_sync_from_the_cli(
+    fake: FakeDiscord, service: QuoteService, cache_dir: Path
+) -> None:
+    settings = make_settings(fake, cache_dir / "global-sync")
+    async with await run_bot(fake, service, settings):
+        pass
+    puts = fake.requests_matching("PUT")
+    assert len(puts) == 1 and "/guilds/" not in puts[0].path
+    assert {c["name"] for c in fake.registered_commands()} == {"quote", "quote-reload", "quote-daily"}
+    report = await sync_commands(service, settings)
+    assert report.startswith("Synced 3 commands globally")
+    assert len(fake.requests_matching("PUT")) == 2, "discord-sync syncs even when nothing changed"
+    wrong = make_settings(fake, cache_dir / "global-sync", token="not-the-token")
+    assert (await sync_commands(service, wrong)).startswith("Sync failed: Discord rejected DISCORD_TOKEN")
+    assert not fake.unhandled_requests
+
+
+def test_invite_url_from_the_token_asks_only_for_what_the_bot_uses(cache_dir: Path) -> None:
+    token = __import__("base64").b64encode(b"987654321098765432").decode().rstrip("=") + ".x.y"
+    settings = Settings(discord=DiscordSettings(token=token), corpus=CorpusSettings(cache_dir=cache_dir))
+    url = invite_url(settings)
+    wanted = discord.Permissions(view_channel=True, send_messages=True, send_messages_in_threads=True, embed_links=True)
+    assert "client_id=987654321098765432" in url
+    assert f"permissions={wanted.value}" in url and "scope=bot+applications.commands" in url
+    with pytest.raises(ValueError, match="DISCORD_APPLICATION_ID"):
+        invite_url(Settings(discord=DiscordSettings(), corpus=CorpusSettings(cache_dir=cache_dir)))

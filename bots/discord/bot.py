@@ -19,10 +19,10 @@ from discord.ext import commands
 from bots.common import Cooldown
 from bots.daily_control import DailyControl, PostError
 from bots.discord import sync as command_sync
-from bots.discord.buttons import AnotherButton, ContextButton
+from bots.discord.buttons import AnotherButton, ContextButton, result_view
 from bots.discord.commands_cog import QuoteCog
-from bots.discord.render import quote_embed, short
-from bots.discord.replies import Replies
+from bots.discord.render import content, quote_embed, short
+from bots.discord.replies import Replies, apologise
 from bots.settings import Settings
 from quotecore.models import Quote
 from quotecore.service import QuoteService
@@ -56,6 +56,11 @@ class QuoteBot(commands.Bot):
         """Register commands and persistent buttons, sync if the definitions changed, offer the poster."""
         await self.add_cog(QuoteCog(self))
         self.add_dynamic_items(AnotherButton, ContextButton)
+        if self.user is not None:  # learn the owner now, not inside an interaction's 3-second window
+            try:
+                await self.is_owner(self.user)
+            except discord.HTTPException:
+                log.warning("could not fetch the application owner yet; will retry on the first admin check")
         if self._sync_on_start:
             try:
                 await command_sync.sync(self.tree, self.settings)
@@ -88,14 +93,7 @@ class QuoteBot(commands.Bot):
             (interaction.data or {}).get("options"),
             "".join(traceback.format_exception(error)),
         )
-        message = "Sorry, something went wrong with that command. It has been logged; please try again."
-        try:
-            if interaction.response.is_done():
-                await interaction.followup.send(message, ephemeral=True)
-            else:
-                await interaction.response.send_message(message, ephemeral=True)
-        except discord.HTTPException:
-            log.warning("could not tell the user about the error")
+        await apologise(interaction, "Sorry, something went wrong with that command.")
 
 
 def create_bot(
@@ -113,25 +111,39 @@ def create_bot(
 
 
 async def post_quote(client: discord.Client, channel_id: str, quote: Quote, heading: str) -> str:
-    """Post a quote with a heading to a channel; the message id, or PostError (permanent when hopeless)."""
+    """Post a quote under a heading in a channel (the daily excerpt); returns the message id.
+
+    Rendered like a /quote answer, with a "Context" button (it works on any client built by
+    `create_bot`, restarts included). Raises PostError: permanent when retrying cannot help (no
+    such channel, no access, not a channel that holds messages), else transient.
+    """
+    if client.is_closed():
+        raise PostError("the Discord connection is closed", permanent=False)
     try:
         channel = client.get_channel(int(channel_id)) or await client.fetch_channel(int(channel_id))
     except ValueError:
         raise PostError(f"{channel_id!r} is not a Discord channel id", permanent=True) from None
     except (discord.NotFound, discord.Forbidden) as exc:
         raise PostError(f"channel {channel_id} is gone or hidden from the bot: {exc.text}", permanent=True) from exc
-    except (discord.HTTPException, OSError, TimeoutError) as exc:
+    except discord.HTTPException as exc:
+        # 400: Discord refuses the id itself; 5xx and the like may pass on a later try.
+        raise PostError(f"could not look up channel {channel_id}: {exc}", permanent=exc.status == 400) from exc
+    except (OSError, TimeoutError) as exc:
         raise PostError(f"could not reach Discord: {exc}", permanent=False) from exc
     if not isinstance(channel, discord.abc.Messageable):
         raise PostError(f"channel {channel_id} cannot hold messages", permanent=True)
     try:
         message = await channel.send(
-            content=short(heading, 200), embed=quote_embed(quote), allowed_mentions=discord.AllowedMentions.none()
+            content=content(short(heading, 200)),
+            embed=quote_embed(quote),
+            view=result_view([quote.id], None, 1, None, ""),
+            allowed_mentions=discord.AllowedMentions.none(),
         )
     except (discord.NotFound, discord.Forbidden) as exc:
         raise PostError(f"cannot post in channel {channel_id}: {exc.text}", permanent=True) from exc
     except (discord.HTTPException, OSError, TimeoutError) as exc:
         raise PostError(f"posting in channel {channel_id} failed: {exc}", permanent=False) from exc
+    log.info("posted quote %s in channel %s as message %s", quote.id, channel_id, message.id)
     return str(message.id)
 
 
@@ -160,5 +172,11 @@ async def sync_commands(service: QuoteService, settings: Settings) -> str:
         raise RuntimeError("DISCORD_TOKEN is not set")
     bot = create_bot(service, settings, sync=False)
     async with bot:
-        await bot.login(settings.discord.token.get_secret_value())
-        return await command_sync.sync(bot.tree, settings, force=True)
+        try:
+            await bot.login(settings.discord.token.get_secret_value())
+            return await command_sync.sync(bot.tree, settings, force=True)
+        except discord.LoginFailure:
+            return "Sync failed: Discord rejected DISCORD_TOKEN (reset it in the Developer Portal → Bot)."
+        except (discord.HTTPException, OSError) as exc:
+            log.warning("command sync failed: %s", exc)
+            return f"Sync failed: {exc}"

@@ -70,7 +70,10 @@ class QuoteCog(commands.Cog):
         if wait and not await is_admin(self.bot, interaction.user, settings):
             await interaction.response.send_message(cooldown_message(wait), ephemeral=True, allowed_mentions=NONE)
             return
-        await self.bot.replies.quote(interaction, query or "", speaker, min(count, settings.max_results))
+        await self.bot.replies.quote(interaction, query, speaker, min(count, settings.max_results))
+        notices = await self._admin_notices(interaction)
+        if notices:  # the answer may be public: an admin's notices go in a separate, private message
+            await interaction.followup.send(content(notices.strip()), ephemeral=True, allowed_mentions=NONE)
 
     @quote.autocomplete("speaker")
     async def _speakers(self, interaction: discord.Interaction[Any], current: str) -> list[app_commands.Choice[str]]:
@@ -113,6 +116,7 @@ class QuoteCog(commands.Cog):
         channel="The channel (default: this one)",
     )
     @app_commands.default_permissions(manage_guild=True)
+    @app_commands.guild_only()
     async def quote_daily(
         self,
         interaction: discord.Interaction[Any],

@@ -22,9 +22,10 @@ from quotecore.tokenize import default_cache_dir
 
 log = logging.getLogger(__name__)
 
-#: What the bot does in a channel: read it, post messages with embeds, keep threads working.
+#: What the bot does in a channel, and nothing more: see it, post (also in threads), with embeds.
+#: Interaction replies and their edits need no permission at all; the daily post needs these.
 PERMISSIONS = discord.Permissions(
-    view_channel=True, send_messages=True, send_messages_in_threads=True, embed_links=True, read_message_history=True
+    view_channel=True, send_messages=True, send_messages_in_threads=True, embed_links=True
 )
 SCOPES = ("bot", "applications.commands")
 

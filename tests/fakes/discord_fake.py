@@ -2057,6 +2057,7 @@ class FakeDiscord:
     ) -> dict[str, Any]:
         if not isinstance(payload, Mapping) or not payload.get("name"):
             raise _ApiError(400, 50035, "Invalid Form Body")
+        _check_command(payload)
         command = copy.deepcopy(dict(payload))
         command_type = int(command.get("type") or 1)
         command["type"] = command_type
@@ -2142,6 +2143,7 @@ class FakeDiscord:
         if callback_type not in _ALLOWED_CALLBACKS.get(record.sent.type, frozenset()):
             raise _ApiError(400, 50035, f"Invalid Form Body (callback type {callback_type})")
         data = body.get("data") or {}
+        _check_limits(data)
         record.response_type = callback_type
         interaction_info: dict[str, Any] = {"id": str(record.sent.id), "type": record.sent.type}
         resource: dict[str, Any] = {"type": callback_type}
@@ -2224,6 +2226,7 @@ class FakeDiscord:
     async def _followup(self, request: RecordedRequest, m: dict[str, str]) -> tuple[int, Any]:
         record = self._record_for_token(m)
         data = request.body if isinstance(request.body, dict) else {}
+        _check_limits(data)
         if record.loading and record.original_message_id is not None:
             message = self.messages[record.original_message_id]
             await self._fill_loading(record, message, data, request.files)
@@ -2269,6 +2272,7 @@ class FakeDiscord:
         record = self._record_for_token(m)
         message = self._webhook_message(record, m["message"])
         data = request.body if isinstance(request.body, dict) else {}
+        _check_limits(data)
         if record.loading and int(message["id"]) == record.original_message_id:
             await self._fill_loading(record, message, data, request.files)
         else:
@@ -2310,6 +2314,7 @@ class FakeDiscord:
     async def _create_message(self, request: RecordedRequest, m: dict[str, str]) -> tuple[int, Any]:
         self._channel_or_404(m)
         data = request.body if isinstance(request.body, dict) else {}
+        _check_limits(data)
         if not (data.get("content") or data.get("embeds") or data.get("components") or request.files):
             raise _ApiError(400, 50006, "Cannot send an empty message")
         reference = data.get("message_reference")
@@ -2340,6 +2345,7 @@ class FakeDiscord:
             # Bots can't edit other users' messages; interaction responses are edited via webhook routes.
             raise _ApiError(403, 50005, "Cannot edit a message authored by another user")
         data = request.body if isinstance(request.body, dict) else {}
+        _check_limits(data)
         await self._apply_edit(message, data, request.files)
         return 200, copy.deepcopy(message)
 
@@ -2624,3 +2630,104 @@ def _normalise_embed(embed: Mapping[str, Any]) -> dict[str, Any]:
     result = copy.deepcopy(dict(embed))
     result.setdefault("type", "rich")
     return result
+
+
+# ======================================================================================================
+# Discord's documented limits: the real API answers 400 (50035 Invalid Form Body) past any of them
+# ======================================================================================================
+
+LIMIT_CONTENT: Final = 2000
+LIMIT_EMBEDS: Final = 10
+LIMIT_EMBED_TITLE: Final = 256
+LIMIT_EMBED_DESCRIPTION: Final = 4096
+LIMIT_EMBED_FIELDS: Final = 25
+LIMIT_FIELD_NAME: Final = 256
+LIMIT_FIELD_VALUE: Final = 1024
+LIMIT_FOOTER: Final = 2048
+LIMIT_AUTHOR: Final = 256
+LIMIT_EMBEDS_TOTAL: Final = 6000
+LIMIT_CUSTOM_ID: Final = 100
+LIMIT_BUTTON_LABEL: Final = 80
+LIMIT_ACTION_ROWS: Final = 5
+LIMIT_ROW_COMPONENTS: Final = 5
+LIMIT_CHOICES: Final = 25
+LIMIT_CHOICE_NAME: Final = 100
+LIMIT_COMMAND_DESCRIPTION: Final = 100
+
+
+def _length(text: Any) -> int:
+    """Discord counts characters as UTF-16 code units (it validates in JavaScript-like strings)."""
+    return len(str(text).encode("utf-16-le")) // 2 if text is not None else 0
+
+
+def limit_problems(data: Mapping[str, Any]) -> list[str]:
+    """What in a message body (create, edit, callback data, followup) Discord would reject."""
+    problems: list[str] = []
+    if _length(data.get("content")) > LIMIT_CONTENT:
+        problems.append(f"content: {_length(data.get('content'))} > {LIMIT_CONTENT}")
+    embeds = data.get("embeds") or []
+    if len(embeds) > LIMIT_EMBEDS:
+        problems.append(f"embeds: {len(embeds)} > {LIMIT_EMBEDS}")
+    total = 0
+    for number, embed in enumerate(embeds):
+        sizes = {
+            "title": (_length(embed.get("title")), LIMIT_EMBED_TITLE),
+            "description": (_length(embed.get("description")), LIMIT_EMBED_DESCRIPTION),
+            "footer.text": (_length((embed.get("footer") or {}).get("text")), LIMIT_FOOTER),
+            "author.name": (_length((embed.get("author") or {}).get("name")), LIMIT_AUTHOR),
+        }
+        fields = embed.get("fields") or []
+        if len(fields) > LIMIT_EMBED_FIELDS:
+            problems.append(f"embeds.{number}.fields: {len(fields)} > {LIMIT_EMBED_FIELDS}")
+        for i, item in enumerate(fields):
+            sizes[f"fields.{i}.name"] = (_length(item.get("name")), LIMIT_FIELD_NAME)
+            sizes[f"fields.{i}.value"] = (_length(item.get("value")), LIMIT_FIELD_VALUE)
+            if not str(item.get("name") or "").strip() or not str(item.get("value") or "").strip():
+                problems.append(f"embeds.{number}.fields.{i}: name and value must not be empty")
+        for key, (size, limit) in sizes.items():
+            total += size
+            if size > limit:
+                problems.append(f"embeds.{number}.{key}: {size} > {limit}")
+    if total > LIMIT_EMBEDS_TOTAL:
+        problems.append(f"embeds: {total} characters in all > {LIMIT_EMBEDS_TOTAL}")
+    rows = data.get("components") or []
+    if len(rows) > LIMIT_ACTION_ROWS:
+        problems.append(f"components: {len(rows)} rows > {LIMIT_ACTION_ROWS}")
+    for row in rows:
+        if len(row.get("components") or []) > LIMIT_ROW_COMPONENTS:
+            problems.append(f"components: a row holds more than {LIMIT_ROW_COMPONENTS}")
+    for component in _walk_components(rows):
+        if _length(component.get("custom_id")) > LIMIT_CUSTOM_ID:
+            problems.append(f"custom_id {component.get('custom_id')!r}: > {LIMIT_CUSTOM_ID}")
+        if _length(component.get("label")) > LIMIT_BUTTON_LABEL:
+            problems.append(f"label {component.get('label')!r}: > {LIMIT_BUTTON_LABEL}")
+    choices = data.get("choices")
+    if choices is not None:
+        if len(choices) > LIMIT_CHOICES:
+            problems.append(f"choices: {len(choices)} > {LIMIT_CHOICES}")
+        for choice in choices:
+            if not 1 <= _length(choice.get("name")) <= LIMIT_CHOICE_NAME:
+                problems.append(f"choice name {choice.get('name')!r}: must be 1-{LIMIT_CHOICE_NAME}")
+    return problems
+
+
+def _check_limits(data: Any) -> None:
+    """Raise the API's 400 for a body past Discord's limits (what the real API would refuse)."""
+    if isinstance(data, Mapping):
+        problems = limit_problems(data)
+        if problems:
+            log.warning("fake Discord refused a body past Discord's limits: %s", "; ".join(problems))
+            raise _ApiError(400, 50035, "Invalid Form Body (" + "; ".join(problems) + ")")
+
+
+def _check_command(payload: Mapping[str, Any]) -> None:
+    """Command definitions: chat-input names are 1-32 lower-case characters, descriptions 1-100."""
+    name = str(payload.get("name") or "")
+    if int(payload.get("type") or 1) == 1:
+        if not re.fullmatch(r"[-_\w]{1,32}", name) or name != name.lower():
+            raise _ApiError(400, 50035, f"Invalid Form Body (command name {name!r})")
+        if not 1 <= _length(payload.get("description")) <= LIMIT_COMMAND_DESCRIPTION:
+            raise _ApiError(400, 50035, f"Invalid Form Body (description of {name!r})")
+    for option in payload.get("options") or []:
+        if not 1 <= _length(option.get("description")) <= LIMIT_COMMAND_DESCRIPTION:
+            raise _ApiError(400, 50035, f"Invalid Form Body (description of option {option.get('name')!r})")

@@ -480,3 +480,20 @@ async def test_raw_gateway_protocol_and_interaction_errors(fake: FakeDiscord) ->
         assert (first["t"], first["s"], first["d"]["content"]) == ("MESSAGE_CREATE", 4, "hi")
         assert (second["t"], second["s"], second["d"]["content"]) == ("MESSAGE_CREATE", 5, "later")
         assert first["d"]["guild_id"] == str(fake.guild.id) and "member" in first["d"]
+
+
+async def test_bodies_past_discords_limits_are_refused(fake: FakeDiscord, bot: ProbeBot) -> None:
+    """The real API answers 400 past its limits, so the fake does too: bots can't pass by accident."""
+    channel = bot.get_channel(fake.channel.id)
+    assert isinstance(channel, discord.TextChannel)
+    with pytest.raises(discord.HTTPException) as too_long:
+        await channel.send("x" * 2001)
+    with pytest.raises(discord.HTTPException):
+        await channel.send(embeds=[discord.Embed(description="y" * 3000) for _ in range(3)])
+    view = discord.ui.View()
+    view.add_item(discord.ui.Button(label="ok", custom_id="z" * 101))
+    with pytest.raises(discord.HTTPException):
+        await channel.send("fine", view=view)
+    fits = await channel.send("字" * 2000, embed=discord.Embed(description="字" * 4096))
+    assert too_long.value.status == 400 and too_long.value.code == 50035
+    assert fits.content == "字" * 2000
