@@ -91,8 +91,9 @@ def cmd_discord_sync(args: argparse.Namespace, settings: Settings, out: IO[str])
     if not settings.discord_enabled:
         print("quotebot: DISCORD_TOKEN is not set", file=sys.stderr)  # noqa: T201
         return EXIT_ERROR
-    out.write(asyncio.run(sync_commands(build_service(settings), settings)) + "\n")
-    return EXIT_OK
+    report = asyncio.run(sync_commands(build_service(settings), settings))
+    out.write(report + "\n")
+    return EXIT_ERROR if report.startswith("Sync failed") else EXIT_OK
 
 
 def cmd_discord_invite(args: argparse.Namespace, settings: Settings, out: IO[str]) -> int:

@@ -56,13 +56,19 @@ class ConsoleChat:
         self.out = out
         self.color = color
         self._last: tuple[str, str | None, int, int] | None = None  # query, speaker, count, next offset
+        self.closed = False
 
     # ---------------------------------------------------------------- output
 
     def say(self, text: str) -> None:
-        """Write a reply and flush, so a pipe reader sees it at once."""
-        self.out.write(text.rstrip("\n") + "\n")
-        self.out.flush()
+        """Write a reply and flush, so a pipe reader sees it at once; a closed pipe ends the chat."""
+        if self.closed:
+            return
+        try:
+            self.out.write(text.rstrip("\n") + "\n")
+            self.out.flush()
+        except BrokenPipeError:  # `quotebot run | head`: the reader left, so nobody is listening
+            self.closed = True
 
     def render(self, quote: Quote, number: int | None = None) -> str:
         """Highlights in bold on a terminal, in 【】 otherwise; then the attribution and the id."""
@@ -185,7 +191,7 @@ class ConsoleChat:
                 break
             stopper.cancel()
             line = getter.result()
-            if line is None or not await self.handle(line):
+            if line is None or not await self.handle(line) or self.closed:
                 break
         self.say("Bye.")
 

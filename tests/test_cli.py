@@ -118,8 +118,9 @@ def test_installed_console_script(cache_dir, tmp_path) -> None:
     """The real `quotebot` executable, from another directory: packaging and the bundled corpus."""
     exe = os.path.join(os.path.dirname(sys.executable), "quotebot")
     env = {**os.environ, "QUOTEBOT_CACHE_DIR": str(cache_dir)}
-    proc = subprocess.run([exe, "search", "能源", "--json"], capture_output=True, text=True, cwd=tmp_path, env=env,
-                          timeout=120)
+    proc = subprocess.run(
+        [exe, "search", "能源", "--json"], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120
+    )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["results"]
     assert proc.stderr == ""

@@ -62,6 +62,9 @@ async def fake() -> AsyncIterator[FakeDiscord]:
     )
     async with FakeDiscord(guilds=[guild], default_user=Users.owner, token=TOKEN) as server:
         yield server
+        assert not server.unhandled_requests, "the bot called routes the fake does not implement"
+        refused = [str(r) for r in server.requests if r.status == 400]
+        assert not refused, f"Discord would have refused: {refused}"
 
 
 async def run_bot(fake: FakeDiscord, service: QuoteService, settings: Settings, **kwargs: Any) -> Any:
@@ -415,7 +418,6 @@ async def test_quotebot_run_serves_discord_until_stopped(
     with fake.patched():  # the gateway URL; REST goes to discord.api_base_url through the settings
         task = asyncio.create_task(run(settings, service, stop))
         await fake.wait_until_identified(timeout=10)
-        await asyncio.sleep(0.2)  # let discord.py finish its ready sequence
         sent = await fake.send_slash_command("quote", {"query": "能源"}, user=Users.alice)
         reply = await fake.wait_for_interaction_response(sent)
         stop.set()
@@ -601,3 +603,20 @@ def test_invite_url_from_the_token_asks_only_for_what_the_bot_uses(cache_dir: Pa
     assert f"permissions={wanted.value}" in url and "scope=bot+applications.commands" in url
     with pytest.raises(ValueError, match="DISCORD_APPLICATION_ID"):
         invite_url(Settings(discord=DiscordSettings(), corpus=CorpusSettings(cache_dir=cache_dir)))
+
+
+async def test_a_failing_button_is_an_apology_too(
+    fake: FakeDiscord, service: QuoteService, cache_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = make_settings(fake, cache_dir)
+    async with await run_bot(fake, service, settings):
+        sent = await fake.send_slash_command("quote", {"query": "能源"}, user=Users.alice)
+        await fake.wait_for_interaction_response(sent)
+    message = fake.original_message(sent)
+    assert message is not None
+    more = next(c for c in button_ids(message) if c.startswith("qb:more:"))
+    async with await run_bot(fake, QuoteService(cache_dir=cache_dir), settings):  # a corpus that never loaded
+        click = await fake.click_button(message, more, user=Users.alice)
+        reply = await fake.wait_for_interaction_response(click)
+    assert reply.data["flags"] & FLAG_EPHEMERAL and "Another button did not work" in reply.data["content"]
+    assert any("Another button failed for user" in r.getMessage() for r in caplog.records)

@@ -15,8 +15,17 @@ def ids(service: QuoteService, query: str, **kw) -> list[str]:
     return [q.id for q in service.search(query, **kw).quotes]
 
 
-@pytest.mark.parametrize(("a", "b"), [("計算資源", "计算资源"), ("GPT-5", "gpt-5"), ("ＧＰＴ－５", "GPT-5"),
-                                      ("英偉達", "英伟达"), ("SORA", "sora"), ("OpenAI", "openai")])
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("計算資源", "计算资源"),
+        ("GPT-5", "gpt-5"),
+        ("ＧＰＴ－５", "GPT-5"),
+        ("英偉達", "英伟达"),
+        ("SORA", "sora"),
+        ("OpenAI", "openai"),
+    ],
+)
 def test_variants_find_the_same_quotes(service: QuoteService, a: str, b: str) -> None:
     assert ids(service, a) == ids(service, b) != []
 
@@ -94,8 +103,10 @@ def test_answers_rank_before_questions_on_equal_scores(corpus_copy, cache_dir) -
         'interviewers = ["stebbings"]\n',
         encoding="utf-8",
     )
-    (seeds / "qa.txt").write_text("测试\n斯特宾斯:核聚变很重要。\n奥特曼:核聚变很重要。\n奥特曼:别的话题。\n"
-                                  "斯特宾斯:还有别的吗?\n", encoding="utf-8")
+    (seeds / "qa.txt").write_text(
+        "测试\n斯特宾斯:核聚变很重要。\n奥特曼:核聚变很重要。\n奥特曼:别的话题。\n斯特宾斯:还有别的吗?\n",
+        encoding="utf-8",
+    )
     svc = QuoteService(seeds, config, cache_dir)
     svc.load()
     first, second = svc.search("核聚变").quotes

@@ -21,8 +21,9 @@ from bots.daily_control import DailyControl, PostError
 from bots.discord import sync as command_sync
 from bots.discord.buttons import AnotherButton, ContextButton, result_view
 from bots.discord.commands_cog import QuoteCog
+from bots.discord.failures import apologise
 from bots.discord.render import content, quote_embed, short
-from bots.discord.replies import Replies, apologise
+from bots.discord.replies import Replies
 from bots.settings import Settings
 from quotecore.models import Quote
 from quotecore.service import QuoteService

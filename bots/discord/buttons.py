@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from bots.discord.failures import apologise
+
 if TYPE_CHECKING:
     from bots.discord.bot import QuoteBot
 
@@ -75,9 +77,7 @@ class AnotherButton(
     async def callback(self, interaction: discord.Interaction[QuoteBot]) -> None:
         """Edit the message to the next page of results."""
         try:
-            await interaction.client.replies.another(
-                interaction, self.offset, self.count, self.speaker_id, self.query
-            )
+            await interaction.client.replies.another(interaction, self.offset, self.count, self.speaker_id, self.query)
         except Exception:
             await _failed(interaction, "Another")
 
@@ -122,8 +122,6 @@ async def _failed(interaction: discord.Interaction[QuoteBot], button: str) -> No
         interaction.channel_id,
         data.get("custom_id"),
     )
-    from bots.discord.replies import apologise  # replies imports this module
-
     await apologise(interaction, f"Sorry, the {button} button did not work.")
 
 

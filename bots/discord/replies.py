@@ -74,18 +74,6 @@ def bolded_words(message: discord.Message | None) -> list[str]:
     return sorted(w for w in words if w.strip())
 
 
-async def apologise(interaction: discord.Interaction[Any], sorry: str) -> None:
-    """A short private apology after a failure (already logged by the caller): never a traceback."""
-    message = f"{sorry} It has been logged; please try again."
-    try:
-        if interaction.response.is_done():
-            await interaction.followup.send(message, ephemeral=True, allowed_mentions=NONE)
-        else:
-            await interaction.response.send_message(message, ephemeral=True, allowed_mentions=NONE)
-    except discord.HTTPException:
-        log.warning("could not tell user %s about the failure", interaction.user.id)
-
-
 class Replies:
     """Builds and sends the answers; shared by the slash command and the persistent buttons."""
 

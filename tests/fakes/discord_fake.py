@@ -10,7 +10,10 @@ while recording every request so tests can assert on what Discord would have rec
 The payload shapes were derived from the installed discord.py 2.7.1 source (``http.py``,
 ``gateway.py``, ``state.py``, ``interactions.py``, ``webhook/async_.py``); the comments call out
 the places where discord.py is strict (exact ``Content-Type``, a ``Via`` header on 429s, required
-keys such as ``attachment_size_limit`` in interactions).
+keys such as ``attachment_size_limit`` in interactions). Like Discord, the fake refuses (400, code
+50035) message bodies past the documented limits (content, embeds, custom_id, choices; see
+``limit_problems``) and malformed command definitions, so a bot cannot pass its tests with a reply
+the real API would reject.
 
 Typical use::
 
@@ -112,9 +115,7 @@ FLAG_LOADING: Final = 1 << 7
 FLAG_SUPPRESS_NOTIFICATIONS: Final = 1 << 12
 FLAG_COMPONENTS_V2: Final = 1 << 15
 #: Flags a bot may set itself when sending; everything else is Discord-controlled.
-_SETTABLE_FLAGS: Final = (
-    FLAG_SUPPRESS_EMBEDS | FLAG_EPHEMERAL | FLAG_SUPPRESS_NOTIFICATIONS | FLAG_COMPONENTS_V2
-)
+_SETTABLE_FLAGS: Final = FLAG_SUPPRESS_EMBEDS | FLAG_EPHEMERAL | FLAG_SUPPRESS_NOTIFICATIONS | FLAG_COMPONENTS_V2
 
 # --- Message types --------------------------------------------------------------------------------------
 MESSAGE_DEFAULT: Final = 0
@@ -784,9 +785,7 @@ class FakeDiscord:
         record = self._interactions.get(interaction.id)
         return record.modal if record else None
 
-    def channel_messages(
-        self, channel_id: int | None = None, *, include_ephemeral: bool = False
-    ) -> list[dict]:
+    def channel_messages(self, channel_id: int | None = None, *, include_ephemeral: bool = False) -> list[dict]:
         """Stored messages of a channel (default: :attr:`channel`), oldest first."""
         cid = str(channel_id if channel_id is not None else self.channel.id)
         return [
@@ -833,9 +832,7 @@ class FakeDiscord:
             extra.setdefault("X-RateLimit-Scope", "global" if is_global else "user")
             if is_global:
                 extra.setdefault("X-RateLimit-Global", "true")
-        self._failures.append(
-            _Failure(method.upper(), re.compile(path), status, body, extra, remaining=max(1, times))
-        )
+        self._failures.append(_Failure(method.upper(), re.compile(path), status, body, extra, remaining=max(1, times)))
 
     def clear_failures(self) -> None:
         """Forget all pending injected failures."""
@@ -849,9 +846,7 @@ class FakeDiscord:
                 return await asyncio.wait_for(self._changed.wait_for(find), timeout)
             except TimeoutError:
                 recent = ", ".join(str(r) for r in self.requests[-8:]) or "none"
-                raise TimeoutError(
-                    f"timed out after {timeout}s waiting for {what}; recent: {recent}"
-                ) from None
+                raise TimeoutError(f"timed out after {timeout}s waiting for {what}; recent: {recent}") from None
 
     async def _notify(self) -> None:
         async with self._changed:
@@ -897,9 +892,7 @@ class FakeDiscord:
         path = f"/webhooks/{self.application_id}/{interaction.token}"
 
         def find() -> RecordedRequest | None:
-            found = [
-                r for r in self.requests[interaction.request_index :] if r.method == "POST" and r.path == path
-            ]
+            found = [r for r in self.requests[interaction.request_index :] if r.method == "POST" and r.path == path]
             return found[nth] if len(found) > nth else None
 
         return await self._wait_until(find, timeout, f"follow-up #{nth} of interaction {interaction.id}")
@@ -947,9 +940,7 @@ class FakeDiscord:
             async with client:  # runs the async setup so wait_until_ready() is usable before login
                 runner = asyncio.create_task(client.start(token or self.token or "fake-token"))
                 ready = asyncio.create_task(client.wait_until_ready())
-                done, _ = await asyncio.wait(
-                    {runner, ready}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
-                )
+                done, _ = await asyncio.wait({runner, ready}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
                 if ready not in done:
                     ready.cancel()
                     await client.close()
@@ -1233,9 +1224,7 @@ class FakeDiscord:
             for uid in dict.fromkeys(_USER_MENTION.findall(content))
             if int(uid) in self._known_users
         ]
-        message = self._build_message(
-            channel_id=cid, payload={"content": content}, files=[], author=user.to_payload()
-        )
+        message = self._build_message(channel_id=cid, payload={"content": content}, files=[], author=user.to_payload())
         message["mentions"] = mentions
         self.messages[int(message["id"])] = message
         session = self._session
@@ -1262,9 +1251,7 @@ class FakeDiscord:
         for member in guild.members:
             self._known_users[member.user.id] = member.user
         if self._session is not None:
-            await self._dispatch_if_connected(
-                "GUILD_CREATE", self._guild_create_payload(guild, self._session.intents)
-            )
+            await self._dispatch_if_connected("GUILD_CREATE", self._guild_create_payload(guild, self._session.intents))
 
     # ------------------------------------------------------------------ gateway: connection control
 
@@ -1373,9 +1360,7 @@ class FakeDiscord:
         if session is None or data.get("session_id") != session.id or not token_ok:
             log.info("RESUME for an unknown session; sending INVALID_SESSION(false)")
             async with conn.send_lock:
-                await conn.ws.send_str(
-                    json.dumps({"op": OP_INVALID_SESSION, "d": False, "s": None, "t": None})
-                )
+                await conn.ws.send_str(json.dumps({"op": OP_INVALID_SESSION, "d": False, "s": None, "t": None}))
             return
         session.connection = conn
         last_seen = int(data.get("seq") or 0)
@@ -1449,9 +1434,7 @@ class FakeDiscord:
             "discovery_splash": None,
             "banner": None,
             "description": None,
-            "owner_id": str(
-                guild.owner_id or (guild.members[0].user.id if guild.members else self.bot_user.id)
-            ),
+            "owner_id": str(guild.owner_id or (guild.members[0].user.id if guild.members else self.bot_user.id)),
             "unavailable": False,
             "large": False,
             "member_count": len(guild.members) + 1,
@@ -2190,9 +2173,7 @@ class FakeDiscord:
         command_data = sent.payload.get("data") or {}
         if sent.type == INTERACTION_APPLICATION_COMMAND:
             message_type = (
-                MESSAGE_CHAT_INPUT_COMMAND
-                if command_data.get("type", 1) == 1
-                else MESSAGE_CONTEXT_MENU_COMMAND
+                MESSAGE_CHAT_INPUT_COMMAND if command_data.get("type", 1) == 1 else MESSAGE_CONTEXT_MENU_COMMAND
             )
         else:
             message_type = MESSAGE_DEFAULT
@@ -2306,9 +2287,7 @@ class FakeDiscord:
     async def _list_messages(self, request: RecordedRequest, m: dict[str, str]) -> tuple[int, Any]:
         self._channel_or_404(m)
         limit = max(1, min(100, int(request.query.get("limit", "50"))))
-        newest_first = sorted(
-            self.channel_messages(int(m["channel"])), key=lambda msg: int(msg["id"]), reverse=True
-        )
+        newest_first = sorted(self.channel_messages(int(m["channel"])), key=lambda msg: int(msg["id"]), reverse=True)
         return 200, copy.deepcopy(newest_first[:limit])
 
     async def _create_message(self, request: RecordedRequest, m: dict[str, str]) -> tuple[int, Any]:
@@ -2581,9 +2560,7 @@ def _infer_option_type(value: Any) -> int:
 
 
 def _find_command(commands: Sequence[dict[str, Any]], name: str, command_type: int) -> dict[str, Any] | None:
-    return next(
-        (c for c in commands if c.get("name") == name and int(c.get("type") or 1) == command_type), None
-    )
+    return next((c for c in commands if c.get("name") == name and int(c.get("type") or 1) == command_type), None)
 
 
 def _schema_options(schema: Mapping[str, Any] | None, path: Sequence[str]) -> list[dict[str, Any]] | None:

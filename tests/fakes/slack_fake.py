@@ -394,9 +394,7 @@ class MockSlack:
         else:
             self._responders[method] = responder
 
-    def fail_next(
-        self, method: str, status: int = 429, retry_after: int | None = 1, *, times: int | None = 1
-    ) -> None:
+    def fail_next(self, method: str, status: int = 429, retry_after: int | None = 1, *, times: int | None = 1) -> None:
         """Make the next ``times`` calls of ``method`` fail at the HTTP level (default: rate limited).
 
         A 429 carries ``Retry-After: <retry_after>`` and ``{"ok": false, "error": "ratelimited"}``,
@@ -405,23 +403,17 @@ class MockSlack:
         """
         error = "ratelimited" if status == 429 else "fatal_error" if status >= 500 else "request_failed"
         self._failures.setdefault(method, []).append(
-            _Failure(
-                status=status, body={"ok": False, "error": error}, retry_after=retry_after, remaining=times
-            )
+            _Failure(status=status, body={"ok": False, "error": error}, retry_after=retry_after, remaining=times)
         )
 
-    def error_next(
-        self, method: str, error: str = "channel_not_found", *, times: int | None = 1, **extra: Any
-    ) -> None:
+    def error_next(self, method: str, error: str = "channel_not_found", *, times: int | None = 1, **extra: Any) -> None:
         """Make the next ``times`` calls of ``method`` return HTTP 200 ``{"ok": false, "error": error}``.
 
         This is how Slack reports API-level errors (slack_sdk raises ``SlackApiError``; no retry).
         ``extra`` is merged into the body (e.g. ``needed="chat:write"`` for ``missing_scope``).
         """
         self._failures.setdefault(method, []).append(
-            _Failure(
-                status=200, body={"ok": False, "error": error, **extra}, retry_after=None, remaining=times
-            )
+            _Failure(status=200, body={"ok": False, "error": error, **extra}, retry_after=None, remaining=times)
         )
 
     def clear_failures(self, method: str | None = None) -> None:
@@ -527,9 +519,7 @@ class MockSlack:
                 while (found := find()) is None:
                     await self._changed.wait()
         except TimeoutError:
-            raise AssertionError(
-                f"timed out after {timeout}s waiting for {what}; recorded: {seen!r}"
-            ) from None
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}; recorded: {seen!r}") from None
         return found
 
     async def _notify(self) -> None:
@@ -593,9 +583,7 @@ class MockSlack:
             return web.Response(status=400, text="invalid_payload")
         if not isinstance(body, dict):
             return web.Response(status=400, text="invalid_payload")
-        if not (
-            body.get("text") or body.get("blocks") or body.get("attachments") or body.get("delete_original")
-        ):
+        if not (body.get("text") or body.get("blocks") or body.get("attachments") or body.get("delete_original")):
             return web.Response(status=400, text="no_text")
         state.uses += 1
         self._responses.append(
@@ -613,8 +601,7 @@ class MockSlack:
     async def _handle_misrouted(self, request: web.Request) -> web.Response:
         self._misrouted.append(request.path)
         logger.error(
-            "MockSlack got %s %s outside /api/: build the client with base_url=mock.api_url "
-            "(it must end with '/api/')",
+            "MockSlack got %s %s outside /api/: build the client with base_url=mock.api_url (it must end with '/api/')",
             request.method,
             request.path,
         )

@@ -111,11 +111,7 @@ class ProbeBot(commands.Bot):
         async def speaker_autocomplete(
             interaction: discord.Interaction, current: str
         ) -> list[app_commands.Choice[str]]:
-            return [
-                app_commands.Choice(name=s, value=s)
-                for s in SPEAKERS
-                if s.lower().startswith(current.lower())
-            ]
+            return [app_commands.Choice(name=s, value=s) for s in SPEAKERS if s.lower().startswith(current.lower())]
 
         @self.tree.command(name="upload", description="Ephemeral defer, then edit with a file")
         async def upload(interaction: discord.Interaction) -> None:
@@ -310,21 +306,15 @@ async def test_reconnect_resumes_session(fake: FakeDiscord, bot: ProbeBot) -> No
 @pytest.mark.asyncio
 async def test_raw_http_contract(fake: FakeDiscord) -> None:
     async with aiohttp.ClientSession() as session:
-        async with session.get(
-            f"{fake.api_base_url}/users/@me", headers={"Authorization": "Bot test-token"}
-        ) as resp:
+        async with session.get(f"{fake.api_base_url}/users/@me", headers={"Authorization": "Bot test-token"}) as resp:
             assert resp.status == 200
             # discord.py only parses JSON when the header is exactly this (no charset suffix).
             assert resp.headers["Content-Type"] == "application/json"
             assert resp.headers["Via"]
             assert json.loads(await resp.text())["id"] == str(fake.bot_user.id)
-        async with session.get(
-            f"{fake.api_base_url}/users/@me", headers={"Authorization": "Bot wrong"}
-        ) as resp:
+        async with session.get(f"{fake.api_base_url}/users/@me", headers={"Authorization": "Bot wrong"}) as resp:
             assert resp.status == 401
-        async with session.get(
-            f"{fake.api_base_url}/nope", headers={"Authorization": "Bot test-token"}
-        ) as resp:
+        async with session.get(f"{fake.api_base_url}/nope", headers={"Authorization": "Bot test-token"}) as resp:
             assert resp.status == 404
     assert [r.path for r in fake.unhandled_requests] == ["/nope"]
     assert [r.status for r in fake.requests] == [200, 401, 404]
