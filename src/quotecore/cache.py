@@ -10,11 +10,18 @@ cannot be parsed is ignored with a log line: the cache may be lost, never truste
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import hashlib
+import json
 import logging
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
+
+from quotecore.ingest import LoadedDocument
+from quotecore.models import Document, Drop, Passage
 
 log = logging.getLogger(__name__)
 
@@ -76,3 +83,71 @@ class TermsCache:
             os.replace(tmp, self.path)
         except OSError as exc:
             log.warning("could not write the token cache %s: %s", self.path, exc)
+
+
+#: Bump when cleaning, attribution or the passage model change what a file loads as.
+DOCUMENTS_VERSION = "1"
+
+
+class DocumentCache:
+    """Cleaned and attributed documents on disk, so a restart does not clean every file again.
+
+    A file's entry is keyed by its name, content hash and metadata, under a directory per corpus
+    and configuration (speakers, dictionary, ...), so any change to either misses the cache. JSON,
+    not pickle: a cache directory must never be a way to run code.
+    """
+
+    def __init__(self, directory: Path, signature: str) -> None:
+        digest = hashlib.blake2b(f"{DOCUMENTS_VERSION}\n{signature}".encode(), digest_size=8).hexdigest()
+        self.directory = directory / digest
+
+    def _path(self, key: tuple[str, bytes, str]) -> Path:
+        name, content, entry = key
+        digest = hashlib.blake2b(f"{name}\n{content.hex()}\n{entry}".encode(), digest_size=16).hexdigest()
+        return self.directory / f"{digest}.json"
+
+    def load(self, key: tuple[str, bytes, str]) -> LoadedDocument | None:
+        """The cached document, or None (absent, or unreadable: logged, then loaded afresh)."""
+        path = self._path(key)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            return LoadedDocument(
+                document=Document(
+                    **{**data["document"], **{k: tuple(v) for k, v in data["document"].items() if isinstance(v, list)}}
+                ),
+                passages=tuple(
+                    Passage(**{**p, "sentences": tuple(tuple(s) for s in p["sentences"])}) for p in data["passages"]
+                ),
+                drops=tuple(Drop(**d) for d in data["drops"]),
+                topics=tuple(data["topics"]),
+            )
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            log.warning("ignoring the cached document %s: %s", path, exc)
+            return None
+
+    def save(self, key: tuple[str, bytes, str], loaded: LoadedDocument) -> None:
+        """Write atomically; failing to write only costs the next start some time."""
+        data = {
+            "document": dataclasses.asdict(loaded.document),
+            "passages": [dataclasses.asdict(p) for p in loaded.passages],
+            "drops": [dataclasses.asdict(d) for d in loaded.drops],
+            "topics": list(loaded.topics),
+        }
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".doc-", dir=self.directory)
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                json.dump(data, out, ensure_ascii=False, separators=(",", ":"))
+            os.replace(tmp, self._path(key))
+        except OSError as exc:
+            log.warning("could not write the document cache in %s: %s", self.directory, exc)
+
+    def prune(self, live: Iterable[tuple[str, bytes, str]]) -> None:
+        """Forget files that are no longer in the corpus (or changed)."""
+        keep = {self._path(key).name for key in live}
+        with contextlib.suppress(OSError):
+            for path in self.directory.glob("*.json"):
+                if path.name not in keep:
+                    path.unlink(missing_ok=True)

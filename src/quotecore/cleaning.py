@@ -57,8 +57,10 @@ def strip_pinyin(line: str) -> tuple[str, int]:
 
 _GARBLE_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile("\ufffd"), "garbled: replacement character U+FFFD"),
-    (re.compile(r"[\u3040-\u30ff](?=[\u3400-\u9fff])|(?<=[\u3400-\u9fff])[\u3040-\u30ff]"),
-     "garbled: kana inside Chinese text"),
+    (
+        re.compile(r"[\u3040-\u30ff](?=[\u3400-\u9fff])|(?<=[\u3400-\u9fff])[\u3040-\u30ff]"),
+        "garbled: kana inside Chinese text",
+    ),
     (re.compile(rf"\?{_SYLLABLE}\)?"), "garbled: '?' glued to pinyin"),
     (re.compile(rf"(?<![(\w]){_SYLLABLE}\)"), "garbled: broken pinyin annotation"),
     (re.compile(r"(?<=[\u3400-\u9fff])[a-z](?=[\u3400-\u9fff])"), "garbled: stray Latin letter"),

@@ -43,7 +43,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def attribution(quote: Quote) -> str:
-    """"— 山姆·奥特曼 (Sam Altman) · 《title》 · outlet · date": the line under every quote."""
+    """The line under every quote: — 山姆·奥特曼 (Sam Altman) · 《title》 · outlet · date."""
     who = quote.speaker.display if quote.speaker else "(文章叙述 narration)"
     parts = [f"— {who}", f"《{quote.document.title}》"]
     parts += [p for p in (quote.document.outlet, quote.document.date) if p]
@@ -183,9 +183,7 @@ def cmd_stats(args: argparse.Namespace, service: QuoteService, out: IO[str]) -> 
                 "by_speaker": stats.by_speaker,
                 "by_kind": stats.by_kind,
                 "topics": list(snap.topics),
-                "dropped": [
-                    {"file": d.path, "line": d.line, "reason": d.reason, "text": d.text} for d in stats.drops
-                ],
+                "dropped": [{"file": d.path, "line": d.line, "reason": d.reason, "text": d.text} for d in stats.drops],
             },
             out,
         )

@@ -117,8 +117,7 @@ def load_speakers(path: Path) -> tuple[Speaker, ...]:
     """Speakers from config/speakers.toml; a malformed entry names the file and the line."""
     data = _validated(SpeakersFile, read_toml(path), path)
     return tuple(
-        Speaker(id=s.id, name=s.name, name_en=s.name_en, aliases=tuple(s.aliases), role=s.role)
-        for s in data.speaker
+        Speaker(id=s.id, name=s.name, name_en=s.name_en, aliases=tuple(s.aliases), role=s.role) for s in data.speaker
     )
 
 

@@ -32,9 +32,9 @@ def is_eligible(passage: Passage) -> bool:
 def _order(ids: Sequence[str], cycle: int) -> list[str]:
     order = sorted(ids, key=lambda i: hashlib.blake2b(f"{cycle}:{i}".encode(), digest_size=8).digest())
     if cycle > 0 and len(order) > 2:
-        previous_last = sorted(
-            ids, key=lambda i: hashlib.blake2b(f"{cycle - 1}:{i}".encode(), digest_size=8).digest()
-        )[-1]
+        previous_last = sorted(ids, key=lambda i: hashlib.blake2b(f"{cycle - 1}:{i}".encode(), digest_size=8).digest())[
+            -1
+        ]
         if order[0] == previous_last:  # no repeat across the boundary between two cycles
             order[0], order[1] = order[1], order[0]
     return order

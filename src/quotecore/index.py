@@ -8,7 +8,7 @@ pass (tests check it) while the work grows with the matches, not with the corpus
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -45,6 +45,41 @@ class CorpusStatistics(BM25Okapi):
         return nd
 
 
+class PostingTable:
+    """Every term's posting list in three flat arrays (compressed sparse rows), sliced on demand.
+
+    One Python object per term would cost hundreds of megabytes and a second of build time at
+    100k passages; a query only ever looks at a handful of terms.
+    """
+
+    def __init__(
+        self, vocab: dict[str, int], starts: np.ndarray, ends: np.ndarray, docs: np.ndarray, weights: np.ndarray
+    ) -> None:
+        self._vocab = vocab  # term -> row; every row has at least one document
+        self._starts, self._ends = starts, ends
+        self._docs, self._weights = docs, weights
+
+    def get(self, term: str) -> Posting | None:
+        """The term's posting list, or None for a term no document holds."""
+        row = self._vocab.get(term)
+        if row is None:
+            return None
+        a, b = int(self._starts[row]), int(self._ends[row])
+        return Posting(self._docs[a:b], self._weights[a:b])
+
+    def __getitem__(self, term: str) -> Posting:
+        posting = self.get(term)
+        if posting is None:
+            raise KeyError(term)
+        return posting
+
+    def __contains__(self, term: object) -> bool:
+        return term in self._vocab
+
+    def __len__(self) -> int:
+        return len(self._vocab)
+
+
 class Tokens(Sequence[list[str]]):
     """Documents' terms kept as one joined string each, split only while an index reads them.
 
@@ -70,19 +105,24 @@ class Index:
     def __init__(self, documents: Sequence[Sequence[str]]) -> None:
         self.size = len(documents)
         self.bm25: CorpusStatistics | None = None
-        self.postings: dict[str, Posting] = {}
-        # One pass numbers the terms (in first-occurrence order, as BM25Okapi's `nd` is filled);
-        # numpy then groups the (term, document) pairs and counts them.
-        vocab: dict[str, int] = {}
+        self.postings = PostingTable(
+            {}, np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros(0)
+        )
+        # Terms are numbered in first-occurrence order (the order BM25Okapi fills its `nd` in), with
+        # per-document dict and map calls that run in C: a Python loop per token is several times slower.
+        seen: dict[str, None] = {}
+        for tokens in documents:
+            seen.update(dict.fromkeys(tokens))
+        vocab = {term: number for number, term in enumerate(seen)}
+        del seen
+        lookup = vocab.__getitem__
         doc_len: list[int] = []
-
-        def numbered() -> Iterator[int]:
-            for tokens in documents:
-                doc_len.append(len(tokens))
-                for token in tokens:
-                    yield vocab.setdefault(token, len(vocab))
-
-        ids = np.fromiter(numbered(), dtype=np.int64)
+        chunks: list[np.ndarray] = []
+        for tokens in documents:
+            doc_len.append(len(tokens))
+            chunks.append(np.fromiter(map(lookup, tokens), dtype=np.int64, count=len(tokens)))
+        ids = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int64)
+        del chunks
         if ids.size == 0:
             # BM25Okapi([]) divides by zero, and an all-empty corpus has avgdl 0: nothing can match.
             self._norm = np.zeros(0)
@@ -106,9 +146,7 @@ class Index:
         weights = idf * (tf * (bm25.k1 + 1) / (tf + self._norm[doc_of]))
         starts = np.flatnonzero(np.r_[True, term_of[1:] != term_of[:-1]])
         ends = np.r_[starts[1:], term_of.size]
-        self.postings = {
-            terms[int(term_of[a])]: Posting(doc_of[a:b], weights[a:b]) for a, b in zip(starts, ends, strict=True)
-        }
+        self.postings = PostingTable(vocab, starts, ends, doc_of, weights)
 
     def idf(self, term: str) -> float:
         """rank-bm25's idf for a term (with its epsilon floor), 0 for an unknown term."""

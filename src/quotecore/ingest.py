@@ -11,6 +11,10 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from quotecore.cache import DocumentCache
 
 from quotecore.cleaning import drop_garbled, furniture_reason, split_sentences, strip_pinyin
 from quotecore.config import CoreConfig, SourceEntry, load_sources
@@ -68,9 +72,7 @@ def _describe(path: Path, entry: SourceEntry | None, first_line: str, sample: st
     if entry is None:
         script = "traditional" if traditional_ratio(sample) > _TRADITIONAL_THRESHOLD else "simplified"
         return Document(id=path.stem, path=path.name, title=to_simplified(first_line), script=script)
-    script = entry.script or (
-        "traditional" if traditional_ratio(sample) > _TRADITIONAL_THRESHOLD else "simplified"
-    )
+    script = entry.script or ("traditional" if traditional_ratio(sample) > _TRADITIONAL_THRESHOLD else "simplified")
     return Document(
         id=entry.id,
         path=path.name,
@@ -172,7 +174,10 @@ class LoadedCorpus:
 
 
 def load_corpus(
-    seeds_dir: Path, config: CoreConfig, memo: dict[tuple[str, bytes, str], LoadedDocument] | None = None
+    seeds_dir: Path,
+    config: CoreConfig,
+    memo: dict[tuple[str, bytes, str], LoadedDocument] | None = None,
+    disk: DocumentCache | None = None,
 ) -> LoadedCorpus:
     """Every seed file, or the first error: a half-loaded corpus must never be served.
 
@@ -192,14 +197,20 @@ def load_corpus(
         entry = sources.get(path.name)
         key = (path.name, hashlib.blake2b(raw, digest_size=16).digest(), repr(entry))
         loaded = memo.get(key) if memo is not None else None
+        if loaded is None and disk is not None:
+            loaded = disk.load(key)
         if loaded is None:
             loaded = load_document(path, entry, config, raw)
+            if disk is not None:
+                disk.save(key, loaded)
         fresh[key] = loaded
         doc_id = loaded.document.id
         if doc_id in ids:
             raise CorpusError(str(path), None, f"document id {doc_id!r} is already used by {ids[doc_id]}")
         ids[doc_id] = path.name
         documents.append(loaded)
+    if disk is not None:
+        disk.prune(fresh)
     if memo is not None:  # only now: a failed load leaves the memo as it was
         memo.clear()
         memo.update(fresh)

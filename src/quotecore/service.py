@@ -24,7 +24,7 @@ import numpy as np
 
 from quotecore import daily as daily_rotation
 from quotecore import paths
-from quotecore.cache import SEP, TermsCache
+from quotecore.cache import SEP, DocumentCache, TermsCache
 from quotecore.config import CoreConfig
 from quotecore.errors import CorpusError, QueryError, UnknownSpeakerError
 from quotecore.excerpt import DEFAULT_MAX_CHARS, excerpt, highlight
@@ -123,6 +123,7 @@ class QuoteService:
         self._disk_cache: TermsCache | None = None
         self._documents: dict[tuple[str, bytes, str], LoadedDocument] = {}
         self._config_seen = ""
+        self._document_cache: DocumentCache | None = None
         self._tokenized = 0
 
     # -- loading -------------------------------------------------------------------------------
@@ -167,8 +168,11 @@ class QuoteService:
                 tokenized=self._tokenized,
                 documents=tuple(d.title for d in new.documents.values()),
             )
-            log.info("corpus loaded: %s (%d passages segmented, the rest from the token cache)", report.summary(),
-                     report.tokenized)
+            log.info(
+                "corpus loaded: %s (%d passages segmented, the rest from the token cache)",
+                report.summary(),
+                report.tokenized,
+            )
             return report
 
     def _tokenizer_for(self, config: CoreConfig) -> Tokenizer:
@@ -198,11 +202,17 @@ class QuoteService:
         started = time.perf_counter()
         config = CoreConfig.load(self.config_dir)
         tokenizer = self._tokenizer_for(config)
-        if repr(config) != self._config_seen:  # cleaning and attribution depend on the config
+        seen = self._config_fingerprint()
+        if seen != self._config_seen:  # cleaning and attribution depend on the config
             self._documents = {}
-            self._config_seen = repr(config)
+            self._config_seen = seen
+            self._document_cache = DocumentCache(
+                self.cache_dir / "documents", f"{self.seeds_dir.resolve()}\n{self._config_seen}"
+            )
         corpus: LoadedCorpus = (
-            load_corpus(self.seeds_dir, config, self._documents) if self._has_seeds() else LoadedCorpus(())
+            load_corpus(self.seeds_dir, config, self._documents, self._document_cache)
+            if self._has_seeds()
+            else LoadedCorpus(())
         )
         passages = tuple(corpus.passages)
         self._tokenized = 0
@@ -234,6 +244,13 @@ class QuoteService:
             aliases=aliases,
             eligible=tuple(p.id for p in passages if daily_rotation.is_eligible(p)),
         )
+
+    def _config_fingerprint(self) -> str:
+        """The config files' names and bytes: stable across processes (a set's repr is not)."""
+        digest = hashlib.blake2b(digest_size=16)
+        for path in sorted(p for p in self.config_dir.iterdir() if p.is_file()):
+            digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+        return digest.hexdigest()
 
     def _has_seeds(self) -> bool:
         return self.seeds_dir.is_dir() and any(self.seeds_dir.glob("*.txt"))

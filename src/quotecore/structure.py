@@ -148,10 +148,10 @@ class Attributor:
                 speaker = self._by_alias[label.group(1).casefold()]
                 kind = self._kind_of_turn(speaker)
                 turn = (speaker, kind)
-                text = text[label.end():]
+                text = text[label.end() :]
                 handoff = bullets = None
             elif bullet:
-                text = text[bullet.end():]
+                text = text[bullet.end() :]
                 speaker, kind = bullets or handoff or turn or (None, "narration")
                 bullets = (speaker, kind)
                 handoff = None
@@ -196,9 +196,7 @@ class Attributor:
             return None
         if kind == "reported" and speaker:
             return speaker, "reported"
-        askers = [
-            s for s in self._match_speakers(self._asking, text, last_named) if s in self.document.interviewers
-        ]
+        askers = [s for s in self._match_speakers(self._asking, text, last_named) if s in self.document.interviewers]
         if askers:
             return askers[0], "question"
         return None

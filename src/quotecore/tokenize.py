@@ -82,9 +82,7 @@ class Tokenizer:
         self._stopwords = frozenset(search_form(w) for w in stopwords)
         self._phrases = (
             re.compile(
-                r"(?<![a-z0-9])("
-                + "|".join(re.escape(p).replace(r"\ ", r"\s+") for p in phrases)
-                + r")(?![a-z0-9])"
+                r"(?<![a-z0-9])(" + "|".join(re.escape(p).replace(r"\ ", r"\s+") for p in phrases) + r")(?![a-z0-9])"
             )
             if phrases
             else None
