@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import shutil
 import threading
 from pathlib import Path
 
@@ -51,6 +52,7 @@ def test_a_corrupt_cache_is_ignored_with_a_log_line(
     QuoteService(seeds, config, cache).load()
     (file,) = (cache / "terms").glob("terms-*.tsv")
     file.write_bytes(file.read_bytes()[:500] + b"\xff\xfe garbage\nnot-hex\tx\n")
+    shutil.rmtree(cache / "index")  # so that the build needs the terms
     with caplog.at_level(logging.WARNING, logger="quotecore.cache"):
         report = QuoteService(seeds, config, cache).load()
     assert report.tokenized == report.passages_after
@@ -82,3 +84,25 @@ def test_queries_are_answered_from_the_old_snapshot_while_a_reload_builds(
     reloader.join(30)
     assert answers == [before] * 50
     assert service.search("能源").total == before + 1
+
+
+def test_an_unchanged_corpus_starts_from_its_saved_index(
+    corpus_copy: tuple[Path, Path], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    seeds, config = corpus_copy
+    cache = tmp_path / "cache"
+    built = QuoteService(seeds, config, cache)
+    built.load()
+    restarted = QuoteService(seeds, config, cache)
+    restarted.load()
+    for query in ("能源", "计算资源", "GPT-5", "核", "显卡"):
+        a, b = built.search(query, limit=10).quotes, restarted.search(query, limit=10).quotes
+        assert [(q.id, q.score, q.text) for q in a] == [(q.id, q.score, q.text) for q in b]
+    assert restarted.snapshot.words.bm25.idf == built.snapshot.words.bm25.idf
+    (saved,) = (cache / "index").glob("*/index-*.npz")
+    saved.write_bytes(b"not a zip file")
+    with caplog.at_level(logging.WARNING, logger="quotecore.cache"):
+        again = QuoteService(seeds, config, cache)
+        again.load()
+    assert any("ignoring the cached index" in r.getMessage() for r in caplog.records)
+    assert [q.id for q in again.search("能源").quotes] == [q.id for q in built.search("能源").quotes]

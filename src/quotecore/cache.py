@@ -17,8 +17,11 @@ import json
 import logging
 import os
 import tempfile
+import zipfile
 from collections.abc import Iterable
 from pathlib import Path
+
+import numpy as np
 
 from quotecore.ingest import LoadedDocument
 from quotecore.models import Document, Drop, Passage
@@ -151,3 +154,49 @@ class DocumentCache:
             for path in self.directory.glob("*.json"):
                 if path.name not in keep:
                     path.unlink(missing_ok=True)
+
+
+class IndexCache:
+    """The built word and gram indexes of one exact corpus, so an unchanged corpus starts from arrays.
+
+    The key is the passages' content (in order) and the tokenizer configuration: any change to a
+    passage, its order or the dictionary misses, and the index is built (and saved) again. Arrays
+    are stored with numpy's own format and loaded with `allow_pickle=False`.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def _path(self, key: str) -> Path:
+        return self.directory / f"index-{key}.npz"
+
+    def load(self, key: str) -> dict[str, dict[str, np.ndarray]] | None:
+        """{"words": arrays, "grams": arrays}, or None when absent or unreadable (logged)."""
+        path = self._path(key)
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                out: dict[str, dict[str, np.ndarray]] = {"words": {}, "grams": {}}
+                for name in data.files:
+                    which, _, field = name.partition("__")
+                    out[which][field] = data[name]
+            return out
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+            log.warning("ignoring the cached index %s: %s", path, exc)
+            return None
+
+    def save(self, key: str, indexes: dict[str, dict[str, np.ndarray]]) -> None:
+        """Write atomically and keep only this corpus's latest index."""
+        flat = {f"{which}__{field}": array for which, arrays in indexes.items() for field, array in arrays.items()}
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".index-", suffix=".npz", dir=self.directory)
+            with os.fdopen(fd, "wb") as out:
+                np.savez(out, **flat)
+            os.replace(tmp, self._path(key))
+            for old in self.directory.glob("index-*.npz"):
+                if old.name != self._path(key).name:
+                    old.unlink(missing_ok=True)
+        except OSError as exc:
+            log.warning("could not write the index cache in %s: %s", self.directory, exc)

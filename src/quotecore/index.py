@@ -45,6 +45,10 @@ class CorpusStatistics(BM25Okapi):
         return nd
 
 
+#: Joins the terms when an index is saved (terms never contain it: cleaning drops control characters).
+SEPARATOR = "\x1f"
+
+
 class PostingTable:
     """Every term's posting list in three flat arrays (compressed sparse rows), sliced on demand.
 
@@ -147,6 +151,47 @@ class Index:
         starts = np.flatnonzero(np.r_[True, term_of[1:] != term_of[:-1]])
         ends = np.r_[starts[1:], term_of.size]
         self.postings = PostingTable(vocab, starts, ends, doc_of, weights)
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """Everything the index holds, as plain arrays (numbers and UTF-8 bytes, never objects)."""
+        table = self.postings
+        terms = list(table._vocab)
+        bm25 = self.bm25
+        return {
+            "size": np.array([self.size]),
+            "terms": np.frombuffer(SEPARATOR.join(terms).encode(), dtype=np.uint8),
+            "starts": np.asarray(table._starts),
+            "ends": np.asarray(table._ends),
+            "docs": table._docs,
+            "weights": table._weights,
+            "norm": self._norm,
+            "doc_len": np.asarray(bm25.doc_len if bm25 else [], dtype=np.int64),
+            "idf": np.array([bm25.idf[t] for t in terms] if bm25 else [], dtype=np.float64),
+            "params": np.array([bm25.k1, bm25.b, bm25.epsilon, bm25.avgdl] if bm25 else [0.0, 0.0, 0.0, 0.0]),
+        }
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> Index:
+        """The index `to_arrays` described, without numbering a single term again."""
+        index = cls.__new__(cls)
+        index.size = int(arrays["size"][0])
+        raw = arrays["terms"].tobytes().decode()
+        terms = raw.split(SEPARATOR) if raw else []
+        index.postings = PostingTable(
+            {t: i for i, t in enumerate(terms)}, arrays["starts"], arrays["ends"], arrays["docs"], arrays["weights"]
+        )
+        index._norm = arrays["norm"]
+        index.bm25 = None
+        if terms:
+            k1, b, epsilon, avgdl = (float(v) for v in arrays["params"])
+            stats = CorpusStatistics.__new__(CorpusStatistics)
+            stats.k1, stats.b, stats.epsilon, stats.avgdl = k1, b, epsilon, avgdl
+            stats.doc_len = arrays["doc_len"].tolist()
+            stats.corpus_size = len(stats.doc_len)
+            stats.doc_freqs, stats.tokenizer = [], None
+            stats.idf = dict(zip(terms, arrays["idf"].tolist(), strict=True))
+            index.bm25 = stats
+        return index
 
     def idf(self, term: str) -> float:
         """rank-bm25's idf for a term (with its epsilon floor), 0 for an unknown term."""

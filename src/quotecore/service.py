@@ -24,7 +24,7 @@ import numpy as np
 
 from quotecore import daily as daily_rotation
 from quotecore import paths
-from quotecore.cache import SEP, DocumentCache, TermsCache
+from quotecore.cache import SEP, TERMS_VERSION, DocumentCache, IndexCache, TermsCache
 from quotecore.config import CoreConfig
 from quotecore.errors import CorpusError, QueryError, UnknownSpeakerError
 from quotecore.excerpt import DEFAULT_MAX_CHARS, excerpt, highlight
@@ -121,6 +121,7 @@ class QuoteService:
         self._tokenizer: tuple[str, Tokenizer] | None = None
         self._terms_cache: dict[bytes, tuple[str, str]] = {}
         self._disk_cache: TermsCache | None = None
+        self._terms_loaded = False
         self._documents: dict[tuple[str, bytes, str], LoadedDocument] = {}
         self._config_seen = ""
         self._document_cache: DocumentCache | None = None
@@ -182,11 +183,15 @@ class QuoteService:
             # Terms depend on the dictionary and stopwords: start from that configuration's disk cache.
             # One file per corpus directory, so two corpora sharing a cache never evict each other.
             self._disk_cache = TermsCache(self.cache_dir / "terms", f"{signature}\n{self.seeds_dir.resolve()}")
-            self._terms_cache = self._disk_cache.load()
+            self._terms_cache = {}
+            self._terms_loaded = False  # read on first need: an unchanged corpus starts from its index
         return self._tokenizer[1]
 
     def _terms(self, tokenizer: Tokenizer, text: str) -> tuple[str, str]:
         """Word terms and character grams of a passage, cached by content across reloads."""
+        if not self._terms_loaded and self._disk_cache is not None:
+            self._terms_cache = self._disk_cache.load()
+            self._terms_loaded = True
         key = hashlib.blake2b(text.encode(), digest_size=16).digest()
         cached = self._terms_cache.get(key)
         if cached is None:
@@ -216,13 +221,24 @@ class QuoteService:
         )
         passages = tuple(corpus.passages)
         self._tokenized = 0
-        terms = [self._terms(tokenizer, p.text) for p in passages]
-        live = {hashlib.blake2b(p.text.encode(), digest_size=16).digest() for p in passages}
-        stale = set(self._terms_cache) - live
-        for key in stale:
-            del self._terms_cache[key]
-        if (self._tokenized or stale) and self._disk_cache is not None:
-            self._disk_cache.save(self._terms_cache)
+        keys = [hashlib.blake2b(p.text.encode(), digest_size=16).digest() for p in passages]
+        index_key = hashlib.blake2b(
+            b"".join([TERMS_VERSION.encode(), self._tokenizer_signature(), *keys]), digest_size=16
+        ).hexdigest()
+        stored = self._index_cache().load(index_key)
+        if stored is not None:
+            words, grams = Index.from_arrays(stored["words"]), Index.from_arrays(stored["grams"])
+        else:
+            terms = [self._terms(tokenizer, p.text) for p in passages]
+            live = set(keys)
+            stale = set(self._terms_cache) - live
+            for key in stale:
+                del self._terms_cache[key]
+            if (self._tokenized or stale) and self._disk_cache is not None:
+                self._disk_cache.save(self._terms_cache)
+            words = Index(Tokens([t for t, _ in terms], SEP))
+            grams = Index(Tokens([g for _, g in terms], SEP))
+            self._index_cache().save(index_key, {"words": words.to_arrays(), "grams": grams.to_arrays()})
         speakers = {s.id: s for s in config.speakers}
         aliases: dict[str, str] = {}
         for speaker in config.speakers:
@@ -234,8 +250,8 @@ class QuoteService:
             passages=passages,
             speakers=speakers,
             tokenizer=tokenizer,
-            words=Index(Tokens([t for t, _ in terms], SEP)),
-            grams=Index(Tokens([g for _, g in terms], SEP)),
+            words=words,
+            grams=grams,
             synonyms=_synonym_table(tokenizer, config),
             drops=tuple(d for doc in corpus.documents for d in doc.drops),
             topics=tuple(t for doc in corpus.documents for t in doc.topics),
@@ -244,6 +260,14 @@ class QuoteService:
             aliases=aliases,
             eligible=tuple(p.id for p in passages if daily_rotation.is_eligible(p)),
         )
+
+    def _tokenizer_signature(self) -> bytes:
+        return (self._tokenizer[0] if self._tokenizer else "").encode()
+
+    def _index_cache(self) -> IndexCache:
+        """One directory per corpus, holding only its latest index."""
+        corpus = hashlib.blake2b(str(self.seeds_dir.resolve()).encode(), digest_size=8).hexdigest()
+        return IndexCache(self.cache_dir / "index" / corpus)
 
     def _config_fingerprint(self) -> str:
         """The config files' names and bytes: stable across processes (a set's repr is not)."""
