@@ -10,31 +10,42 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
-from bots.settings import Settings, SettingsError, load_settings
 from quotecore.cli import EXIT_ERROR, EXIT_OK
 from quotecore.cli import build_parser as build_core_parser
 from quotecore.cli import run as run_cli
 from quotecore.service import QuoteService
 
+if TYPE_CHECKING:  # bots.settings is imported only by the commands that need it (see _settings)
+    from bots.settings import Settings
 
-def _settings(args: argparse.Namespace) -> Settings:
-    settings = load_settings(args.settings)
+
+def _settings(args: argparse.Namespace) -> tuple[Settings | None, list[str]]:
+    """The bot settings, or the problems (each with its fix) that stop them from loading.
+
+    bots.settings is imported here and not at the top: its section defaults read the environment
+    at import, so a bad variable there must not break `quotebot search`.
+    """
+    from bots.check import load_checked
+
+    settings, problems = load_checked(args.settings)
+    if settings is None:
+        return None, problems
     # --seeds / --config-dir on the command line win over the file.
     corpus = settings.corpus.model_copy(
         update={k: v for k, v in (("seeds_dir", args.seeds), ("config_dir", args.config_dir)) if v}
     )
-    return settings.model_copy(update={"corpus": corpus})
+    return settings.model_copy(update={"corpus": corpus}), []
 
 
 def _with_settings(handler: object) -> object:
     def wrapped(args: argparse.Namespace, service: QuoteService, out: IO[str]) -> int:
-        try:
-            settings = _settings(args)
-        except SettingsError as exc:
-            for problem in exc.problems:
-                print(f"quotebot: config: {problem}", file=sys.stderr)  # noqa: T201
+        settings, problems = _settings(args)
+        if settings is None:
+            for problem in problems:
+                print(f"quotebot: config {problem}", file=sys.stderr)  # noqa: T201
+            print("quotebot: `quotebot check` lists every problem", file=sys.stderr)  # noqa: T201
             return EXIT_ERROR
         return int(handler(args, settings, out))  # type: ignore[operator]
 
@@ -45,7 +56,8 @@ def cmd_run(args: argparse.Namespace, settings: Settings, out: IO[str]) -> int:
     """`run`: the bots for the tokens set, or the console chat; the daily scheduler with them."""
     from bots.app import build_service, run
 
-    return asyncio.run(run(settings, build_service(settings), out=out))
+    output = None if out is sys.stdout else out  # None: the chat on stdout, errors on stderr
+    return asyncio.run(run(settings, build_service(settings), out=output, console=not args.no_console))
 
 
 def cmd_check(args: argparse.Namespace, service: QuoteService, out: IO[str]) -> int:
@@ -62,9 +74,8 @@ def cmd_daily(args: argparse.Namespace, service: QuoteService, out: IO[str]) -> 
     from quotecore.cli import cmd_daily as core_daily
     from quotecore.cli import render_quote
 
-    try:
-        settings = _settings(args)
-    except SettingsError:
+    settings, _ = _settings(args)
+    if settings is None:
         return core_daily(args, service, out)
     from bots.scheduler import DailyScheduler, Store
     from bots.scheduler.store import create_db_engine
@@ -114,6 +125,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--settings", metavar="FILE", help="bot config (default: config/quotebot.toml)")
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     p = sub.add_parser("run", help="the bots (and the daily scheduler) for whatever is configured")
+    p.add_argument(
+        "--no-console",
+        action="store_true",
+        help="fail when no chat token is set instead of opening the console chat (for services)",
+    )
     p.set_defaults(handler=_with_settings(cmd_run))
     p = sub.add_parser("check", help="validate config, tokens, targets, corpus and database before a deploy")
     p.set_defaults(handler=cmd_check)

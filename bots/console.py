@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import re
 import threading
 from typing import TextIO
 
@@ -26,6 +28,8 @@ from quotecore.service import QuoteService
 log = logging.getLogger(__name__)
 
 CHANNEL = "console"
+#: Control characters and bidi overrides in typed text: never echoed back to the terminal.
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 CONSOLE_HELP = (
     HELP_TEXT.replace("<channel> ", "")
     + "\n/more — the next match for the last /quote"
@@ -57,6 +61,7 @@ class ConsoleChat:
         self.color = color
         self._last: tuple[str, str | None, int, int] | None = None  # query, speaker, count, next offset
         self.closed = False
+        self.greeted = False
 
     # ---------------------------------------------------------------- output
 
@@ -79,6 +84,12 @@ class ConsoleChat:
         meta = f"{pad}[{quote.id} · {quote.passage.kind}{topic}]"
         return f"{head}“{mark(quote.text, quote.highlights, before, after)}”\n{pad}{attribution(quote)}\n{meta}"
 
+    def greet(self) -> None:
+        """The one up-front line: which tokens would turn on Discord or Slack, and /help."""
+        if not self.greeted:
+            self.greeted = True
+            self.say(token_hint())
+
     async def post(self, channel: str, quote: Quote, heading: str) -> str:
         """The daily poster for the console: the day's excerpt, printed at its time."""
         self.say(f"\n{heading}\n{self.render(quote)}")
@@ -88,7 +99,7 @@ class ConsoleChat:
 
     async def handle(self, line: str) -> bool:
         """Answer one line; False when the user asked to leave."""
-        text = line.strip()
+        text = _UNSAFE.sub("", line).strip()
         if not text:
             return True
         command, _, rest = text.partition(" ")
@@ -166,6 +177,11 @@ class ConsoleChat:
             return
         try:
             request = parse_daily_text(text)
+            if request.channel not in (None, CHANNEL, f"#{CHANNEL}"):
+                raise DailyInputError(
+                    f"The console has one channel: /quote-daily <HH:MM> <timezone> (e.g. /quote-daily 09:00 "
+                    f"Asia/Shanghai) or /quote-daily off; “{request.channel}” is for Discord or Slack."
+                )
             if request.off:
                 reply = await self.daily.disable_target("console", CHANNEL, by="console")
             else:
@@ -180,8 +196,16 @@ class ConsoleChat:
     # ---------------------------------------------------------------- the loop
 
     async def serve(self, lines: asyncio.Queue[str | None], stop: asyncio.Event) -> None:
-        """Answer lines until /quit, end of input, or `stop`."""
-        self.say(token_hint())
+        """Answer lines until /quit, end of input, or `stop`; the daily poster goes with the chat."""
+        self.greet()
+        try:
+            await self._loop(lines, stop)
+        finally:
+            if self.daily is not None:
+                self.daily.unregister_poster("console")
+            self.say("Bye.")
+
+    async def _loop(self, lines: asyncio.Queue[str | None], stop: asyncio.Event) -> None:
         while not stop.is_set():
             getter = asyncio.ensure_future(lines.get())
             stopper = asyncio.ensure_future(stop.wait())
@@ -193,17 +217,23 @@ class ConsoleChat:
             line = getter.result()
             if line is None or not await self.handle(line) or self.closed:
                 break
-        self.say("Bye.")
 
 
 def read_lines(stream: TextIO, loop: asyncio.AbstractEventLoop) -> asyncio.Queue[str | None]:
     """Feed `stream`'s lines into a queue from a daemon thread; None marks the end of input."""
     queue: asyncio.Queue[str | None] = asyncio.Queue()
 
+    binary = getattr(stream, "buffer", None)  # decode ourselves: a stray byte must not end the chat
+    encoding = getattr(stream, "encoding", None) or "utf-8"
+
     def pump() -> None:
         try:
-            for line in stream:
-                loop.call_soon_threadsafe(queue.put_nowait, line)
+            if binary is not None:
+                for raw in iter(binary.readline, b""):
+                    loop.call_soon_threadsafe(queue.put_nowait, raw.decode(encoding, "replace"))
+            else:
+                for line in stream:
+                    loop.call_soon_threadsafe(queue.put_nowait, line)
         except (OSError, ValueError, RuntimeError):
             log.debug("console input closed")
         with contextlib.suppress(RuntimeError):  # the loop is already closed: nobody is listening
@@ -214,5 +244,5 @@ def read_lines(stream: TextIO, loop: asyncio.AbstractEventLoop) -> asyncio.Queue
 
 
 def console_color(out: TextIO) -> bool:
-    """Bold only on a real terminal."""
-    return hasattr(out, "isatty") and out.isatty()
+    """Bold only on a real terminal, and not when NO_COLOR is set (no-color.org)."""
+    return hasattr(out, "isatty") and out.isatty() and "NO_COLOR" not in os.environ

@@ -6,6 +6,8 @@ import asyncio
 import datetime as dt
 import io
 import os
+import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -110,16 +112,23 @@ def test_quotebot_run_through_a_pipe(tmp_path: Path, cache_dir: Path) -> None:
     env.update(QUOTEBOT_CACHE_DIR=str(cache_dir), QUOTEBOT_STORAGE_URL=f"sqlite:///{tmp_path / 'q.sqlite3'}")
     result = subprocess.run(
         [sys.executable, "-m", "bots.cli", "run"],
-        input="/quote 能源\n",
+        input=b"\xff\xfe stray bytes\n" + "/quote 能源\n".encode(),  # a bad byte must not end the chat
         capture_output=True,
-        text=True,
         cwd=ROOT,
         env=env,
         timeout=120,
         check=False,
     )
-    assert result.returncode == 0, result.stderr
-    assert "【能源】" in result.stdout and result.stdout.rstrip().endswith("Bye.")
+    stdout = result.stdout.decode()
+    assert result.returncode == 0, result.stderr.decode()
+    assert "【能源】" in stdout and stdout.rstrip().endswith("Bye.")
+
+
+async def test_highlights_are_bold_on_a_terminal(tmp_path: Path, cache_dir: Path, service: QuoteService) -> None:
+    out = io.StringIO()
+    chat = ConsoleChat(service, settings_for(tmp_path, cache_dir), None, out, color=True)
+    await chat.handle("/quote 计算资源")
+    assert "\x1b[1m计算资源\x1b[0m" in out.getvalue() and "【" not in out.getvalue()
 
 
 @pytest.mark.parametrize("line", ["@everyone \x00\x1b[31m 能源", "\u202e能源"])
@@ -129,3 +138,17 @@ async def test_hostile_console_input_is_harmless(
     status, text = await chat(settings_for(tmp_path, cache_dir), service, line + "\n")
     assert status == 0 and "【能源】" in text and "\x1b[31m" not in text
     await asyncio.sleep(0)
+
+
+async def test_the_readme_transcript_is_what_the_console_prints(
+    tmp_path: Path, cache_dir: Path, service: QuoteService
+) -> None:
+    """The README shows a real session: replay its input and compare every line."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"```\n\$ (printf .*?) \| quotebot run\n(.*?)```", readme, flags=re.DOTALL)
+    assert block, "the README's console transcript block"
+    script = shlex.split(block.group(1))[1].replace("\\n", "\n")
+    status, text = await chat(settings_for(tmp_path, cache_dir), service, script)
+    next_post = re.compile(r"Next post: \d{4}-\d{2}-\d{2}")  # depends on today's date
+    assert status == 0
+    assert next_post.sub("Next post: …", text) == next_post.sub("Next post: …", block.group(2))
