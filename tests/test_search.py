@@ -71,6 +71,26 @@ def test_inverted_index_scores_equal_a_full_bm25_pass(service: QuoteService, que
     assert np.all(full[outside] == 0)
 
 
+@pytest.mark.parametrize("chunk", [1, 3, 64])
+def test_counting_in_slices_builds_the_same_index(
+    service: QuoteService, monkeypatch: pytest.MonkeyPatch, chunk: int
+) -> None:
+    """Large corpora are counted a slice of documents at a time; slicing must not change a score."""
+    import quotecore.index as index_module
+
+    snap = service.snapshot
+    documents = [snap.tokenizer.terms(p.text) for p in snap.passages]
+    whole = Index(documents)
+    monkeypatch.setattr(index_module, "CHUNK", chunk)
+    sliced = Index(documents)
+    for name, array in whole.to_arrays().items():
+        assert np.array_equal(array, sliced.to_arrays()[name]), name
+    reference = BM25Okapi(documents)
+    for query in (["计算", "资源"], ["openai"], ["研究", "决策", "gpt-5"]):
+        docs, scores = sliced.score(query)
+        assert np.array_equal(scores, reference.get_scores(query)[docs])
+
+
 def test_empty_index_is_safe() -> None:
     index = Index([])
     docs, scores = index.score(["x"])

@@ -16,10 +16,13 @@ import hashlib
 import json
 import logging
 import os
+import struct
+import sys
 import tempfile
 import zipfile
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -45,34 +48,38 @@ class TermsCache:
         self.path = directory / f"terms-{digest}.tsv"
 
     def load(self) -> dict[bytes, Terms]:
-        """Every cached entry; an absent, unreadable or malformed file gives an empty cache."""
+        """Every cached entry; an absent, unreadable or malformed file gives an empty cache.
+
+        Read line by line: at 100k passages the file is tens of megabytes, and holding it whole
+        next to its split lines would triple what a reload needs on top of the serving snapshot.
+        """
+        entries: dict[bytes, Terms] = {}
         try:
-            data = self.path.read_text(encoding="utf-8")
+            with self.path.open(encoding="utf-8", newline="\n") as lines:
+                header = lines.readline().rstrip("\n")
+                if header != HEADER:
+                    log.warning("ignoring the token cache %s: unknown header %r", self.path, header[:40])
+                    return {}
+                for number, line in enumerate(lines, 2):
+                    if line == "\n":
+                        continue
+                    fields = line.rstrip("\n").split("\t")
+                    try:
+                        key = bytes.fromhex(fields[0])
+                        terms, grams = fields[1], fields[2]
+                    except (ValueError, IndexError):
+                        log.warning("ignoring the token cache %s: line %d is malformed", self.path, number)
+                        return {}
+                    entries[key] = (terms, grams)
         except FileNotFoundError:
             return {}
         except (OSError, UnicodeDecodeError) as exc:
             log.warning("ignoring the token cache %s: %s", self.path, exc)
             return {}
-        lines = data.split("\n")
-        if lines[0] != HEADER:
-            log.warning("ignoring the token cache %s: unknown header %r", self.path, lines[0][:40])
-            return {}
-        entries: dict[bytes, Terms] = {}
-        for number, line in enumerate(lines[1:], 2):
-            if not line:
-                continue
-            fields = line.split("\t")
-            try:
-                key = bytes.fromhex(fields[0])
-                terms, grams = fields[1], fields[2]
-            except (ValueError, IndexError):
-                log.warning("ignoring the token cache %s: line %d is malformed", self.path, number)
-                return {}
-            entries[key] = (terms, grams)
         return entries
 
-    def save(self, entries: dict[bytes, Terms]) -> None:
-        """Write atomically (a crash leaves the old file); a read-only cache directory is not fatal."""
+    def save(self, entries: dict[bytes, Terms]) -> bool:
+        """Write atomically (a crash leaves the old file); False (logged) when it could not be written."""
         lines = [HEADER]
         for key, (terms, grams) in entries.items():
             if any(bad in field for field in (terms, grams) for bad in ("\t", "\n")):
@@ -86,10 +93,24 @@ class TermsCache:
             os.replace(tmp, self.path)
         except OSError as exc:
             log.warning("could not write the token cache %s: %s", self.path, exc)
+            return False
+        return True
 
 
 #: Bump when cleaning, attribution or the passage model change what a file loads as.
 DOCUMENTS_VERSION = "1"
+
+
+def _passage(data: dict[str, Any], spans: dict[tuple[int, int], tuple[int, int]]) -> Passage:
+    """A passage from its JSON, sharing repeated values with the passages loaded before it.
+
+    JSON gives every passage its own copy of its document id, kind, speaker and topic strings and
+    of each (start, end) sentence span: at 100k passages that is tens of megabytes for a few
+    thousand distinct values. `spans` maps each span to its one shared tuple.
+    """
+    shared = {k: sys.intern(v) for k in ("doc_id", "kind", "speaker_id", "topic") if isinstance(v := data.get(k), str)}
+    sentences = tuple(spans.setdefault(pair, pair) for pair in (tuple(s) for s in data["sentences"]))
+    return Passage(**{**data, **shared, "sentences": sentences})
 
 
 class DocumentCache:
@@ -103,6 +124,7 @@ class DocumentCache:
     def __init__(self, directory: Path, signature: str) -> None:
         digest = hashlib.blake2b(f"{DOCUMENTS_VERSION}\n{signature}".encode(), digest_size=8).hexdigest()
         self.directory = directory / digest
+        self._spans: dict[tuple[int, int], tuple[int, int]] = {}
 
     def _path(self, key: tuple[str, bytes, str]) -> Path:
         name, content, entry = key
@@ -118,9 +140,7 @@ class DocumentCache:
                 document=Document(
                     **{**data["document"], **{k: tuple(v) for k, v in data["document"].items() if isinstance(v, list)}}
                 ),
-                passages=tuple(
-                    Passage(**{**p, "sentences": tuple(tuple(s) for s in p["sentences"])}) for p in data["passages"]
-                ),
+                passages=tuple(_passage(p, self._spans) for p in data["passages"]),
                 drops=tuple(Drop(**d) for d in data["drops"]),
                 topics=tuple(data["topics"]),
             )
@@ -156,38 +176,46 @@ class DocumentCache:
                     path.unlink(missing_ok=True)
 
 
+#: Bump when the arrays an index saves change (names, types or meaning).
+INDEX_VERSION = "2"
+
+
 class IndexCache:
     """The built word and gram indexes of one exact corpus, so an unchanged corpus starts from arrays.
 
     The key is the passages' content (in order) and the tokenizer configuration: any change to a
-    passage, its order or the dictionary misses, and the index is built (and saved) again. Arrays
-    are stored with numpy's own format and loaded with `allow_pickle=False`.
+    passage, its order or the dictionary misses, and the index is built (and saved) again.
+
+    The file is an uncompressed `.npz` (numpy's own format, never pickled objects) whose arrays are
+    memory-mapped, not read: the posting lists of a 100k-passage corpus stay in the page cache,
+    where the kernel can share or drop them, and a query brings in only its own terms' postings.
+    Files are only ever replaced whole (write, then rename), so a mapped file never changes under
+    a running snapshot; an old one is unlinked and lives on until that snapshot is gone.
     """
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
 
     def _path(self, key: str) -> Path:
-        return self.directory / f"index-{key}.npz"
+        return self.directory / f"index-{INDEX_VERSION}-{key}.npz"
 
     def load(self, key: str) -> dict[str, dict[str, np.ndarray]] | None:
-        """{"words": arrays, "grams": arrays}, or None when absent or unreadable (logged)."""
+        """{"words": arrays, "grams": arrays}, mapped read-only, or None when absent or unreadable (logged)."""
         path = self._path(key)
         try:
-            with np.load(path, allow_pickle=False) as data:
-                out: dict[str, dict[str, np.ndarray]] = {"words": {}, "grams": {}}
-                for name in data.files:
-                    which, _, field = name.partition("__")
-                    out[which][field] = data[name]
+            out: dict[str, dict[str, np.ndarray]] = {"words": {}, "grams": {}}
+            for name, array in _mapped_npz(path):
+                which, _, field = name.partition("__")
+                out[which][field] = array
             return out
         except FileNotFoundError:
             return None
-        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+        except (OSError, ValueError, KeyError, struct.error, zipfile.BadZipFile) as exc:
             log.warning("ignoring the cached index %s: %s", path, exc)
             return None
 
-    def save(self, key: str, indexes: dict[str, dict[str, np.ndarray]]) -> None:
-        """Write atomically and keep only this corpus's latest index."""
+    def save(self, key: str, indexes: dict[str, dict[str, np.ndarray]]) -> bool:
+        """Write atomically and keep only this corpus's latest index; False (logged) when it failed."""
         flat = {f"{which}__{field}": array for which, arrays in indexes.items() for field, array in arrays.items()}
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
@@ -197,6 +225,47 @@ class IndexCache:
             os.replace(tmp, self._path(key))
             for old in self.directory.glob("index-*.npz"):
                 if old.name != self._path(key).name:
-                    old.unlink(missing_ok=True)
+                    with contextlib.suppress(OSError):  # still mapped elsewhere (Windows): next time
+                        old.unlink(missing_ok=True)
         except OSError as exc:
             log.warning("could not write the index cache in %s: %s", self.directory, exc)
+            return False
+        return True
+
+
+def _mapped_npz(path: Path) -> Iterable[tuple[str, np.ndarray]]:
+    """Each array of an uncompressed `.npz` as a read-only memory map into the file.
+
+    `np.load` reads `.npz` members into memory (`mmap_mode` applies to `.npy` files only); the
+    members of an uncompressed archive are plain `.npy` files at known offsets, so each can be
+    mapped where it lies. Object arrays are refused: they would need pickle.
+    """
+    size = path.stat().st_size
+    with zipfile.ZipFile(path) as archive, path.open("rb") as raw:
+        for info in archive.infolist():
+            if info.compress_type != zipfile.ZIP_STORED or not info.filename.endswith(".npy"):
+                raise ValueError(f"{info.filename}: not an uncompressed array")
+            raw.seek(info.header_offset)
+            local = raw.read(30)
+            if local[:4] != b"PK\x03\x04":
+                raise ValueError(f"{info.filename}: bad local header")
+            name_length, extra_length = struct.unpack("<HH", local[26:30])
+            raw.seek(info.header_offset + 30 + name_length + extra_length)
+            version = np.lib.format.read_magic(raw)
+            if version == (1, 0):
+                shape, fortran, dtype = np.lib.format.read_array_header_1_0(raw)
+            else:
+                shape, fortran, dtype = np.lib.format.read_array_header_2_0(raw)
+            if dtype.hasobject:
+                raise ValueError(f"{info.filename}: object arrays are not accepted")
+            offset = raw.tell()
+            count = int(np.prod(shape))
+            if offset + count * dtype.itemsize > size:
+                raise ValueError(f"{info.filename}: the file is truncated")
+            order = "F" if fortran else "C"
+            if count == 0:
+                array = np.zeros(shape, dtype=dtype, order=order)
+            else:
+                mapped = np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape, order=order)
+                array = mapped.view(np.ndarray)  # a plain array (results are never memmaps) on the map
+            yield info.filename.removesuffix(".npy"), array

@@ -8,7 +8,7 @@ pass (tests check it) while the work grows with the matches, not with the corpus
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -50,18 +50,29 @@ SEPARATOR = "\x1f"
 
 
 class PostingTable:
-    """Every term's posting list in three flat arrays (compressed sparse rows), sliced on demand.
+    """Every term's posting list in flat arrays (compressed sparse rows), sliced on demand.
 
     One Python object per term would cost hundreds of megabytes and a second of build time at
-    100k passages; a query only ever looks at a handful of terms.
+    100k passages; a query only ever looks at a handful of terms. Term frequencies are kept as
+    small integers and turned into BM25 weights only for the terms a query touches: float64
+    weights for every posting would double the index's memory for numbers that are rarely read.
     """
 
     def __init__(
-        self, vocab: dict[str, int], starts: np.ndarray, ends: np.ndarray, docs: np.ndarray, weights: np.ndarray
+        self,
+        vocab: dict[str, int],
+        starts: np.ndarray,
+        ends: np.ndarray,
+        docs: np.ndarray,
+        tfs: np.ndarray,
+        idf: np.ndarray,
+        norm: np.ndarray,
+        k1: float,
     ) -> None:
         self._vocab = vocab  # term -> row; every row has at least one document
         self._starts, self._ends = starts, ends
-        self._docs, self._weights = docs, weights
+        self._docs, self._tfs = docs, tfs
+        self._idf, self._norm, self._k1 = idf, norm, k1
 
     def get(self, term: str) -> Posting | None:
         """The term's posting list, or None for a term no document holds."""
@@ -69,7 +80,11 @@ class PostingTable:
         if row is None:
             return None
         a, b = int(self._starts[row]), int(self._ends[row])
-        return Posting(self._docs[a:b], self._weights[a:b])
+        docs = self._docs[a:b]
+        tf = self._tfs[a:b].astype(np.float64)
+        # The same expression, in the same order, as BM25Okapi.get_scores: identical floats.
+        weights = float(self._idf[row]) * (tf * (self._k1 + 1) / (tf + self._norm[docs]))
+        return Posting(docs, weights)
 
     def __getitem__(self, term: str) -> Posting:
         posting = self.get(term)
@@ -82,6 +97,64 @@ class PostingTable:
 
     def __len__(self) -> int:
         return len(self._vocab)
+
+
+def _smallest_uint(values: np.ndarray) -> np.ndarray:
+    """Counts in the narrowest unsigned type that holds them (almost always uint8)."""
+    top = int(values.max()) if values.size else 0
+    for dtype in (np.uint8, np.uint16, np.uint32):
+        if top <= np.iinfo(dtype).max:
+            return values.astype(dtype)
+    return values.astype(np.uint64)
+
+
+#: Documents counted per pass: bounds the temporary arrays of a build to a slice of the corpus.
+CHUNK = 4096
+
+
+def _count_pairs(
+    documents: Sequence[Sequence[str]], number: Callable[[str], int], vocabulary: int
+) -> tuple[list[int], np.ndarray, np.ndarray, np.ndarray]:
+    """Document lengths, each term's document frequency, and its (document, count) pairs.
+
+    The pairs come out grouped by term (in term-number order), documents ascending within a
+    term: the layout of the posting table. Counting a slice of documents at a time, then placing
+    each slice's pairs straight into their final rows, keeps the peak memory of a 100k-passage
+    build near the pairs themselves: one array of every token's term number, sorted whole, cost
+    several times the finished index.
+    """
+    doc_len: list[int] = []
+    slices: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    df = np.zeros(vocabulary, dtype=np.int64)
+    for first in range(0, len(documents), CHUNK):
+        lengths: list[int] = []
+        ids: list[np.ndarray] = []
+        for index in range(first, min(first + CHUNK, len(documents))):
+            tokens = documents[index]
+            lengths.append(len(tokens))
+            ids.append(np.fromiter(map(number, tokens), dtype=np.int64, count=len(tokens)))
+        doc_len.extend(lengths)
+        width = len(lengths)
+        owner = np.repeat(np.arange(width, dtype=np.int64), lengths)
+        pairs, count = np.unique(np.concatenate(ids) * width + owner, return_counts=True)
+        term = (pairs // width).astype(np.int32)
+        df += np.bincount(term, minlength=vocabulary)
+        slices.append((term, (pairs % width + first).astype(np.int32), _smallest_uint(count)))
+    total = int(df.sum())
+    widest = np.result_type(np.uint8, *(count.dtype for _, _, count in slices))
+    doc_of = np.empty(total, dtype=np.int32)
+    count_of = np.empty(total, dtype=widest)
+    cursor = np.concatenate(([0], np.cumsum(df)[:-1]))  # the next free row of each term
+    slices.reverse()
+    while slices:  # slices are in document order, so each term's documents stay ascending
+        term, docs, count = slices.pop()
+        runs = np.flatnonzero(np.r_[True, term[1:] != term[:-1]]) if term.size else term
+        lengths_of_runs = np.diff(np.r_[runs, term.size])
+        rows = cursor[term] + (np.arange(term.size) - np.repeat(runs, lengths_of_runs))
+        doc_of[rows] = docs
+        count_of[rows] = count
+        cursor[term[runs]] += lengths_of_runs
+    return doc_len, df, doc_of, count_of
 
 
 class Tokens(Sequence[list[str]]):
@@ -110,7 +183,14 @@ class Index:
         self.size = len(documents)
         self.bm25: CorpusStatistics | None = None
         self.postings = PostingTable(
-            {}, np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros(0)
+            {},
+            np.zeros(0, np.int64),
+            np.zeros(0, np.int64),
+            np.zeros(0, np.int32),
+            np.zeros(0, np.uint8),
+            np.zeros(0),
+            np.zeros(0),
+            0.0,
         )
         # Terms are numbered in first-occurrence order (the order BM25Okapi fills its `nd` in), with
         # per-document dict and map calls that run in C: a Python loop per token is several times slower.
@@ -119,38 +199,21 @@ class Index:
             seen.update(dict.fromkeys(tokens))
         vocab = {term: number for number, term in enumerate(seen)}
         del seen
-        lookup = vocab.__getitem__
-        doc_len: list[int] = []
-        chunks: list[np.ndarray] = []
-        for tokens in documents:
-            doc_len.append(len(tokens))
-            chunks.append(np.fromiter(map(lookup, tokens), dtype=np.int64, count=len(tokens)))
-        ids = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int64)
-        del chunks
-        if ids.size == 0:
+        doc_len, df, doc_of, counts = _count_pairs(documents, vocab.__getitem__, len(vocab))
+        if doc_of.size == 0:
             # BM25Okapi([]) divides by zero, and an all-empty corpus has avgdl 0: nothing can match.
             self._norm = np.zeros(0)
             return
-        owner = np.repeat(np.arange(self.size, dtype=np.int64), doc_len)
-        pairs, counts = np.unique(ids * self.size + owner, return_counts=True)
-        del ids, owner
-        term_of = pairs // self.size
-        doc_of = (pairs % self.size).astype(np.int32)
-        del pairs
         terms = list(vocab)
-        df = np.bincount(term_of, minlength=len(terms))
         self.bm25 = CorpusStatistics(doc_len, {t: int(n) for t, n in zip(terms, df, strict=True)})
         bm25 = self.bm25
         doc_length = np.asarray(bm25.doc_len, dtype=np.float64)
         # The length part of BM25's denominator depends only on the document: compute it once.
         self._norm = bm25.k1 * (1 - bm25.b + bm25.b * doc_length / bm25.avgdl)
-        tf = counts.astype(np.float64)
-        idf = np.array([self.idf(t) for t in terms])[term_of]
-        # The same expression, in the same order, as BM25Okapi.get_scores: identical floats.
-        weights = idf * (tf * (bm25.k1 + 1) / (tf + self._norm[doc_of]))
-        starts = np.flatnonzero(np.r_[True, term_of[1:] != term_of[:-1]])
-        ends = np.r_[starts[1:], term_of.size]
-        self.postings = PostingTable(vocab, starts, ends, doc_of, weights)
+        idf = np.array([self.idf(t) for t in terms], dtype=np.float64)
+        ends = np.cumsum(df)  # every numbered term occurs somewhere: no empty rows
+        starts = ends - df
+        self.postings = PostingTable(vocab, starts, ends, doc_of, counts, idf, self._norm, bm25.k1)
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         """Everything the index holds, as plain arrays (numbers and UTF-8 bytes, never objects)."""
@@ -163,10 +226,10 @@ class Index:
             "starts": np.asarray(table._starts),
             "ends": np.asarray(table._ends),
             "docs": table._docs,
-            "weights": table._weights,
+            "tfs": table._tfs,
             "norm": self._norm,
             "doc_len": np.asarray(bm25.doc_len if bm25 else [], dtype=np.int64),
-            "idf": np.array([bm25.idf[t] for t in terms] if bm25 else [], dtype=np.float64),
+            "idf": table._idf,
             "params": np.array([bm25.k1, bm25.b, bm25.epsilon, bm25.avgdl] if bm25 else [0.0, 0.0, 0.0, 0.0]),
         }
 
@@ -177,13 +240,20 @@ class Index:
         index.size = int(arrays["size"][0])
         raw = arrays["terms"].tobytes().decode()
         terms = raw.split(SEPARATOR) if raw else []
-        index.postings = PostingTable(
-            {t: i for i, t in enumerate(terms)}, arrays["starts"], arrays["ends"], arrays["docs"], arrays["weights"]
-        )
+        k1, b, epsilon, avgdl = (float(v) for v in arrays["params"])
         index._norm = arrays["norm"]
+        index.postings = PostingTable(
+            {t: i for i, t in enumerate(terms)},
+            arrays["starts"],
+            arrays["ends"],
+            arrays["docs"],
+            arrays["tfs"],
+            arrays["idf"],
+            index._norm,
+            k1,
+        )
         index.bm25 = None
         if terms:
-            k1, b, epsilon, avgdl = (float(v) for v in arrays["params"])
             stats = CorpusStatistics.__new__(CorpusStatistics)
             stats.k1, stats.b, stats.epsilon, stats.avgdl = k1, b, epsilon, avgdl
             stats.doc_len = arrays["doc_len"].tolist()

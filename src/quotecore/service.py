@@ -234,11 +234,23 @@ class QuoteService:
             stale = set(self._terms_cache) - live
             for key in stale:
                 del self._terms_cache[key]
+            on_disk = self._disk_cache is not None
             if (self._tokenized or stale) and self._disk_cache is not None:
-                self._disk_cache.save(self._terms_cache)
+                on_disk = self._disk_cache.save(self._terms_cache)
+            if on_disk:
+                # Every passage's tokens are on disk until the next changed build reads them again:
+                # between reloads the bot holds its index, not the tokens it was built from.
+                self._terms_cache, self._terms_loaded = {}, False
             words = Index(Tokens([t for t, _ in terms], SEP))
             grams = Index(Tokens([g for _, g in terms], SEP))
-            self._index_cache().save(index_key, {"words": words.to_arrays(), "grams": grams.to_arrays()})
+            del terms
+            cache = self._index_cache()
+            if cache.save(index_key, {"words": words.to_arrays(), "grams": grams.to_arrays()}):
+                # Serve from the mapped file, as a restart would: the built arrays are freed, and the
+                # postings live in the page cache instead of the process's own memory.
+                stored = cache.load(index_key)
+                if stored is not None:
+                    words, grams = Index.from_arrays(stored["words"]), Index.from_arrays(stored["grams"])
         speakers = {s.id: s for s in config.speakers}
         aliases: dict[str, str] = {}
         for speaker in config.speakers:
