@@ -64,7 +64,9 @@ def test_inverted_index_scores_equal_a_full_bm25_pass(service: QuoteService, que
     terms = snap.tokenizer.terms(query)
     docs, scores = snap.words.score(terms)
     reference = BM25Okapi([snap.tokenizer.terms(p.text) for p in snap.passages])
-    assert reference.idf == snap.words.bm25.idf and reference.avgdl == snap.words.bm25.avgdl
+    assert len(reference.idf) == len(snap.words.postings)
+    assert reference.idf == {t: snap.words.idf(t) for t in reference.idf}
+    assert reference.avgdl == snap.words.avgdl
     full = reference.get_scores(terms)
     assert np.array_equal(scores, full[docs])
     outside = np.setdiff1d(np.arange(len(full)), docs)
@@ -177,3 +179,14 @@ def test_random_and_daily(service: QuoteService) -> None:
     assert service.daily(start).id == service.daily(start).id
     following = [service.daily(start + dt.timedelta(days=len(eligible) + i)).id for i in range(3)]
     assert picks[-1] != following[0]
+
+
+def test_grams_come_from_the_cached_gram_form() -> None:
+    """The token cache keeps gram forms; the grams made from them are those of the text."""
+    from quotecore.tokenize import Tokenizer, grams_of_form
+
+    form = Tokenizer.gram_form("GPT-5做得出色,計算資源!")
+    assert form == "做得出色\x1f计算资源"
+    assert grams_of_form(form) == Tokenizer.grams("GPT-5做得出色,計算資源!")
+    assert grams_of_form(form) == [*"做得出色", "做得", "得出", "出色", *"计算资源", "计算", "算资", "资源"]
+    assert grams_of_form("") == []

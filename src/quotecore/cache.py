@@ -31,17 +31,18 @@ from quotecore.models import Document, Drop, Passage
 
 log = logging.getLogger(__name__)
 
-#: Bump when Tokenizer.terms or Tokenizer.grams change what they return for the same text.
-TERMS_VERSION = "1"
+#: Bump when Tokenizer.terms or Tokenizer.gram_form change what they return for the same text
+#: (2: the gram form replaced the grams themselves).
+TERMS_VERSION = "2"
 HEADER = f"quotebot-terms {TERMS_VERSION}"
 SEP = "\x1f"
 
-#: (word terms, character grams), each joined by SEP: one string per passage and kind.
+#: (word terms joined by SEP, gram form: Chinese runs joined by SEP): one string each per passage.
 Terms = tuple[str, str]
 
 
 class TermsCache:
-    """One file of (content hash → word terms, character grams) for one tokenizer configuration."""
+    """One file of (content hash → word terms, gram form) for one tokenizer configuration."""
 
     def __init__(self, directory: Path, signature: str) -> None:
         digest = hashlib.blake2b(f"{TERMS_VERSION}\n{signature}".encode(), digest_size=8).hexdigest()

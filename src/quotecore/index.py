@@ -8,8 +8,9 @@ pass (tests check it) while the work grows with the matches, not with the corpus
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from itertools import chain
 
 import numpy as np
 from rank_bm25 import BM25Okapi
@@ -23,26 +24,54 @@ class Posting:
     weights: np.ndarray  # float64 idf * tf * (k1 + 1) / (tf + norm): the term's share of the score
 
 
+class _Frequencies:
+    """Document frequencies by term row, in the shape `BM25Okapi._calc_idf` reads (`nd.items()`)."""
+
+    def __init__(self, df: np.ndarray) -> None:
+        self._df = df
+
+    def items(self) -> Iterator[tuple[int, int]]:
+        return zip(range(len(self._df)), self._df.tolist(), strict=True)
+
+
+class _IdfRows:
+    """Where `BM25Okapi._calc_idf` writes each term's idf: one float64 slot per term row."""
+
+    def __init__(self, size: int) -> None:
+        self.values = np.zeros(size)
+
+    def __setitem__(self, row: int, idf: float) -> None:
+        self.values[row] = idf
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+
 class CorpusStatistics(BM25Okapi):
     """rank-bm25's BM25Okapi, fed document lengths and document frequencies we already counted.
 
     BM25Okapi keeps one dict per document (`doc_freqs`) only to serve `get_scores`, which we never
-    call: at 100k passages those dicts cost gigabytes and most of the build time. This subclass
-    hands its `_calc_idf` (idf with the epsilon floor) the same `nd` in the same insertion order,
-    so idf, avgdl, k1 and b are rank-bm25's own numbers; `get_scores` is unavailable (tests and the
-    benchmark compare against a full BM25Okapi built separately).
+    call: at 100k passages those dicts cost gigabytes and most of the build time. Its `nd` and
+    `idf` dicts, keyed by term, would still cost a few hundred bytes per distinct term (a million
+    character grams at 100k passages), so this subclass hands `_calc_idf` (idf with the epsilon
+    floor) term rows in place of terms, in the same order, and collects the idf into an array.
+    idf, avgdl, k1, b and epsilon are rank-bm25's own numbers; `get_scores` is unavailable (tests
+    and the benchmark compare against a full BM25Okapi built separately).
     """
 
-    def __init__(self, doc_len: list[int], nd: dict[str, int]) -> None:
-        self._counted = (doc_len, nd)
+    def __init__(self, doc_len: list[int], df: np.ndarray) -> None:
+        self._counted = (doc_len, df)
         super().__init__([])
+        self.idf_rows = self.idf.values
+        del self._counted, self.idf
 
-    def _initialize(self, corpus: object) -> dict[str, int]:
-        doc_len, nd = self._counted
+    def _initialize(self, corpus: object) -> _Frequencies:
+        doc_len, df = self._counted
         self.doc_len = doc_len
         self.corpus_size = len(doc_len)
         self.avgdl = sum(doc_len) / self.corpus_size
-        return nd
+        self.idf = _IdfRows(len(df))
+        return _Frequencies(df)
 
 
 #: Joins the terms when an index is saved (terms never contain it: cleaning drops control characters).
@@ -108,53 +137,71 @@ def _smallest_uint(values: np.ndarray) -> np.ndarray:
     return values.astype(np.uint64)
 
 
-#: Documents counted per pass: bounds the temporary arrays of a build to a slice of the corpus.
-CHUNK = 4096
+#: Documents counted per pass: bounds the temporary arrays of a build to a slice of the corpus
+#: (at most 65,536: a slice addresses its documents with two bytes).
+CHUNK = 1024
+
+
+@dataclass(frozen=True, slots=True)
+class _Slice:
+    """One slice of documents' (term, document, count) triples, kept small until they are placed.
+
+    Triples come sorted by term, so terms are kept as runs (term, how many documents), and
+    documents as offsets into the slice (two bytes): a third of the memory of full triples.
+    """
+
+    first: int  # the slice's first document
+    terms: np.ndarray  # int64 distinct terms of the slice, ascending
+    runs: np.ndarray  # int64 how many of the slice's documents hold each of them
+    docs: np.ndarray  # uint16 document offsets, ascending within each term's run
+    counts: np.ndarray  # smallest uint: the term's count in that document
 
 
 def _count_pairs(
-    documents: Sequence[Sequence[str]], number: Callable[[str], int], vocabulary: int
-) -> tuple[list[int], np.ndarray, np.ndarray, np.ndarray]:
-    """Document lengths, each term's document frequency, and its (document, count) pairs.
+    documents: Sequence[Sequence[str]],
+) -> tuple[dict[str, int], list[int], np.ndarray, np.ndarray, np.ndarray]:
+    """Terms' numbers, document lengths, document frequencies, and every (document, count) pair.
 
-    The pairs come out grouped by term (in term-number order), documents ascending within a
-    term: the layout of the posting table. Counting a slice of documents at a time, then placing
-    each slice's pairs straight into their final rows, keeps the peak memory of a 100k-passage
-    build near the pairs themselves: one array of every token's term number, sorted whole, cost
-    several times the finished index.
+    Terms are numbered in order of first occurrence (the order BM25Okapi fills its `nd` in). The
+    pairs come out grouped by term (in term-number order), documents ascending within a term: the
+    layout of the posting table. Each document's terms are read once, a slice of documents at a
+    time, and each slice's pairs are kept compact until they are placed in their final rows:
+    numbering every token first and sorting the lot cost several times the finished index.
     """
+    vocab: dict[str, int] = {}
     doc_len: list[int] = []
-    slices: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-    df = np.zeros(vocabulary, dtype=np.int64)
+    slices: list[_Slice] = []
+    df = np.zeros(0, dtype=np.int64)
     for first in range(0, len(documents), CHUNK):
-        lengths: list[int] = []
-        ids: list[np.ndarray] = []
-        for index in range(first, min(first + CHUNK, len(documents))):
-            tokens = documents[index]
-            lengths.append(len(tokens))
-            ids.append(np.fromiter(map(number, tokens), dtype=np.int64, count=len(tokens)))
+        chunk = [documents[i] for i in range(first, min(first + CHUNK, len(documents)))]
+        lengths = [len(tokens) for tokens in chunk]
         doc_len.extend(lengths)
+        # Dict calls that run in C per slice: a Python loop per token is several times slower.
+        fresh = [term for term in dict.fromkeys(chain.from_iterable(chunk)) if term not in vocab]
+        vocab.update(zip(fresh, range(len(vocab), len(vocab) + len(fresh)), strict=True))
+        ids = np.fromiter(map(vocab.__getitem__, chain.from_iterable(chunk)), np.int64, sum(lengths))
+        del chunk
         width = len(lengths)
         owner = np.repeat(np.arange(width, dtype=np.int64), lengths)
-        pairs, count = np.unique(np.concatenate(ids) * width + owner, return_counts=True)
-        term = (pairs // width).astype(np.int32)
-        df += np.bincount(term, minlength=vocabulary)
-        slices.append((term, (pairs % width + first).astype(np.int32), _smallest_uint(count)))
-    total = int(df.sum())
-    widest = np.result_type(np.uint8, *(count.dtype for _, _, count in slices))
-    doc_of = np.empty(total, dtype=np.int32)
-    count_of = np.empty(total, dtype=widest)
-    cursor = np.concatenate(([0], np.cumsum(df)[:-1]))  # the next free row of each term
+        pairs, count = np.unique(ids * width + owner, return_counts=True)
+        del ids, owner
+        terms, runs = np.unique(pairs // width, return_counts=True)
+        df = np.concatenate((df, np.zeros(len(vocab) - df.size, dtype=np.int64)))
+        df[terms] += runs
+        slices.append(_Slice(first, terms, runs, (pairs % width).astype(np.uint16), _smallest_uint(count)))
+    widest = np.result_type(np.uint8, *(piece.counts.dtype for piece in slices))
+    doc_of = np.empty(int(df.sum()), dtype=np.int32)
+    count_of = np.empty(doc_of.size, dtype=widest)
+    cursor = np.cumsum(df) - df  # the next free row of each term
     slices.reverse()
-    while slices:  # slices are in document order, so each term's documents stay ascending
-        term, docs, count = slices.pop()
-        runs = np.flatnonzero(np.r_[True, term[1:] != term[:-1]]) if term.size else term
-        lengths_of_runs = np.diff(np.r_[runs, term.size])
-        rows = cursor[term] + (np.arange(term.size) - np.repeat(runs, lengths_of_runs))
-        doc_of[rows] = docs
-        count_of[rows] = count
-        cursor[term[runs]] += lengths_of_runs
-    return doc_len, df, doc_of, count_of
+    while slices:  # slices come in document order, so each term's documents stay ascending
+        piece = slices.pop()
+        within = np.arange(piece.docs.size) - np.repeat(np.cumsum(piece.runs) - piece.runs, piece.runs)
+        rows = np.repeat(cursor[piece.terms], piece.runs) + within
+        doc_of[rows] = piece.docs.astype(np.int32) + piece.first
+        count_of[rows] = piece.counts
+        cursor[piece.terms] += piece.runs
+    return vocab, doc_len, df, doc_of, count_of
 
 
 class Tokens(Sequence[list[str]]):
@@ -181,7 +228,8 @@ class Index:
 
     def __init__(self, documents: Sequence[Sequence[str]]) -> None:
         self.size = len(documents)
-        self.bm25: CorpusStatistics | None = None
+        self.doc_len = np.zeros(0, np.int64)
+        self.params = (0.0, 0.0, 0.0, 0.0)  # k1, b, epsilon, avgdl
         self.postings = PostingTable(
             {},
             np.zeros(0, np.int64),
@@ -192,45 +240,34 @@ class Index:
             np.zeros(0),
             0.0,
         )
-        # Terms are numbered in first-occurrence order (the order BM25Okapi fills its `nd` in), with
-        # per-document dict and map calls that run in C: a Python loop per token is several times slower.
-        seen: dict[str, None] = {}
-        for tokens in documents:
-            seen.update(dict.fromkeys(tokens))
-        vocab = {term: number for number, term in enumerate(seen)}
-        del seen
-        doc_len, df, doc_of, counts = _count_pairs(documents, vocab.__getitem__, len(vocab))
+        vocab, doc_len, df, doc_of, counts = _count_pairs(documents)
         if doc_of.size == 0:
             # BM25Okapi([]) divides by zero, and an all-empty corpus has avgdl 0: nothing can match.
             self._norm = np.zeros(0)
             return
-        terms = list(vocab)
-        self.bm25 = CorpusStatistics(doc_len, {t: int(n) for t, n in zip(terms, df, strict=True)})
-        bm25 = self.bm25
-        doc_length = np.asarray(bm25.doc_len, dtype=np.float64)
+        bm25 = CorpusStatistics(doc_len, df)
+        self.doc_len = np.asarray(doc_len, dtype=np.int64)
+        self.params = (bm25.k1, bm25.b, bm25.epsilon, bm25.avgdl)
         # The length part of BM25's denominator depends only on the document: compute it once.
-        self._norm = bm25.k1 * (1 - bm25.b + bm25.b * doc_length / bm25.avgdl)
-        idf = np.array([self.idf(t) for t in terms], dtype=np.float64)
+        self._norm = bm25.k1 * (1 - bm25.b + bm25.b * self.doc_len.astype(np.float64) / bm25.avgdl)
         ends = np.cumsum(df)  # every numbered term occurs somewhere: no empty rows
         starts = ends - df
-        self.postings = PostingTable(vocab, starts, ends, doc_of, counts, idf, self._norm, bm25.k1)
+        self.postings = PostingTable(vocab, starts, ends, doc_of, counts, bm25.idf_rows, self._norm, bm25.k1)
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         """Everything the index holds, as plain arrays (numbers and UTF-8 bytes, never objects)."""
         table = self.postings
-        terms = list(table._vocab)
-        bm25 = self.bm25
         return {
             "size": np.array([self.size]),
-            "terms": np.frombuffer(SEPARATOR.join(terms).encode(), dtype=np.uint8),
+            "terms": np.frombuffer(SEPARATOR.join(table._vocab).encode(), dtype=np.uint8),
             "starts": np.asarray(table._starts),
             "ends": np.asarray(table._ends),
             "docs": table._docs,
             "tfs": table._tfs,
             "norm": self._norm,
-            "doc_len": np.asarray(bm25.doc_len if bm25 else [], dtype=np.int64),
+            "doc_len": self.doc_len,
             "idf": table._idf,
-            "params": np.array([bm25.k1, bm25.b, bm25.epsilon, bm25.avgdl] if bm25 else [0.0, 0.0, 0.0, 0.0]),
+            "params": np.array(self.params),
         }
 
     @classmethod
@@ -240,10 +277,13 @@ class Index:
         index.size = int(arrays["size"][0])
         raw = arrays["terms"].tobytes().decode()
         terms = raw.split(SEPARATOR) if raw else []
+        del raw
         k1, b, epsilon, avgdl = (float(v) for v in arrays["params"])
+        index.params = (k1, b, epsilon, avgdl)
+        index.doc_len = arrays["doc_len"]
         index._norm = arrays["norm"]
         index.postings = PostingTable(
-            {t: i for i, t in enumerate(terms)},
+            dict(zip(terms, range(len(terms)), strict=True)),
             arrays["starts"],
             arrays["ends"],
             arrays["docs"],
@@ -252,20 +292,17 @@ class Index:
             index._norm,
             k1,
         )
-        index.bm25 = None
-        if terms:
-            stats = CorpusStatistics.__new__(CorpusStatistics)
-            stats.k1, stats.b, stats.epsilon, stats.avgdl = k1, b, epsilon, avgdl
-            stats.doc_len = arrays["doc_len"].tolist()
-            stats.corpus_size = len(stats.doc_len)
-            stats.doc_freqs, stats.tokenizer = [], None
-            stats.idf = dict(zip(terms, arrays["idf"].tolist(), strict=True))
-            index.bm25 = stats
         return index
+
+    @property
+    def avgdl(self) -> float:
+        """rank-bm25's average document length (0 for an index with no terms)."""
+        return self.params[3]
 
     def idf(self, term: str) -> float:
         """rank-bm25's idf for a term (with its epsilon floor), 0 for an unknown term."""
-        return float(self.bm25.idf.get(term) or 0.0) if self.bm25 else 0.0
+        row = self.postings._vocab.get(term)
+        return 0.0 if row is None else float(self.postings._idf[row])
 
     def df(self, term: str) -> int:
         """In how many documents the term occurs."""
@@ -287,7 +324,7 @@ class Index:
         query terms count again, as there. Only postings of the query's terms are touched.
         """
         postings = [self.postings[t] for t in terms if t in self.postings]
-        if not postings or self.bm25 is None:
+        if not postings:
             return np.zeros(0, dtype=np.int32), np.zeros(0)
         if len(postings) == 1:
             return postings[0].docs, postings[0].weights.copy()

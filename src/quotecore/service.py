@@ -32,7 +32,7 @@ from quotecore.index import Index, Tokens
 from quotecore.ingest import LoadedCorpus, LoadedDocument, load_corpus
 from quotecore.models import KINDS, CorpusStats, Document, Drop, Passage, Quote, Speaker
 from quotecore.text import clean_chars, search_form
-from quotecore.tokenize import Tokenizer, default_cache_dir
+from quotecore.tokenize import GramDocuments, Tokenizer, default_cache_dir
 
 log = logging.getLogger(__name__)
 
@@ -188,17 +188,17 @@ class QuoteService:
         return self._tokenizer[1]
 
     def _terms(self, tokenizer: Tokenizer, text: str) -> tuple[str, str]:
-        """Word terms and character grams of a passage, cached by content across reloads."""
+        """Word terms and the gram form of a passage, cached by content across reloads."""
         if not self._terms_loaded and self._disk_cache is not None:
             self._terms_cache = self._disk_cache.load()
             self._terms_loaded = True
         key = hashlib.blake2b(text.encode(), digest_size=16).digest()
         cached = self._terms_cache.get(key)
         if cached is None:
-            words, grams = tokenizer.terms(text), tokenizer.grams(text)
-            if any(SEP in t for t in (*words, *grams)):  # cannot happen after cleaning; never mis-split
-                words, grams = [t.replace(SEP, "") for t in words], [g.replace(SEP, "") for g in grams]
-            cached = (SEP.join(words), SEP.join(grams))
+            words = tokenizer.terms(text)
+            if any(SEP in t for t in words):  # cannot happen after cleaning; never mis-split
+                words = [t.replace(SEP, "") for t in words]
+            cached = (SEP.join(words), tokenizer.gram_form(text))
             self._terms_cache[key] = cached
             self._tokenized += 1
         return cached
@@ -241,16 +241,20 @@ class QuoteService:
                 # Every passage's tokens are on disk until the next changed build reads them again:
                 # between reloads the bot holds its index, not the tokens it was built from.
                 self._terms_cache, self._terms_loaded = {}, False
-            words = Index(Tokens([t for t, _ in terms], SEP))
-            grams = Index(Tokens([g for _, g in terms], SEP))
+            # One index at a time, each kept only as its arrays once built: a build's peak is the
+            # largest index's term dict and counts, not both indexes' and every token besides.
+            joined = [t for t, _ in terms]
+            built = {"words": Index(Tokens(joined, SEP)).to_arrays()}
+            joined = [g for _, g in terms]
             del terms
+            built["grams"] = Index(GramDocuments(joined)).to_arrays()
+            del joined
             cache = self._index_cache()
-            if cache.save(index_key, {"words": words.to_arrays(), "grams": grams.to_arrays()}):
+            if cache.save(index_key, built):
                 # Serve from the mapped file, as a restart would: the built arrays are freed, and the
                 # postings live in the page cache instead of the process's own memory.
-                stored = cache.load(index_key)
-                if stored is not None:
-                    words, grams = Index.from_arrays(stored["words"]), Index.from_arrays(stored["grams"])
+                built = cache.load(index_key) or built
+            words, grams = Index.from_arrays(built["words"]), Index.from_arrays(built["grams"])
         speakers = {s.id: s for s in config.speakers}
         aliases: dict[str, str] = {}
         for speaker in config.speakers:

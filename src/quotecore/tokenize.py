@@ -15,7 +15,7 @@ import os
 import re
 import threading
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,6 +26,9 @@ if TYPE_CHECKING:
     import jieba
 
 log = logging.getLogger(__name__)
+
+#: Separates the Chinese runs of a gram form (search forms never hold control characters).
+RUN_SEP = "\x1f"
 
 _RUNS = re.compile(r"[a-z0-9]+(?:[-+._'][a-z0-9]+)*\+*|[\u3400-\u4dbf\u4e00-\u9fff]+")
 _LATIN_PART = re.compile(r"[a-z0-9]+")
@@ -112,15 +115,16 @@ class Tokenizer:
     @staticmethod
     def grams(text: str) -> list[str]:
         """Character unigrams and bigrams of the Chinese runs: the fallback for words jieba does not know."""
-        form = search_form(text)
-        out: list[str] = []
-        for match in _RUNS.finditer(form):
-            run = match.group()
-            if run[0].isascii():
-                continue
-            out.extend(run)
-            out.extend(run[i : i + 2] for i in range(len(run) - 1))
-        return out
+        return grams_of_form(Tokenizer.gram_form(text))
+
+    @staticmethod
+    def gram_form(text: str) -> str:
+        """The Chinese runs of the search form, joined by RUN_SEP: everything `grams` is made of.
+
+        The token cache keeps this instead of the grams themselves: five times shorter, and turning
+        it back into grams needs no script conversion, so a rebuild stays cheap.
+        """
+        return RUN_SEP.join(m.group() for m in _RUNS.finditer(search_form(text)) if not m.group()[0].isascii())
 
     @staticmethod
     def query_grams(text: str) -> list[str]:
@@ -140,3 +144,25 @@ class Tokenizer:
             else:
                 out.extend(run[i : i + 2] for i in range(len(run) - 1))
         return out
+
+
+def grams_of_form(form: str) -> list[str]:
+    """Each run's characters, then its adjacent pairs: the grams of `Tokenizer.gram_form`'s output."""
+    out: list[str] = []
+    for run in form.split(RUN_SEP) if form else ():
+        out.extend(run)
+        out.extend([run[i : i + 2] for i in range(len(run) - 1)])
+    return out
+
+
+class GramDocuments(Sequence[list[str]]):
+    """Documents' grams, made from their cached gram forms only while an index reads them."""
+
+    def __init__(self, forms: Sequence[str]) -> None:
+        self._forms = forms
+
+    def __len__(self) -> int:
+        return len(self._forms)
+
+    def __getitem__(self, index: int) -> list[str]:  # type: ignore[override]
+        return grams_of_form(self._forms[index])
