@@ -8,8 +8,11 @@ slack_sdk's own handler, so start-up, answers and posts all go through the same 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import Coroutine
 from functools import partial
+from typing import Any
 
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
@@ -115,15 +118,17 @@ async def serve(
                 raise RuntimeError("Socket Mode needs SLACK_APP_TOKEN (an xapp- token)")
             from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 
-            handler = AsyncSocketModeHandler(
-                app,
-                settings.slack.app_token.get_secret_value(),
-                web_client=AsyncWebClient(base_url=settings.slack.api_url),
-            )
-            await handler.connect_async()
-            log.info("slack: Socket Mode connected")
+            app_token = settings.slack.app_token.get_secret_value()
+            web_client = AsyncWebClient(base_url=settings.slack.api_url)
+            # slack_sdk's connect retries every failure forever, 10 s apart, and only logs it: ask for
+            # a connection URL once first, so a revoked or mistyped app token ends with one line.
+            await web_client.apps_connections_open(app_token=app_token)
+            handler = AsyncSocketModeHandler(app, app_token, web_client=web_client)
             try:
-                await stop.wait()
+                await _until_stopped(handler.connect_async(), stop)
+                if not stop.is_set():
+                    log.info("slack: Socket Mode connected")
+                    await stop.wait()
             finally:
                 await handler.close_async()
         else:
@@ -141,3 +146,19 @@ async def serve(
     finally:
         if daily is not None:
             daily.unregister_poster("slack")
+
+
+async def _until_stopped(work: Coroutine[Any, Any, None], stop: asyncio.Event) -> None:
+    """Await `work` unless `stop` is set first (then cancel it): a stop never waits on a reconnect."""
+    task = asyncio.ensure_future(work)
+    stopping = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    if not task.cancelled():
+        task.result()

@@ -6,7 +6,11 @@ tests. Mocking bolt's objects would skip exactly the parts that break in product
 module fakes the two things bolt talks to over HTTP:
 
 * the Web API (``https://slack.com/api/<method>``) -> :class:`MockSlack` at ``mock.api_url``;
-* the per-interaction ``response_url`` -> ``mock.new_response_url()``.
+* the per-interaction ``response_url`` -> ``mock.new_response_url()``;
+* Socket Mode: ``apps.connections.open`` (with an ``xapp-`` token) hands out a ``ws://`` URL served by
+  the same mock, which says ``hello``, sends envelopes (:meth:`MockSlack.send_envelope`), records the
+  client's acks (:meth:`MockSlack.wait_for_ack`) and can ask the client to reconnect
+  (:meth:`MockSlack.request_disconnect`).
 
 It also signs requests the way Slack does (:func:`sign`, :func:`post_signed`) and builds the form bodies
 Slack sends for slash commands and ``block_actions`` (:func:`slash_command_body`,
@@ -175,6 +179,33 @@ class _ResponseUrlState:
     uses: int = 0
 
 
+@dataclass
+class SocketConnection:
+    """One Socket Mode WebSocket connection a client opened with a URL from ``apps.connections.open``."""
+
+    connection_id: str
+    app_token: str
+    ws: web.WebSocketResponse | None = None
+    opened_at: float | None = None
+    closed_at: float | None = None
+
+    @property
+    def open(self) -> bool:
+        """Connected (``hello`` sent) and not yet closed by either side."""
+        return self.ws is not None and self.closed_at is None and not self.ws.closed
+
+
+@dataclass
+class SocketAck:
+    """What the client sent back over the socket for an envelope: ``{"envelope_id": ..., "payload"?: ...}``."""
+
+    envelope_id: str
+    connection_id: str
+    payload: JsonDict | None
+    raw: JsonDict
+    received_at: float
+
+
 # --------------------------------------------------------------------------------------------------
 # The mock
 # --------------------------------------------------------------------------------------------------
@@ -235,6 +266,9 @@ class MockSlack:
         self._messages: dict[tuple[str, str], JsonDict] = {}
         self._response_urls: dict[str, _ResponseUrlState] = {}
         self._trigger_ids: dict[str, float] = {}
+        self._sockets: dict[str, SocketConnection] = {}
+        self._socket_acks: list[SocketAck] = []
+        self._socket_messages: list[JsonDict] = []
         self._last_ts_micros = 0
         self._changed: asyncio.Condition | None = None
         self._runner: web.AppRunner | None = None
@@ -258,6 +292,7 @@ class MockSlack:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._handle_api)
         app.router.add_post("/response/{response_id}", self._handle_response_url)
+        app.router.add_get("/socket/{connection_id}", self._handle_socket)
         # Catches clients whose base_url lacks the trailing "/api/" (urljoin then drops "api").
         app.router.add_route("*", r"/{method:[A-Za-z]+\.[A-Za-z.]+}", self._handle_misrouted)
         # A short shutdown timeout: a stuck handler must not hang the test suite for aiohttp's 60 s.
@@ -271,6 +306,10 @@ class MockSlack:
 
     async def stop(self) -> None:
         """Stop serving; recorded calls stay available for post-mortem assertions."""
+        for connection in self._sockets.values():
+            if connection.open and connection.ws is not None:
+                # Going away (1001), as Slack does; without it aiohttp would wait for the socket handler.
+                await connection.ws.close(code=aiohttp.WSCloseCode.GOING_AWAY)
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -442,6 +481,8 @@ class MockSlack:
         self._responses.clear()
         self._misrouted.clear()
         self._failures.clear()
+        self._socket_acks.clear()
+        self._socket_messages.clear()
 
     # ---------------------------------------------------------------- inspection
 
@@ -507,6 +548,88 @@ class MockSlack:
             return None
 
         return await self._wait(find, timeout, f"a POST to response_url {response_id}", self._responses)
+
+    # ---------------------------------------------------------------- Socket Mode
+
+    @property
+    def sockets(self) -> list[SocketConnection]:
+        """Socket Mode connections the client opened (after ``hello``), oldest first."""
+        return [c for c in self._sockets.values() if c.opened_at is not None]
+
+    def socket_acks(self) -> list[SocketAck]:
+        """Every ``{"envelope_id": ...}`` the client sent back over any socket, in arrival order."""
+        return list(self._socket_acks)
+
+    async def wait_for_socket(self, number: int = 1, timeout: float = 5.0) -> SocketConnection:
+        """The ``number``-th Socket Mode connection (1 = first), once it has been sent ``hello``."""
+
+        def find() -> SocketConnection | None:
+            opened = self.sockets
+            return opened[number - 1] if len(opened) >= number else None
+
+        return await self._wait(find, timeout, f"Socket Mode connection #{number}", self.calls("apps.connections.open"))
+
+    async def wait_for_sockets_closed(self, timeout: float = 5.0) -> list[SocketConnection]:
+        """Wait until every Socket Mode connection opened so far has been closed; returns them all."""
+
+        def find() -> list[SocketConnection] | None:
+            return None if any(c.closed_at is None for c in self.sockets) else self.sockets
+
+        return await self._wait(find, timeout, "every Socket Mode connection to close", self.sockets)
+
+    async def send_envelope(
+        self,
+        envelope_type: str,
+        payload: JsonDict,
+        *,
+        accepts_response_payload: bool | None = None,
+        connection: SocketConnection | None = None,
+        retry_attempt: int = 0,
+        retry_reason: str = "",
+    ) -> str:
+        """Send a Socket Mode envelope (``slash_commands``, ``interactive``, ``events_api``); returns its id.
+
+        Goes over ``connection`` or the newest open one. ``accepts_response_payload`` defaults to what
+        Slack sends: true for slash commands, false otherwise (block_actions, events).
+        """
+        connection = connection or self._newest_open_socket()
+        if connection is None or not connection.open or connection.ws is None:
+            raise AssertionError(f"no open Socket Mode connection to send on; connections: {self.sockets!r}")
+        envelope_id = str(uuid.uuid4())
+        envelope: JsonDict = {
+            "envelope_id": envelope_id,
+            "type": envelope_type,
+            "payload": payload,
+            "accepts_response_payload": (
+                envelope_type == "slash_commands" if accepts_response_payload is None else accepts_response_payload
+            ),
+        }
+        if envelope_type == "events_api":
+            envelope["retry_attempt"] = retry_attempt
+            envelope["retry_reason"] = retry_reason
+        await connection.ws.send_str(json.dumps(envelope, ensure_ascii=False))
+        return envelope_id
+
+    async def request_disconnect(
+        self, reason: str = "refresh_requested", connection: SocketConnection | None = None
+    ) -> None:
+        """Tell the client to move to a new connection, as Slack does every few hours ("refresh_requested")."""
+        connection = connection or self._newest_open_socket()
+        if connection is None or connection.ws is None:
+            raise AssertionError("no open Socket Mode connection to disconnect")
+        message = {"type": "disconnect", "reason": reason, "debug_info": {"host": "applink-mock"}}
+        await connection.ws.send_str(json.dumps(message))
+
+    async def wait_for_ack(self, envelope_id: str, timeout: float = 5.0) -> SocketAck:
+        """The client's ack for ``envelope_id``, waiting if needed (Slack wants it within 3 seconds)."""
+
+        def find() -> SocketAck | None:
+            return next((a for a in self._socket_acks if a.envelope_id == envelope_id), None)
+
+        return await self._wait(find, timeout, f"an ack for envelope {envelope_id}", self._socket_messages)
+
+    def _newest_open_socket(self) -> SocketConnection | None:
+        return next((c for c in reversed(self.sockets) if c.open), None)
 
     async def _wait(self, find: Callable[[], _T | None], timeout: float, what: str, seen: list[Any]) -> _T:
         if self._changed is None:
@@ -598,6 +721,56 @@ class MockSlack:
         await self._notify()
         return web.Response(status=200, text="ok")
 
+    async def _handle_socket(self, request: web.Request) -> web.StreamResponse:
+        connection = self._sockets.get(request.match_info["connection_id"])
+        if connection is None or connection.ws is not None:
+            # Slack's WebSocket URLs are single-use tickets.
+            return web.Response(status=401, text="invalid_ticket")
+        # autoping answers the SDK's "sdk-ping-pong:<time>" pings with pongs, as Slack does.
+        ws = web.WebSocketResponse(autoping=True, timeout=2.0)
+        await ws.prepare(request)
+        connection.ws = ws
+        connection.opened_at = time.monotonic()
+        await ws.send_str(
+            json.dumps(
+                {
+                    "type": "hello",
+                    "num_connections": sum(1 for c in self._sockets.values() if c.open),
+                    "debug_info": {"host": "applink-mock", "approximate_connection_time": 18060},
+                    "connection_info": {"app_id": self.app_id},
+                }
+            )
+        )
+        await self._notify()
+        try:
+            async for msg in ws:
+                if msg.type != aiohttp.WSMsgType.TEXT:
+                    continue
+                try:
+                    message = json.loads(msg.data)
+                except json.JSONDecodeError:
+                    logger.warning("MockSlack socket %s: not JSON: %r", connection.connection_id, msg.data[:200])
+                    continue
+                if not isinstance(message, dict):
+                    continue
+                self._socket_messages.append(message)
+                if "envelope_id" in message:
+                    payload = message.get("payload")
+                    self._socket_acks.append(
+                        SocketAck(
+                            envelope_id=str(message["envelope_id"]),
+                            connection_id=connection.connection_id,
+                            payload=payload if isinstance(payload, dict) else None,
+                            raw=message,
+                            received_at=time.monotonic(),
+                        )
+                    )
+                await self._notify()
+        finally:
+            connection.closed_at = time.monotonic()
+            await self._notify()
+        return ws
+
     async def _handle_misrouted(self, request: web.Request) -> web.Response:
         self._misrouted.append(request.path)
         logger.error(
@@ -619,6 +792,17 @@ class MockSlack:
             "users.info": self._users_info,
             "conversations.info": self._conversations_info,
             "views.open": self._views_open,
+            "apps.connections.open": self._apps_connections_open,
+        }
+
+    def _apps_connections_open(self, call: ApiCall) -> JsonDict:
+        # Only app-level tokens may open Socket Mode connections; Slack refuses bot and user tokens.
+        if not (call.token or "").startswith("xapp-"):
+            return {"ok": False, "error": "not_allowed_token_type"}
+        connection_id = secrets.token_hex(8)
+        self._sockets[connection_id] = SocketConnection(connection_id=connection_id, app_token=call.token or "")
+        return {
+            "url": f"ws://{self.host}:{self.port}/socket/{connection_id}?ticket={uuid.uuid4()}&app_id={self.app_id}"
         }
 
     def _auth_test(self, call: ApiCall) -> JsonDict:
@@ -912,7 +1096,42 @@ def slash_command_body(
 
     Returned as bytes because the signature covers the exact bytes sent.
     """
-    fields = {
+    fields = slash_command_payload(
+        command,
+        text,
+        response_url=response_url,
+        user_id=user_id,
+        user_name=user_name,
+        channel_id=channel_id,
+        channel_name=channel_name,
+        team_id=team_id,
+        team_domain=team_domain,
+        trigger_id=trigger_id,
+        api_app_id=api_app_id,
+        token=token,
+        **extra,
+    )
+    return urlencode(fields).encode("ascii")
+
+
+def slash_command_payload(
+    command: str,
+    text: str = "",
+    *,
+    response_url: str,
+    user_id: str = USER_ID,
+    user_name: str = USER_NAME,
+    channel_id: str = CHANNEL_ID,
+    channel_name: str = CHANNEL_NAME,
+    team_id: str = TEAM_ID,
+    team_domain: str = TEAM_DOMAIN,
+    trigger_id: str | None = None,
+    api_app_id: str = APP_ID,
+    token: str = "deprecated-verification-token",
+    **extra: str,
+) -> dict[str, str]:
+    """A slash command's fields: the form body over HTTP, the envelope ``payload`` in Socket Mode."""
+    return {
         "token": token,
         "team_id": team_id,
         "team_domain": team_domain,
@@ -928,7 +1147,6 @@ def slash_command_body(
         "trigger_id": trigger_id or _random_trigger_id(),
         **extra,
     }
-    return urlencode(fields).encode("ascii")
 
 
 def block_actions_payload(
@@ -1098,6 +1316,8 @@ __all__ = [
     "ApiCall",
     "MockSlack",
     "ResponseUrlPost",
+    "SocketAck",
+    "SocketConnection",
     "block_actions_body",
     "block_actions_payload",
     "post_signed",
@@ -1105,4 +1325,5 @@ __all__ = [
     "serve_bolt_app",
     "sign",
     "slash_command_body",
+    "slash_command_payload",
 ]
