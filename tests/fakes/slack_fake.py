@@ -1076,42 +1076,13 @@ def sign(signing_secret: str, body: bytes | str, timestamp: int | str | None = N
     return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest}"}
 
 
-def slash_command_body(
-    command: str,
-    text: str = "",
-    *,
-    response_url: str,
-    user_id: str = USER_ID,
-    user_name: str = USER_NAME,
-    channel_id: str = CHANNEL_ID,
-    channel_name: str = CHANNEL_NAME,
-    team_id: str = TEAM_ID,
-    team_domain: str = TEAM_DOMAIN,
-    trigger_id: str | None = None,
-    api_app_id: str = APP_ID,
-    token: str = "deprecated-verification-token",
-    **extra: str,
-) -> bytes:
+def slash_command_body(command: str, text: str = "", **fields: Any) -> bytes:
     """The ``application/x-www-form-urlencoded`` body Slack POSTs for a slash command.
 
-    Returned as bytes because the signature covers the exact bytes sent.
+    Returned as bytes because the signature covers the exact bytes sent; the fields (and their
+    keyword arguments) are `slash_command_payload`'s.
     """
-    fields = slash_command_payload(
-        command,
-        text,
-        response_url=response_url,
-        user_id=user_id,
-        user_name=user_name,
-        channel_id=channel_id,
-        channel_name=channel_name,
-        team_id=team_id,
-        team_domain=team_domain,
-        trigger_id=trigger_id,
-        api_app_id=api_app_id,
-        token=token,
-        **extra,
-    )
-    return urlencode(fields).encode("ascii")
+    return urlencode(slash_command_payload(command, text, **fields)).encode("ascii")
 
 
 def slash_command_payload(
