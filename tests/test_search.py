@@ -9,6 +9,7 @@ from rank_bm25 import BM25Okapi
 from quotecore.errors import QueryError
 from quotecore.index import Index
 from quotecore.service import QuoteService
+from quotecore.tokenize import GramDocuments, Tokenizer
 
 
 def ids(service: QuoteService, query: str, **kw) -> list[str]:
@@ -91,6 +92,12 @@ def test_counting_in_slices_builds_the_same_index(
     for query in (["计算", "资源"], ["openai"], ["研究", "决策", "gpt-5"]):
         docs, scores = sliced.score(query)
         assert np.array_equal(scores, reference.get_scores(query)[docs])
+    # The gram index is built from code points in numpy: it must equal the one built from strings.
+    forms = [Tokenizer.gram_form(p.text) for p in snap.passages]
+    from_strings = Index(GramDocuments(forms)).to_arrays()
+    from_numbers = Index.of_grams(forms).to_arrays()
+    for name, array in from_strings.items():
+        assert np.array_equal(array, from_numbers[name]), name
 
 
 def test_empty_index_is_safe() -> None:

@@ -81,16 +81,16 @@ class TermsCache:
 
     def save(self, entries: dict[bytes, Terms]) -> bool:
         """Write atomically (a crash leaves the old file); False (logged) when it could not be written."""
-        lines = [HEADER]
-        for key, (terms, grams) in entries.items():
-            if any(bad in field for field in (terms, grams) for bad in ("\t", "\n")):
-                continue  # cannot be stored in this format: it will be tokenized again next time
-            lines.append(f"{key.hex()}\t{terms}\t{grams}")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=".terms-", dir=self.path.parent)
+            # Line by line: one joined string of every passage's tokens would double a rebuild's peak.
             with os.fdopen(fd, "w", encoding="utf-8") as out:
-                out.write("\n".join(lines) + "\n")
+                out.write(HEADER + "\n")
+                for key, (terms, grams) in entries.items():
+                    if any(bad in field for field in (terms, grams) for bad in ("\t", "\n")):
+                        continue  # cannot be stored in this format: it will be tokenized again next time
+                    out.write(f"{key.hex()}\t{terms}\t{grams}\n")
             os.replace(tmp, self.path)
         except OSError as exc:
             log.warning("could not write the token cache %s: %s", self.path, exc)

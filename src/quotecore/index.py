@@ -8,12 +8,14 @@ pass (tests check it) while the work grows with the matches, not with the corpus
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import chain
 
 import numpy as np
 from rank_bm25 import BM25Okapi
+
+from quotecore.tokenize import RUN_SEP
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,71 +139,158 @@ def _smallest_uint(values: np.ndarray) -> np.ndarray:
     return values.astype(np.uint64)
 
 
-#: Documents counted per pass: bounds the temporary arrays of a build to a slice of the corpus
-#: (at most 65,536: a slice addresses its documents with two bytes).
+#: Documents counted at a time: bounds the temporary arrays of a build to a slice of the corpus.
 CHUNK = 1024
 
 
 @dataclass(frozen=True, slots=True)
 class _Slice:
-    """One slice of documents' (term, document, count) triples, kept small until they are placed.
-
-    Triples come sorted by term, so terms are kept as runs (term, how many documents), and
-    documents as offsets into the slice (two bytes): a third of the memory of full triples.
-    """
+    """One slice of documents' (term, document, count) triples, grouped by term."""
 
     first: int  # the slice's first document
+    lengths: list[int]  # each document's number of terms
     terms: np.ndarray  # int64 distinct terms of the slice, ascending
     runs: np.ndarray  # int64 how many of the slice's documents hold each of them
-    docs: np.ndarray  # uint16 document offsets, ascending within each term's run
+    docs: np.ndarray  # int32 documents, ascending within each term's run
     counts: np.ndarray  # smallest uint: the term's count in that document
 
 
-def _count_pairs(
-    documents: Sequence[Sequence[str]],
-) -> tuple[dict[str, int], list[int], np.ndarray, np.ndarray, np.ndarray]:
-    """Terms' numbers, document lengths, document frequencies, and every (document, count) pair.
+def _run_starts(ordered: np.ndarray) -> np.ndarray:
+    """Where each run of equal values begins in a sorted array (sorting plus this beats np.unique)."""
+    if not ordered.size:
+        return np.zeros(0, dtype=np.int64)
+    return np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
 
-    Terms are numbered in order of first occurrence (the order BM25Okapi fills its `nd` in). The
-    pairs come out grouped by term (in term-number order), documents ascending within a term: the
-    layout of the posting table. Each document's terms are read once, a slice of documents at a
-    time, and each slice's pairs are kept compact until they are placed in their final rows:
-    numbering every token first and sorting the lot cost several times the finished index.
-    """
-    vocab: dict[str, int] = {}
-    doc_len: list[int] = []
-    slices: list[_Slice] = []
-    df = np.zeros(0, dtype=np.int64)
+
+def _group(first: int, lengths: list[int], ids: np.ndarray, owner: np.ndarray) -> _Slice:
+    """A slice's term numbers and their documents (offsets in the slice) as (term, document, count)."""
+    width = len(lengths)
+    ordered = np.sort(ids * width + owner)
+    begins = _run_starts(ordered)
+    pairs, count = ordered[begins], np.diff(np.r_[begins, ordered.size])
+    term = pairs // width  # ascending: runs of equal terms
+    begins = _run_starts(term)
+    terms, runs = term[begins], np.diff(np.r_[begins, term.size])
+    docs = (pairs % width + first).astype(np.int32)
+    return _Slice(first, lengths, terms, runs, docs, _smallest_uint(count))
+
+
+def _slices(documents: Sequence[Sequence[str]], vocab: dict[str, int]) -> Iterator[_Slice]:
+    """Each slice of documents counted, numbering terms not yet in `vocab` as they first occur."""
     for first in range(0, len(documents), CHUNK):
         chunk = [documents[i] for i in range(first, min(first + CHUNK, len(documents)))]
         lengths = [len(tokens) for tokens in chunk]
-        doc_len.extend(lengths)
         # Dict calls that run in C per slice: a Python loop per token is several times slower.
         fresh = [term for term in dict.fromkeys(chain.from_iterable(chunk)) if term not in vocab]
         vocab.update(zip(fresh, range(len(vocab), len(vocab) + len(fresh)), strict=True))
         ids = np.fromiter(map(vocab.__getitem__, chain.from_iterable(chunk)), np.int64, sum(lengths))
         del chunk
-        width = len(lengths)
-        owner = np.repeat(np.arange(width, dtype=np.int64), lengths)
-        pairs, count = np.unique(ids * width + owner, return_counts=True)
-        del ids, owner
-        terms, runs = np.unique(pairs // width, return_counts=True)
-        df = np.concatenate((df, np.zeros(len(vocab) - df.size, dtype=np.int64)))
-        df[terms] += runs
-        slices.append(_Slice(first, terms, runs, (pairs % width).astype(np.uint16), _smallest_uint(count)))
-    widest = np.result_type(np.uint8, *(piece.counts.dtype for piece in slices))
+        yield _group(first, lengths, ids, np.repeat(np.arange(len(lengths), dtype=np.int64), lengths))
+
+
+#: A bigram's key: this offset plus its two code points (21 bits each); a unigram's key is its code point.
+_BIGRAM = 1 << 42
+_CODE = (1 << 21) - 1
+
+
+class _GramNumbering:
+    """Gram keys numbered in order of first occurrence, kept as two sorted arrays, not a dict of strings."""
+
+    def __init__(self) -> None:
+        self._keys = np.zeros(0, dtype=np.int64)  # ascending
+        self._numbers = np.zeros(0, dtype=np.int64)  # each key's number
+
+    def __len__(self) -> int:
+        return self._keys.size
+
+    def number(self, keys: np.ndarray, where: np.ndarray) -> np.ndarray:
+        """The numbers of `keys`, numbering unknown ones in order of `where` they first occur."""
+        order = np.argsort(keys)
+        ordered = keys[order]
+        begins = _run_starts(ordered)
+        unique = ordered[begins]
+        at = np.searchsorted(self._keys, unique)
+        known = at < self._keys.size
+        known[known] = self._keys[at[known]] == unique[known]
+        if not known.all():
+            first = np.minimum.reduceat(where[order], begins)[~known]
+            new = unique[~known]
+            numbers = np.empty(new.size, dtype=np.int64)
+            numbers[np.argsort(first)] = np.arange(self._keys.size, self._keys.size + new.size)
+            self._keys = np.insert(self._keys, at[~known], new)
+            self._numbers = np.insert(self._numbers, at[~known], numbers)
+            at = np.searchsorted(self._keys, unique)
+        ids = np.empty(keys.size, dtype=np.int64)
+        ids[order] = np.repeat(self._numbers[at], np.diff(np.r_[begins, keys.size]))
+        return ids
+
+    def vocab(self) -> dict[str, int]:
+        """Each gram as text, with its number."""
+        keys = self._keys[np.argsort(self._numbers)].tolist()
+        grams = [chr(k) if k < _BIGRAM else chr((k - _BIGRAM) >> 21) + chr(k & _CODE) for k in keys]
+        return dict(zip(grams, range(len(grams)), strict=True))
+
+
+def _gram_slices(forms: Sequence[str], numbering: _GramNumbering) -> Iterator[_Slice]:
+    """Like `_slices` over `grams_of_form` of each form, with the grams computed as numbers in numpy.
+
+    Each slice's forms become one array of code points; a unigram is a code point that is not a
+    separator, a bigram two adjacent ones. Tokens are numbered in the order `grams_of_form` lists
+    them (each run's unigrams, then its bigrams), so the index equals one built from the grams as
+    strings, without creating a Python string per gram.
+    """
+    sep = ord(RUN_SEP)
+    for first in range(0, len(forms), CHUNK):
+        chunk = [forms[i] for i in range(first, min(first + CHUNK, len(forms)))]
+        text = "".join(form + RUN_SEP for form in chunk)  # every document ends with a separator
+        points = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
+        width = len(chunk)
+        owner = np.repeat(np.arange(width, dtype=np.int64), [len(form) + 1 for form in chunk])
+        del chunk, text
+        cut = points == sep
+        index = np.arange(points.size)
+        run_start = np.maximum.accumulate(np.where(np.r_[True, cut[:-1]], index, 0))
+        run_end = np.minimum.accumulate(np.where(cut, index, points.size)[::-1])[::-1]
+        uni = np.flatnonzero(~cut)
+        bi = np.flatnonzero(~cut[:-1] & ~cut[1:])
+        keys = np.concatenate((points[uni], _BIGRAM + (points[bi] << 21) + points[bi + 1]))
+        # Where grams_of_form would list each gram: a run's unigrams, then its bigrams.
+        where = np.concatenate((run_start[uni] + uni, run_end[bi] + bi))
+        owners = np.concatenate((owner[uni], owner[bi]))
+        lengths = np.bincount(owners, minlength=width).tolist()
+        yield _group(first, lengths, numbering.number(keys, where), owners)
+
+
+def _count_pairs(
+    passes: Callable[[], Iterator[_Slice]], vocabulary: Callable[[], int]
+) -> tuple[list[int], np.ndarray, np.ndarray, np.ndarray]:
+    """Document lengths, document frequencies, and every (document, count) pair, from two passes.
+
+    `passes()` reads the documents a slice at a time, numbering terms as they first occur (the
+    order BM25Okapi fills its `nd` in); `vocabulary()` is how many terms are numbered so far. The
+    pairs come out grouped by term (in term-number order), documents ascending within a term: the
+    layout of the posting table. The first pass numbers the terms and counts their documents, the
+    second places each pair in its final row. Keeping every slice's pairs between the two would
+    save the second read but hold the pairs twice at the peak of a rebuild.
+    """
+    doc_len: list[int] = []
+    df = np.zeros(0, dtype=np.int64)
+    widest: np.dtype = np.dtype(np.uint8)
+    for piece in passes():
+        doc_len.extend(piece.lengths)
+        df = np.concatenate((df, np.zeros(vocabulary() - df.size, dtype=np.int64)))
+        df[piece.terms] += piece.runs
+        widest = np.result_type(widest, piece.counts.dtype)
     doc_of = np.empty(int(df.sum()), dtype=np.int32)
     count_of = np.empty(doc_of.size, dtype=widest)
     cursor = np.cumsum(df) - df  # the next free row of each term
-    slices.reverse()
-    while slices:  # slices come in document order, so each term's documents stay ascending
-        piece = slices.pop()
+    for piece in passes():  # in document order: each term's documents stay ascending
         within = np.arange(piece.docs.size) - np.repeat(np.cumsum(piece.runs) - piece.runs, piece.runs)
         rows = np.repeat(cursor[piece.terms], piece.runs) + within
-        doc_of[rows] = piece.docs.astype(np.int32) + piece.first
+        doc_of[rows] = piece.docs
         count_of[rows] = piece.counts
         cursor[piece.terms] += piece.runs
-    return vocab, doc_len, df, doc_of, count_of
+    return doc_len, df, doc_of, count_of
 
 
 class Tokens(Sequence[list[str]]):
@@ -227,7 +316,33 @@ class Index:
     """An immutable BM25 index over pre-tokenized documents (rank-bm25's tokenizer= is never used)."""
 
     def __init__(self, documents: Sequence[Sequence[str]]) -> None:
-        self.size = len(documents)
+        vocab: dict[str, int] = {}
+        counted = _count_pairs(lambda: _slices(documents, vocab), vocab.__len__)
+        self._fill(len(documents), vocab, *counted)
+
+    @classmethod
+    def of_grams(cls, forms: Sequence[str]) -> Index:
+        """The index of `grams_of_form` of each form, built in numpy.
+
+        Equal to `Index(GramDocuments(forms))` (tests compare them); a Python string per gram was
+        most of a 100k-passage rebuild's time and memory.
+        """
+        index = cls.__new__(cls)
+        numbering = _GramNumbering()
+        counted = _count_pairs(lambda: _gram_slices(forms, numbering), numbering.__len__)
+        index._fill(len(forms), numbering.vocab(), *counted)
+        return index
+
+    def _fill(
+        self,
+        size: int,
+        vocab: dict[str, int],
+        doc_len: list[int],
+        df: np.ndarray,
+        doc_of: np.ndarray,
+        counts: np.ndarray,
+    ) -> None:
+        self.size = size
         self.doc_len = np.zeros(0, np.int64)
         self.params = (0.0, 0.0, 0.0, 0.0)  # k1, b, epsilon, avgdl
         self.postings = PostingTable(
@@ -240,7 +355,6 @@ class Index:
             np.zeros(0),
             0.0,
         )
-        vocab, doc_len, df, doc_of, counts = _count_pairs(documents)
         if doc_of.size == 0:
             # BM25Okapi([]) divides by zero, and an all-empty corpus has avgdl 0: nothing can match.
             self._norm = np.zeros(0)

@@ -32,7 +32,7 @@ from quotecore.index import Index, Tokens
 from quotecore.ingest import LoadedCorpus, LoadedDocument, load_corpus
 from quotecore.models import KINDS, CorpusStats, Document, Drop, Passage, Quote, Speaker
 from quotecore.text import clean_chars, search_form
-from quotecore.tokenize import GramDocuments, Tokenizer, default_cache_dir
+from quotecore.tokenize import Tokenizer, default_cache_dir
 
 log = logging.getLogger(__name__)
 
@@ -247,7 +247,7 @@ class QuoteService:
             built = {"words": Index(Tokens(joined, SEP)).to_arrays()}
             joined = [g for _, g in terms]
             del terms
-            built["grams"] = Index(GramDocuments(joined)).to_arrays()
+            built["grams"] = Index.of_grams(joined).to_arrays()
             del joined
             cache = self._index_cache()
             if cache.save(index_key, built):
