@@ -115,3 +115,37 @@ def test_an_unchanged_corpus_starts_from_its_saved_index(
         again.load()
     assert any("ignoring the cached index" in r.getMessage() for r in caplog.records)
     assert [q.id for q in again.search("能源").quotes] == [q.id for q in built.search("能源").quotes]
+
+
+def test_scratch_arrays_keep_their_data_when_released(tmp_path: Path, service: QuoteService) -> None:
+    """A build's largest arrays live in unlinked files; releasing their pages loses nothing."""
+    from quotecore.cache import IndexCache
+
+    cache = IndexCache(tmp_path / "index")
+    scratch = cache.scratch()
+    snap = service.snapshot
+    documents = [snap.tokenizer.terms(p.text) for p in snap.passages]
+    in_memory = Index(documents).to_arrays()
+    built = Index(documents, scratch).to_arrays()
+    assert scratch.file_of(built["docs"]) is not None and scratch.file_of(in_memory["docs"]) is None
+    scratch.release()
+    assert all(np.array_equal(in_memory[name], built[name]) for name in in_memory)
+    assert list((tmp_path / "index").iterdir()) == []  # unlinked: nothing is left behind
+    assert cache.save("k", {"words": built, "grams": built}, scratch)
+    scratch.close()
+    loaded = cache.load("k")
+    assert loaded is not None
+    assert all(np.array_equal(in_memory[name], loaded["words"][name]) for name in in_memory)
+
+
+def test_scratch_falls_back_to_memory_when_it_cannot_write(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from quotecore.cache import ScratchArrays
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    scratch = ScratchArrays(blocker / "index")
+    with caplog.at_level(logging.WARNING):
+        array = scratch.empty(10, np.dtype(np.int32))
+    array[:] = 7
+    assert array.sum() == 70 and scratch.file_of(array) is None
+    assert "building the index in memory" in caplog.text

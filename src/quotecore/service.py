@@ -241,19 +241,23 @@ class QuoteService:
                 # Every passage's tokens are on disk until the next changed build reads them again:
                 # between reloads the bot holds its index, not the tokens it was built from.
                 self._terms_cache, self._terms_loaded = {}, False
-            # One index at a time, each kept only as its arrays once built: a build's peak is the
-            # largest index's term dict and counts, not both indexes' and every token besides.
-            joined = [t for t, _ in terms]
-            built = {"words": Index(Tokens(joined, SEP)).to_arrays()}
-            joined = [g for _, g in terms]
-            del terms
-            built["grams"] = Index.of_grams(joined).to_arrays()
-            del joined
+            # One index at a time, each kept only as its arrays once built, the largest of them in
+            # scratch files: a build's peak is one index's counting, not every array at once.
             cache = self._index_cache()
-            if cache.save(index_key, built):
-                # Serve from the mapped file, as a restart would: the built arrays are freed, and the
-                # postings live in the page cache instead of the process's own memory.
-                built = cache.load(index_key) or built
+            scratch = cache.scratch()
+            try:
+                joined = [t for t, _ in terms]
+                built = {"words": Index(Tokens(joined, SEP), scratch).to_arrays()}
+                joined = [g for _, g in terms]
+                del terms
+                built["grams"] = Index.of_grams(joined, scratch).to_arrays()
+                del joined
+                if cache.save(index_key, built, scratch):
+                    # Serve from the saved file, as a restart would: mapped read-only, the postings
+                    # live in the page cache and a query brings in only its own terms'.
+                    built = cache.load(index_key) or built
+            finally:
+                scratch.close()
             words, grams = Index.from_arrays(built["words"]), Index.from_arrays(built["grams"])
         speakers = {s.id: s for s in config.speakers}
         aliases: dict[str, str] = {}
