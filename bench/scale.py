@@ -282,11 +282,12 @@ def write_report(rows: list[dict[str, float]], out: Path) -> None:
         f"{big['rss_mib']:.0f} MiB, reload {big['reload_rss_mib']:.0f} MiB, cold build "
         f"{big['build_rss_mib']:.0f} MiB. About {small['rss_mib']:.0f} MiB of it does not grow with the",
         f"  corpus (Python, jieba's dictionary, the libraries: the {int(small['passages']):,}-passage start-up).",
-        f"  Above that, a running bot costs {above('rss_mib'):.1f}× the text; a reload "
+        f"  Above that, a running bot costs {above('rss_mib'):.1f}× the text. A reload peaks at "
         f"{above('reload_rss_mib'):.1f}× (the old snapshot",
-        f"  keeps serving while the new one is built) and a cold build {above('build_rss_mib'):.1f}× "
-        "(every passage's tokens,",
-        "  the counting slices and the finished arrays at once, one index at a time).",
+        "  keeps serving while the new one is built: the build itself adds "
+        f"{(big['reload_rss_mib'] - big['rss_mib']) / big['text_mib']:.1f}× the text, for every passage's tokens",
+        "  and the posting arrays being filled), a cold build "
+        f"{above('build_rss_mib'):.1f}× (jieba's working memory besides).",
         "",
     ]
     out.write_text("\n".join(lines), encoding="utf-8")
