@@ -105,6 +105,9 @@ def test_empty_index_is_safe() -> None:
     docs, scores = index.score(["x"])
     assert docs.size == 0 and scores.size == 0
     assert Index([[], []]).score(["x"])[0].size == 0
+    assert Index.of_grams([]).score(["核"])[0].size == 0
+    assert Index.of_grams(["", ""]).score(["核"])[0].size == 0
+    assert Index.of_grams(["", "核"]).score(["核"])[0].tolist() == [1]
 
 
 def test_quotes_are_whole_sentences_within_the_limit(service: QuoteService) -> None:
