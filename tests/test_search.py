@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pytest
 from rank_bm25 import BM25Okapi
@@ -9,7 +11,20 @@ from rank_bm25 import BM25Okapi
 from quotecore.errors import QueryError
 from quotecore.index import Index
 from quotecore.service import QuoteService
-from quotecore.tokenize import GramDocuments, Tokenizer
+from quotecore.tokenize import Tokenizer, grams_of_form
+
+
+class GramDocuments(Sequence[list[str]]):
+    """The gram index's definition as strings: each form's `grams_of_form`, the reference for `Index.of_grams`."""
+
+    def __init__(self, forms: Sequence[str]) -> None:
+        self._forms = forms
+
+    def __len__(self) -> int:
+        return len(self._forms)
+
+    def __getitem__(self, index: int) -> list[str]:  # type: ignore[override]
+        return grams_of_form(self._forms[index])
 
 
 def ids(service: QuoteService, query: str, **kw) -> list[str]:
@@ -193,8 +208,6 @@ def test_random_and_daily(service: QuoteService) -> None:
 
 def test_grams_come_from_the_cached_gram_form() -> None:
     """The token cache keeps gram forms; the grams made from them are those of the text."""
-    from quotecore.tokenize import Tokenizer, grams_of_form
-
     form = Tokenizer.gram_form("GPT-5做得出色,計算資源!")
     assert form == "做得出色\x1f计算资源"
     assert grams_of_form(form) == Tokenizer.grams("GPT-5做得出色,計算資源!")

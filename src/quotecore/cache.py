@@ -271,7 +271,7 @@ class ScratchArrays:
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
-        self._files: dict[int, tuple[IO[bytes], mmap.mmap, np.ndarray]] = {}
+        self._files: list[tuple[IO[bytes], mmap.mmap, np.ndarray]] = []
 
     def empty(self, size: int, dtype: np.dtype) -> np.ndarray:
         """A writable array of `size` elements, file-backed when the cache directory allows it."""
@@ -293,23 +293,22 @@ class ScratchArrays:
                 file.close()
             return np.empty(size, dtype=dtype)
         array = np.frombuffer(mapped, dtype=dtype, count=size, offset=offset)
-        self._files[id(array)] = (file, mapped, array)
+        self._files.append((file, mapped, array))
         return array
 
     def release(self) -> None:
         """Let the kernel take back the pages written so far (their contents stay in the file)."""
-        for _, mapped, _ in self._files.values():
+        for _, mapped, _ in self._files:
             with contextlib.suppress(OSError, AttributeError):  # MADV_DONTNEED is Linux's
                 mapped.madvise(mmap.MADV_DONTNEED)
 
     def file_of(self, array: np.ndarray) -> IO[bytes] | None:
         """The `.npy` file behind an array this made, or None."""
-        entry = self._files.get(id(array))
-        return entry[0] if entry is not None and entry[2] is array else None
+        return next((file for file, _, made in self._files if made is array), None)
 
     def close(self) -> None:
         """Close the files; arrays still in use keep their maps (and the data) until they are freed."""
-        for file, _, _ in self._files.values():
+        for file, _, _ in self._files:
             file.close()
         self._files.clear()
 

@@ -291,7 +291,7 @@ def _gram_slices(forms: Sequence[str], numbering: _GramNumbering) -> Iterator[_S
 
 
 def _count_pairs(
-    passes: Callable[[], Iterator[_Slice]], vocabulary: Callable[[], int], scratch: Scratch
+    passes: Callable[[], Iterator[_Slice]], vocabulary: Callable[[], int], scratch: Scratch | None
 ) -> tuple[list[int], np.ndarray, np.ndarray, np.ndarray]:
     """Document lengths, document frequencies, and every (document, count) pair, from two passes.
 
@@ -302,6 +302,7 @@ def _count_pairs(
     second places each pair in its final row. Keeping every slice's pairs between the two would
     save the second read but hold the pairs twice at the peak of a rebuild.
     """
+    scratch = scratch or _InMemory()
     doc_len: list[int] = []
     df = np.zeros(0, dtype=np.int64)
     widest: np.dtype = np.dtype(np.uint8)
@@ -349,19 +350,19 @@ class Index:
 
     def __init__(self, documents: Sequence[Sequence[str]], scratch: Scratch | None = None) -> None:
         vocab: dict[str, int] = {}
-        counted = _count_pairs(lambda: _slices(documents, vocab), vocab.__len__, scratch or _InMemory())
+        counted = _count_pairs(lambda: _slices(documents, vocab), vocab.__len__, scratch)
         self._fill(len(documents), vocab, *counted)
 
     @classmethod
     def of_grams(cls, forms: Sequence[str], scratch: Scratch | None = None) -> Index:
         """The index of `grams_of_form` of each form, built in numpy.
 
-        Equal to `Index(GramDocuments(forms))` (tests compare them); a Python string per gram was
+        Equal to an `Index` over `grams_of_form` of each form (tests compare them); a Python string per gram was
         most of a 100k-passage rebuild's time and memory.
         """
         index = cls.__new__(cls)
         numbering = _GramNumbering()
-        counted = _count_pairs(lambda: _gram_slices(forms, numbering), numbering.__len__, scratch or _InMemory())
+        counted = _count_pairs(lambda: _gram_slices(forms, numbering), numbering.__len__, scratch)
         index._fill(len(forms), numbering.vocab(), *counted)
         return index
 

@@ -15,7 +15,7 @@ import os
 import re
 import threading
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -153,16 +153,3 @@ def grams_of_form(form: str) -> list[str]:
         out.extend(run)
         out.extend([run[i : i + 2] for i in range(len(run) - 1)])
     return out
-
-
-class GramDocuments(Sequence[list[str]]):
-    """Documents' grams, made from their cached gram forms only while an index reads them."""
-
-    def __init__(self, forms: Sequence[str]) -> None:
-        self._forms = forms
-
-    def __len__(self) -> int:
-        return len(self._forms)
-
-    def __getitem__(self, index: int) -> list[str]:  # type: ignore[override]
-        return grams_of_form(self._forms[index])
