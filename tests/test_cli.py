@@ -14,7 +14,7 @@ from bots.cli import build_parser
 from quotecore.cli import run
 from tests.conftest import CONFIG, SEEDS
 
-RESULT_KEYS = {"id", "text", "passage", "speaker", "kind", "topic", "source", "score"}
+RESULT_KEYS = {"id", "text", "passage", "speaker", "kind", "attribution", "topic", "source", "score"}
 
 
 @pytest.fixture

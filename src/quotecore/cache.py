@@ -101,7 +101,7 @@ class TermsCache:
 
 
 #: Bump when cleaning, attribution or the passage model change what a file loads as.
-DOCUMENTS_VERSION = "1"
+DOCUMENTS_VERSION = "2"
 
 
 def _passage(data: dict[str, Any], spans: dict[tuple[int, int], tuple[int, int]]) -> Passage:
@@ -111,7 +111,11 @@ def _passage(data: dict[str, Any], spans: dict[tuple[int, int], tuple[int, int]]
     of each (start, end) sentence span: at 100k passages that is tens of megabytes for a few
     thousand distinct values. `spans` maps each span to its one shared tuple.
     """
-    shared = {k: sys.intern(v) for k in ("doc_id", "kind", "speaker_id", "topic") if isinstance(v := data.get(k), str)}
+    shared = {
+        k: sys.intern(v)
+        for k in ("doc_id", "kind", "speaker_id", "topic", "attribution")
+        if isinstance(v := data.get(k), str)
+    }
     sentences = tuple(spans.setdefault(pair, pair) for pair in (tuple(s) for s in data["sentences"]))
     return Passage(**{**data, **shared, "sentences": sentences})
 

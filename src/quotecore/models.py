@@ -9,8 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-Kind = Literal["answer", "question", "reported", "narration"]
-KINDS: tuple[Kind, ...] = ("answer", "reported", "question", "narration")
+Kind = Literal["answer", "question", "reported", "narration", "lead-in"]
+KINDS: tuple[Kind, ...] = ("answer", "reported", "question", "narration", "lead-in")
+#: `certain`, or `doubtful` when the text contradicts the speaker its source labels it with.
+Attribution = Literal["certain", "doubtful"]
 #: Kinds whose text is a person's own words: they make good quotes and rank first on ties.
 QUOTABLE_KINDS: frozenset[str] = frozenset({"answer", "reported"})
 
@@ -76,6 +78,7 @@ class Passage:
     topic: str | None = None
     sentences: tuple[tuple[int, int], ...] = ()
     original: str | None = None
+    attribution: Attribution = "certain"
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +109,7 @@ class Quote:
             "passage": self.passage.text,
             "speaker": self.speaker.to_json() if self.speaker else None,
             "kind": self.passage.kind,
+            "attribution": self.passage.attribution,
             "topic": self.passage.topic,
             "source": self.document.to_json(),
         }
