@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 
 #: Bump when Tokenizer.terms or Tokenizer.gram_form change what they return for the same text
 #: (2: the gram form replaced the grams themselves).
-TERMS_VERSION = "2"
+TERMS_VERSION = "5"
 HEADER = f"quotebot-terms {TERMS_VERSION}"
 SEP = "\x1f"
 
@@ -184,7 +184,7 @@ class DocumentCache:
 
 
 #: Bump when the arrays an index saves change (names, types or meaning).
-INDEX_VERSION = "2"
+INDEX_VERSION = "3"
 
 
 class IndexCache:
@@ -213,7 +213,7 @@ class IndexCache:
             out: dict[str, dict[str, np.ndarray]] = {"words": {}, "grams": {}}
             for name, array in _mapped_npz(path):
                 which, _, field = name.partition("__")
-                out[which][field] = array
+                out.setdefault(which, {})[field] = array
             return out
         except FileNotFoundError:
             return None

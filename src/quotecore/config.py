@@ -192,6 +192,11 @@ def load_stopwords(path: Path) -> frozenset[str]:
     return frozenset(line for _, line in _read_lines(path))
 
 
+def load_fillers(path: Path) -> frozenset[str]:
+    """config/fillers.txt: how people ask (怎么看, 为什么, 吗), dropped from queries, never from passages."""
+    return frozenset(line.casefold() for _, line in _read_lines(path))
+
+
 @dataclass(frozen=True, slots=True)
 class CoreConfig:
     """Everything the core reads from config/: one object, rebuilt on every reload."""
@@ -200,6 +205,7 @@ class CoreConfig:
     userdict: tuple[DictEntry, ...] = ()
     stopwords: frozenset[str] = frozenset()
     synonyms: tuple[tuple[str, ...], ...] = ()
+    fillers: frozenset[str] = frozenset()
     files: tuple[Path, ...] = field(default=())
 
     @classmethod
@@ -210,11 +216,13 @@ class CoreConfig:
             config_dir / "userdict.txt",
             config_dir / "stopwords.txt",
             config_dir / "synonyms.toml",
+            config_dir / "fillers.txt",
         )
         return cls(
             speakers=load_speakers(files[0]),
             userdict=load_userdict(files[1]),
             stopwords=load_stopwords(files[2]),
             synonyms=load_synonyms(files[3]),
+            fillers=load_fillers(files[4]),
             files=files,
         )

@@ -441,6 +441,10 @@ class Index:
         )
         return index
 
+    def terms(self) -> list[str]:
+        """Every term the index holds (the homophone table is made from them)."""
+        return list(self.postings._vocab)
+
     @property
     def avgdl(self) -> float:
         """rank-bm25's average document length (0 for an index with no terms)."""

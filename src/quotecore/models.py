@@ -95,6 +95,8 @@ class Quote:
     text: str
     score: float | None = None
     highlights: tuple[tuple[int, int], ...] = ()
+    #: Why this quote ranked where it did (`search --explain`); None unless asked for.
+    explain: dict[str, Any] | None = None
 
     @property
     def id(self) -> str:
@@ -115,6 +117,8 @@ class Quote:
         }
         if self.score is not None:
             data["score"] = round(self.score, 6)
+        if self.explain is not None:
+            data["explain"] = self.explain
         return data
 
 

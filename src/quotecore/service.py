@@ -31,6 +31,9 @@ from quotecore.excerpt import DEFAULT_MAX_CHARS, excerpt, highlight
 from quotecore.index import Index, Tokens
 from quotecore.ingest import LoadedCorpus, LoadedDocument, load_corpus
 from quotecore.models import KINDS, CorpusStats, Document, Drop, Passage, Quote, Speaker
+from quotecore.query import QueryPlan, QueryReader
+from quotecore.ranking import Layout, Scored, order, score
+from quotecore.sounds import Sounds
 from quotecore.text import clean_chars, search_form
 from quotecore.tokenize import Tokenizer, default_cache_dir
 
@@ -97,6 +100,8 @@ class Snapshot:
     by_id: dict[str, int] = field(default_factory=dict)
     aliases: dict[str, str] = field(default_factory=dict)
     eligible: tuple[str, ...] = ()
+    layout: Layout | None = None
+    reader: QueryReader | None = None
 
     @property
     def empty(self) -> bool:
@@ -226,8 +231,9 @@ class QuoteService:
             b"".join([TERMS_VERSION.encode(), self._tokenizer_signature(), *keys]), digest_size=16
         ).hexdigest()
         stored = self._index_cache().load(index_key)
-        if stored is not None:
+        if stored is not None and "sounds" in stored:
             words, grams = Index.from_arrays(stored["words"]), Index.from_arrays(stored["grams"])
+            sounds = Sounds.from_arrays(stored["sounds"], words.terms())
         else:
             terms = [self._terms(tokenizer, p.text) for p in passages]
             live = set(keys)
@@ -252,6 +258,7 @@ class QuoteService:
                 del terms
                 built["grams"] = Index.of_grams(joined, scratch).to_arrays()
                 del joined
+                built["sounds"] = Sounds.build(Index.from_arrays(built["words"]).terms()).to_arrays()
                 if cache.save(index_key, built, scratch):
                     # Serve from the saved file, as a restart would: mapped read-only, the postings
                     # live in the page cache and a query brings in only its own terms'.
@@ -259,12 +266,23 @@ class QuoteService:
             finally:
                 scratch.close()
             words, grams = Index.from_arrays(built["words"]), Index.from_arrays(built["grams"])
+            sounds = Sounds.from_arrays(built["sounds"], words.terms())
         speakers = {s.id: s for s in config.speakers}
         aliases: dict[str, str] = {}
         for speaker in config.speakers:
             for alias in (speaker.id, speaker.name, speaker.name_en, *speaker.aliases):
                 if alias:
                     aliases[search_form(alias)] = speaker.id
+        synonyms = _synonym_table(tokenizer, config)
+        vocabulary = words.postings
+        reader = QueryReader(
+            tokenizer,
+            aliases,
+            config.fillers,
+            synonyms,
+            lambda word: () if word in vocabulary else sounds.like(word),
+            vocabulary.__contains__,
+        )
         return Snapshot(
             documents={d.document.id: d.document for d in corpus.documents},
             passages=passages,
@@ -272,13 +290,15 @@ class QuoteService:
             tokenizer=tokenizer,
             words=words,
             grams=grams,
-            synonyms=_synonym_table(tokenizer, config),
+            synonyms=synonyms,
             drops=tuple(d for doc in corpus.documents for d in doc.drops),
             topics=tuple(t for doc in corpus.documents for t in doc.topics),
             seconds=time.perf_counter() - started,
             by_id={p.id: i for i, p in enumerate(passages)},
             aliases=aliases,
             eligible=tuple(p.id for p in passages if daily_rotation.is_eligible(p)),
+            layout=Layout.of(passages, tuple(speakers)),
+            reader=reader,
         )
 
     def _tokenizer_signature(self) -> bytes:
@@ -333,27 +353,109 @@ class QuoteService:
         limit: int = 5,
         offset: int = 0,
         max_chars: int = DEFAULT_MAX_CHARS,
+        explain: bool = False,
     ) -> Results:
-        """Best-matching quotes; no match is an empty result, never the least-bad passage."""
+        """Best-matching quotes; no match is an empty result, never the least-bad passage.
+
+        The query is read first (`quotecore.query`: speaker intent, filler words, alternatives),
+        then ranked (`quotecore.ranking`: BM25 on the content, kind and speaker priors, answers
+        inheriting their question's evidence, a minimum match).
+        """
         query = self.validate_query(query)
         snap = self.snapshot
         who = self.resolve_speaker(speaker).id if speaker else None
-        terms = self._expand(snap, snap.tokenizer.terms(query))
-        docs, scores, weights = self._match(snap.words, terms, None, who, snap)
-        if docs.size == 0:
-            grams = Tokenizer.query_grams(query)
-            docs, scores, weights = self._match(snap.grams, grams, _coverage_needed(grams), who, snap)
-        order = sorted(
-            range(docs.size),
-            key=lambda i: (-scores[i], _KIND_RANK[snap.passages[docs[i]].kind], int(docs[i])),
-        )
-        page = order[offset : offset + max(limit, 0)]
+        if snap.layout is None or snap.reader is None:
+            return Results(query=query, quotes=(), total=0, offset=offset)
+        plan = snap.reader.read(query)
+        if plan.words:
+            scored = score(plan, snap.words, snap.layout, who)
+            if scored.docs.size == 0 and self._unknown_word(snap, plan):
+                scored = self._by_grams(snap, plan, who)
+        elif plan.intent or who:
+            scored = self._by_speaker(snap, who or plan.intent or "")
+        else:
+            scored = _nothing()
+        want = offset + max(limit, 0)
+        positions, final = order(scored, snap.layout, plan, want, lambda d: snap.passages[d].text.lower())
+        weights = self._highlight_weights(snap, plan)
         quotes = []
-        for i in page:
-            passage = snap.passages[docs[i]]
+        for pos in positions[offset:].tolist():
+            passage = snap.passages[int(scored.docs[pos])]
             text, spans = excerpt(passage, weights, max_chars)
-            quotes.append(self._quote(snap, passage, text, float(scores[i]), spans))
-        return Results(query=query, quotes=tuple(quotes), total=int(docs.size), offset=offset)
+            detail = self._explain(snap, plan, scored, pos, float(final[pos])) if explain else None
+            quotes.append(self._quote(snap, passage, text, float(final[pos]), spans, detail))
+        return Results(query=query, quotes=tuple(quotes), total=int(scored.docs.size), offset=offset)
+
+    @staticmethod
+    def _unknown_word(snap: Snapshot, plan: QueryPlan) -> bool:
+        """Whether the word index knows none of the content words (a name jieba cuts its own way)."""
+        return all(all(v.term not in snap.words.postings for v in w.variants) for w in plan.words)
+
+    def _by_grams(self, snap: Snapshot, plan: QueryPlan, who: str | None) -> Scored:
+        """The character-bigram fallback for words jieba cuts differently or does not know."""
+        grams = Tokenizer.query_grams(" ".join(w.word for w in plan.words))
+        docs, scores, _ = self._match(snap.grams, grams, _coverage_needed(grams), who, snap)
+        assert snap.layout is not None
+        from quotecore.ranking import priors
+
+        prior = priors(docs, snap.layout, who or plan.intent)
+        zeros = np.zeros(docs.size)
+        return Scored(docs, scores * prior, scores, zeros, np.ones(docs.size), prior, 0.0)
+
+    @staticmethod
+    def _by_speaker(snap: Snapshot, speaker_id: str) -> Scored:
+        """A query that only names a person ("奥特曼"): that person's quotable passages, in corpus order."""
+        docs = np.asarray([snap.by_id[i] for i in snap.eligible], dtype=np.int32)
+        docs = docs[np.fromiter((snap.passages[d].speaker_id == speaker_id for d in docs), bool, docs.size)]
+        ones = np.ones(docs.size)
+        final = 1.0 - np.arange(docs.size) / max(docs.size, 1) / 2  # earlier first, all positive
+        return Scored(docs, final, ones, np.zeros(docs.size), ones, ones, 0.0)
+
+    @staticmethod
+    def _highlight_weights(snap: Snapshot, plan: QueryPlan) -> dict[str, float]:
+        """Each matched term's idf: the excerpt centres on the sentence holding the most of it."""
+        weights: dict[str, float] = {}
+        for word in plan.words:
+            for variant in word.variants:
+                if snap.words.df(variant.term):
+                    weights[variant.term] = max(snap.words.idf(variant.term), 0.01) * variant.factor
+        return weights
+
+    @staticmethod
+    def _explain(snap: Snapshot, plan: QueryPlan, scored: Scored, pos: int, final: float) -> dict[str, object]:
+        """Why one result ranked where it did: matched words, how the query was read, priors, score."""
+        doc = int(scored.docs[pos])
+        matched: dict[str, list[dict[str, str]]] = {}
+        for word in plan.words:
+            for variant in word.variants:
+                posting = snap.words.postings.get(variant.term)
+                if posting is None:
+                    continue
+                at = int(np.searchsorted(posting.docs, doc))
+                if at < posting.docs.size and int(posting.docs[at]) == doc:
+                    matched.setdefault(word.word, []).append({"term": variant.term, "how": variant.how})
+        passage = snap.passages[doc]
+        detail: dict[str, object] = {
+            **plan.explain(),
+            "matched": matched,
+            "kind": passage.kind,
+            "priors": round(float(scored.prior[pos]), 4),
+            "bm25": round(float(scored.bm25[pos]), 6),
+            "carried": round(float(scored.carried[pos]), 6),
+            "share": round(float(scored.share[pos]), 4),
+            "score": round(final, 6),
+        }
+        if scored.carried[pos] > 0:
+            layout = snap.layout
+            assert layout is not None
+            for back in range(1, 8):
+                i = doc - back
+                if i < 0:
+                    break
+                if doc in layout.follow_dst[layout.follow_start[i] : layout.follow_end[i]].tolist():
+                    detail["carried_from"] = snap.passages[i].id
+                    break
+        return detail
 
     @staticmethod
     def _expand(snap: Snapshot, terms: list[str]) -> list[str]:
@@ -388,6 +490,7 @@ class QuoteService:
         text: str,
         score: float | None = None,
         spans: tuple[tuple[int, int], ...] = (),
+        explain: dict[str, object] | None = None,
     ) -> Quote:
         return Quote(
             passage=passage,
@@ -396,6 +499,7 @@ class QuoteService:
             text=text,
             score=score,
             highlights=spans,
+            explain=explain,
         )
 
     def show(self, passage_id: str, terms: Iterable[str] = ()) -> Quote | None:
@@ -460,6 +564,11 @@ class QuoteService:
         )
 
 
+def _nothing() -> Scored:
+    empty = np.zeros(0)
+    return Scored(np.zeros(0, dtype=np.int32), empty, empty, empty, empty, empty, 0.0)
+
+
 def _coverage_needed(grams: Sequence[str]) -> int:
     distinct = len(set(grams))
     return distinct if distinct <= 2 else math.ceil(_GRAM_COVERAGE * distinct)
@@ -475,7 +584,7 @@ def _synonym_table(tokenizer: Tokenizer, config: CoreConfig) -> dict[str, tuple[
         groups.append([a for a in (speaker.name, speaker.name_en, *speaker.aliases) if a])
     table: dict[str, list[tuple[str, ...]]] = {}
     for group in groups:
-        members = [tuple(dict.fromkeys(tokenizer.terms(word))) for word in group]
+        members = [tuple(dict.fromkeys(w for w, _ in tokenizer.words(word))) for word in group]
         members = [m for m in members if m]
         for member in members:
             if len(member) != 1:

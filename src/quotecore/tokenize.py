@@ -27,11 +27,16 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+#: Marks a part of a longer word in the index ("~投资" for 投资 inside 投资人): never in a search form.
+INSIDE = "~"
+
 #: Separates the Chinese runs of a gram form (search forms never hold control characters).
 RUN_SEP = "\x1f"
 
 _RUNS = re.compile(r"[a-z0-9]+(?:[-+._'][a-z0-9]+)*\+*|[\u3400-\u4dbf\u4e00-\u9fff]+")
 _LATIN_PART = re.compile(r"[a-z0-9]+")
+#: English inflections, so "ambient" reaches "ambiently" (as a part: scored below the word itself).
+_STEM = re.compile(r"(?:ly|ing|ed|es|s)$")
 
 
 def default_cache_dir() -> Path:
@@ -92,25 +97,61 @@ class Tokenizer:
         )
 
     def terms(self, text: str) -> list[str]:
-        """Word-level search terms of `text`, in order (duplicates kept: they are term frequency)."""
-        form = search_form(text)
+        """Word-level search terms of `text`, in order (duplicates kept: they are term frequency).
+
+        Each word is followed by its parts (see `words`), marked with INSIDE: a passage is found
+        through a word inside a longer one, and a query can score that below the word itself.
+        """
         out: list[str] = []
+        for word, parts in self.words(text):
+            out.append(word)
+            out.extend(INSIDE + part for part in parts)
+        return out
+
+    def words(self, text: str) -> list[tuple[str, tuple[str, ...]]]:
+        """Each search word of `text`, with the dictionary words inside it.
+
+        jieba cuts the same characters differently next to different neighbours, so indexing
+        whole words only would make recall depend on the sentence around a word. The parts (2-
+        and 3-character dictionary words inside a longer word, as jieba's own search mode finds
+        them; the pieces of a hyphenated Latin name) are indexed too. Queries keep the pairing,
+        so a word and its parts count as one query word.
+        """
+        form = search_form(text)
+        out: list[tuple[str, tuple[str, ...]]] = []
         for match in _RUNS.finditer(form):
             run = match.group()
             if run[0].isascii():
                 self._latin(run, out)
             else:
-                out.extend(w for w in self._jieba.cut(run, HMM=True) if w not in self._stopwords)
+                out.extend((w, self._parts(w)) for w in self._jieba.cut(run, HMM=True) if w not in self._stopwords)
         if self._phrases is not None:
-            out.extend(" ".join(m.group(1).split()) for m in self._phrases.finditer(form))
+            out.extend((" ".join(m.group(1).split()), ()) for m in self._phrases.finditer(form))
         return out
 
-    def _latin(self, run: str, out: list[str]) -> None:
+    def _parts(self, word: str) -> tuple[str, ...]:
+        if len(word) < 3:
+            return ()
+        freq = self._jieba.FREQ
+        found = [
+            word[i : i + n]
+            for n in (2, 3)
+            if len(word) > n
+            for i in range(len(word) - n + 1)
+            if freq.get(word[i : i + n]) and word[i : i + n] not in self._stopwords
+        ]
+        return tuple(dict.fromkeys(found))
+
+    def _latin(self, run: str, out: list[tuple[str, tuple[str, ...]]]) -> None:
+        pieces = _LATIN_PART.findall(run)
+        parts = tuple(p for p in pieces if len(p) > 1 and not p.isdigit() and p not in self._stopwords)
+        if len(pieces) < 2:
+            stem = _STEM.sub("", run) if run.isalpha() else run
+            parts = (stem,) if len(stem) >= 4 and stem != run else ()
         if run not in self._stopwords:
-            out.append(run)
-        parts = _LATIN_PART.findall(run)
-        if len(parts) > 1:
-            out.extend(p for p in parts if len(p) > 1 and not p.isdigit() and p not in self._stopwords)
+            out.append((run, parts))
+        elif parts:
+            out.append((parts[0], parts[1:]))
 
     @staticmethod
     def grams(text: str) -> list[str]:

@@ -1,0 +1,255 @@
+"""Ranking quotes, not mentions: BM25 on the query's content, then what kind of passage it is.
+
+A passage's score is its BM25 score on the query's content words (each word counted once, through
+the best of its alternatives), plus what it inherits from the question or lead-in right before it,
+times priors:
+
+- kind: the speaker's own words (answer, reported) 1.0; the article's narration 0.45; the host's
+  question 0.35; a lead-in that only announces what follows 0.3. A question or narration still
+  comes back when it is all that matches, and a host's questions are his words when the query
+  asks for him;
+- a matched question is evidence for its answer: each passage of the answer turn that follows
+  inherits 0.8 of the question's score (a little less for each later paragraph), and a lead-in
+  hands its score to the passages it announces, so "开源以及开源的蓬勃发展如何…" finds the answer;
+- the speaker the query names (intent) ×2; a doubtful attribution ×0.8.
+
+A minimum match keeps one common word from making a match: the content words a passage holds
+(directly or through the passage it inherits from) must carry at least half of the query's
+idf weight. A word the corpus never uses carries the most weight of all, so "足球比赛结果" finds
+nothing although 结果 occurs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from quotecore.index import Index
+from quotecore.models import KINDS, Passage
+from quotecore.query import INSIDE_WORD, PART, QueryPlan, QueryWord
+from quotecore.tokenize import INSIDE
+
+KIND_PRIOR: dict[str, float] = {"answer": 1.0, "reported": 1.0, "narration": 0.45, "question": 0.35, "lead-in": 0.3}
+#: Kinds that pass their evidence on to the passages they introduce.
+_INTRODUCES = frozenset({"question", "lead-in"})
+_QUOTABLE = frozenset({"answer", "reported"})
+INTENT = 2.0
+DOUBTFUL = 0.8
+CARRY = 0.8
+CARRY_DECAY = 0.85
+MAX_FOLLOWERS = 6
+MIN_SHARE = 0.5
+MIN_SHARE_MEDIUM = 0.35
+MIN_SHARE_LONG = 0.3
+#: A named speaker's passages get the intent prior when they hold this much of the best share.
+INTENT_EVIDENCE = 0.8
+_FLOOR = 1e-6
+#: Results re-ranked with the phrase bonus (the query's words side by side in the passage).
+PHRASE_WINDOW = 50
+PHRASE = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """Per-snapshot arrays the ranking reads: each passage's kind, speaker, doubt and followers."""
+
+    kind: np.ndarray  # int8, index into KINDS
+    speaker: np.ndarray  # int16, index into speaker_ids, -1 for nobody
+    doubtful: np.ndarray  # bool
+    speaker_ids: tuple[str, ...]
+    follow_start: np.ndarray  # int32: passage i introduces follow_dst[follow_start[i]:follow_end[i]]
+    follow_end: np.ndarray
+    follow_dst: np.ndarray  # int32
+    prior: np.ndarray  # float64 kind prior per passage
+
+    @classmethod
+    def of(cls, passages: tuple[Passage, ...], speaker_ids: tuple[str, ...]) -> Layout:
+        """Arrays for a snapshot's passages (one pass, at snapshot build)."""
+        code = {s: i for i, s in enumerate(speaker_ids)}
+        kind_code = {k: i for i, k in enumerate(KINDS)}
+        n = len(passages)
+        kind = np.fromiter((kind_code[p.kind] for p in passages), dtype=np.int8, count=n)
+        speaker = np.fromiter((code.get(p.speaker_id or "", -1) for p in passages), dtype=np.int16, count=n)
+        doubtful = np.fromiter((p.attribution == "doubtful" for p in passages), dtype=bool, count=n)
+        prior = np.fromiter((KIND_PRIOR[p.kind] for p in passages), dtype=np.float64, count=n)
+        start = np.zeros(n, dtype=np.int32)
+        end = np.zeros(n, dtype=np.int32)
+        dst: list[int] = []
+        for i, p in enumerate(passages):
+            start[i] = len(dst)
+            if p.kind in _INTRODUCES:
+                dst.extend(_followers(passages, i))
+            end[i] = len(dst)
+        return cls(kind, speaker, doubtful, speaker_ids, start, end, np.asarray(dst, dtype=np.int32), prior)
+
+
+def _followers(passages: tuple[Passage, ...], i: int) -> list[int]:
+    """The passages a question or lead-in introduces: the quotable run right after it, same document."""
+    out: list[int] = []
+    first = passages[i]
+    for j in range(i + 1, min(len(passages), i + 1 + MAX_FOLLOWERS)):
+        p = passages[j]
+        if p.doc_id != first.doc_id or p.kind not in _QUOTABLE:
+            break
+        if first.kind == "lead-in" and out and p.speaker_id != passages[out[0]].speaker_id:
+            break
+        out.append(j)
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Scored:
+    """Every passage that matched enough of the query, with its score and how it was reached."""
+
+    docs: np.ndarray  # int32, in ranked order
+    final: np.ndarray  # float64, same order
+    bm25: np.ndarray  # the passage's own BM25 part
+    carried: np.ndarray  # what it inherited from the passage that introduces it
+    share: np.ndarray  # the share of the query's weight it holds
+    prior: np.ndarray  # the product of its priors
+    weight: float  # the query's total weight
+
+
+def word_weight(word: QueryWord, index: Index) -> float:
+    """A query word's idf; a word the corpus never uses weighs as a term in no document."""
+    idf = index.idf(word.word) if index.df(word.word) else 0.0
+    if idf > 0:
+        return idf
+    return float(np.log((index.size + 0.5) / 0.5)) if index.size else 1.0
+
+
+def _word_scores(word: QueryWord, index: Index) -> tuple[np.ndarray, np.ndarray]:
+    """(score, credit) per passage for one query word: the best of its alternatives."""
+    n = index.size
+    best = np.zeros(n)
+    got = np.zeros(n)
+    parts = [v for v in word.variants if v.how == "part"]
+    for variant in word.variants:
+        if variant.how == "part":
+            continue
+        posting = index.postings.get(variant.term)
+        if posting is None:
+            continue
+        best[posting.docs] = np.maximum(best[posting.docs], variant.factor * posting.weights)
+        got[posting.docs] = np.maximum(got[posting.docs], variant.factor)
+    if parts:
+        # The pieces of a compound the passage cut differently: all of them make a near-match.
+        summed = np.zeros(n)
+        held = np.zeros(n)
+        for variant in parts:
+            found = np.zeros(n)
+            for term, factor in ((variant.term, 1.0), (INSIDE + variant.term, INSIDE_WORD)):
+                posting = index.postings.get(term)
+                if posting is not None:
+                    found[posting.docs] = np.maximum(found[posting.docs], factor * posting.weights)
+            summed += found
+            held += found > 0
+        np.maximum(best, PART * summed / len(parts), out=best)
+        np.maximum(got, PART * held / len(parts), out=got)
+    return best, got
+
+
+def score(
+    plan: QueryPlan,
+    index: Index,
+    layout: Layout,
+    only: str | None = None,
+) -> Scored:
+    """Every passage that matches enough of `plan`, best first (see the module docstring)."""
+    n = index.size
+    total = np.zeros(n)
+    credit = np.zeros(n)
+    weight = 0.0
+    for word in plan.words:
+        w = word_weight(word, index) * word.scale
+        best, got = _word_scores(word, index)
+        total += word.scale * best
+        credit += w * got
+        weight += w
+    carried = np.zeros(n)
+    if layout.follow_dst.size:
+        carried, credit = _carry(total, credit, layout)
+    base = total + carried
+    # Matched is held a query word, not a positive score: in a tiny corpus a word in half the
+    # passages has idf 0 (rank-bm25), and its passages still match.
+    docs = np.flatnonzero(credit > 0).astype(np.int32)
+    share = credit[docs] / weight if weight else np.zeros(docs.size)
+    keep = share >= min_share(len(plan.words)) - 1e-9
+    if only is not None:
+        keep &= layout.speaker[docs] == _code(layout, only)
+    docs, share = docs[keep], share[keep]
+    # The name is intent only where that person's words hold the query about as well as the
+    # best match does; otherwise the name is the topic ("山姆最大的优点": Lightcap on Sam).
+    strong = share >= (INTENT_EVIDENCE * share.max() if share.size else 0.0) - 1e-9
+    prior = priors(docs, layout, only or plan.intent, strong)
+    final = (base[docs] + _FLOOR) * prior  # the floor lets priors order matches that score 0
+    return Scored(docs, final, total[docs], carried[docs], share, prior, weight)
+
+
+def _code(layout: Layout, speaker_id: str) -> int:
+    try:
+        return layout.speaker_ids.index(speaker_id)
+    except ValueError:
+        return -2  # nobody's passages carry -2: a filter for an unknown id matches nothing
+
+
+def min_share(words: int) -> float:
+    """The share of the query's weight a match must hold: long chat questions carry more incidental words."""
+    if words <= 2:
+        return MIN_SHARE
+    return MIN_SHARE_LONG if words >= 5 else MIN_SHARE_MEDIUM
+
+
+def priors(docs: np.ndarray, layout: Layout, wanted: str | None, strong: np.ndarray | None = None) -> np.ndarray:
+    """Kind, intent and doubt priors of `docs`; a wanted speaker's questions are his own words."""
+    prior = layout.prior[docs].copy()
+    if wanted is not None:
+        own = layout.speaker[docs] == _code(layout, wanted)
+        if strong is not None:
+            own &= strong
+        prior[own] = np.maximum(prior[own], 1.0) * INTENT
+    prior[layout.doubtful[docs]] *= DOUBTFUL
+    return prior
+
+
+def _carry(total: np.ndarray, credit: np.ndarray, layout: Layout) -> tuple[np.ndarray, np.ndarray]:
+    """What each passage inherits from the question or lead-in that introduces it."""
+    carried = np.zeros(total.size)
+    credit = credit.copy()
+    sources = np.flatnonzero(credit > 0)
+    sources = sources[layout.follow_end[sources] > layout.follow_start[sources]]
+    if not sources.size:
+        return carried, credit
+    starts, ends = layout.follow_start[sources], layout.follow_end[sources]
+    counts = ends - starts
+    src = np.repeat(sources, counts)
+    step = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    dst = layout.follow_dst[np.repeat(starts, counts) + step]
+    np.maximum.at(carried, dst, CARRY * total[src] * CARRY_DECAY**step)
+    np.maximum.at(credit, dst, credit[src])
+    return carried, credit
+
+
+def order(
+    scored: Scored, layout: Layout, plan: QueryPlan, want: int, text_of: Callable[[int], str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Positions into `scored` of the best `want` results, and the final scores they were ordered by.
+
+    Only the leading PHRASE_WINDOW results get the phrase bonus (the query's words side by side
+    in the passage's lower-cased text), and only they are sorted: sorting every match would be
+    the slow part at 100k passages. Ties go to the quotable kind, then to corpus order.
+    """
+    final = scored.final.copy()
+    size = final.size
+    window = min(size, max(PHRASE_WINDOW, want))
+    top = np.argpartition(-final, window - 1)[:window] if window < size else np.arange(size)
+    if plan.adjacent:
+        for pos in top.tolist():
+            text = "".join(text_of(int(scored.docs[pos])).split())
+            together = sum(1 for a, b in plan.adjacent if a + b in text)
+            if together:
+                final[pos] *= 1 + PHRASE * together / len(plan.adjacent)
+    keys = np.lexsort((scored.docs[top], layout.kind[scored.docs[top]], -final[top]))
+    return top[keys][:want], final

@@ -1,0 +1,84 @@
+"""Words that sound alike: how a homophone typo (垂直整和 for 垂直整合) still finds its word.
+
+Chinese is typed by pinyin, so the common typo is the right syllables with the wrong characters.
+Each character of the corpus gets its toneless pinyin once, when an index is built (pypinyin is
+imported only then: it costs a cold `quotebot search` about 0.3 s, and the reading is saved with
+the index). A query word the corpus does not hold is spelled out with that table, and the
+corpus's words with the same spelling are its homophones. The table of spellings is made on the
+first query that needs it, not at start-up.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+
+import numpy as np
+
+_CJK = ("\u3400", "\u9fff")
+
+
+def _is_chinese(word: str) -> bool:
+    return bool(word) and all(_CJK[0] <= c <= _CJK[1] for c in word)
+
+
+class Sounds:
+    """Toneless pinyin of the corpus's characters, and its words grouped by spelling."""
+
+    def __init__(self, readings: dict[str, str], words: Iterable[str] = ()) -> None:
+        self._readings = readings
+        self._words = [w for w in words if 2 <= len(w) <= 6 and _is_chinese(w)]
+        self._by_spelling: dict[str, tuple[str, ...]] | None = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def build(cls, words: Iterable[str]) -> Sounds:
+        """Read every character of `words` (an index's terms) with pypinyin."""
+        from pypinyin import Style, lazy_pinyin
+
+        kept = [w for w in words if 2 <= len(w) <= 6 and _is_chinese(w)]
+        chars = sorted({c for w in kept for c in w})
+        readings = dict(zip(chars, lazy_pinyin(chars, style=Style.NORMAL, errors="ignore"), strict=False))
+        return cls(readings, kept)
+
+    def spell(self, word: str) -> str | None:
+        """The word's toneless pinyin, or None when a character was never read."""
+        out = []
+        for char in word:
+            reading = self._readings.get(char)
+            if not reading:
+                return None
+            out.append(reading)
+        return " ".join(out)
+
+    def like(self, word: str) -> tuple[str, ...]:
+        """The corpus's other words spelled like `word` (none for non-Chinese or one-character words)."""
+        if len(word) < 2 or not _is_chinese(word):
+            return ()
+        spelling = self.spell(word)
+        if spelling is None:
+            return ()
+        table = self._by_spelling
+        if table is None:
+            with self._lock:
+                if self._by_spelling is None:
+                    grouped: dict[str, list[str]] = {}
+                    for known in self._words:
+                        key = self.spell(known)
+                        if key is not None:
+                            grouped.setdefault(key, []).append(known)
+                    self._by_spelling = {k: tuple(v) for k, v in grouped.items()}
+                table = self._by_spelling
+        return tuple(w for w in table.get(spelling, ()) if w != word)
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """The readings as UTF-8 bytes ("字 pinyin" lines), saved beside the index."""
+        text = "\n".join(f"{c} {r}" for c, r in self._readings.items())
+        return {"readings": np.frombuffer(text.encode(), dtype=np.uint8)}
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray], words: Iterable[str]) -> Sounds:
+        """The table `to_arrays` saved, for a corpus whose terms are `words`."""
+        raw = arrays["readings"].tobytes().decode() if "readings" in arrays else ""
+        readings = dict(line.split(" ", 1) for line in raw.split("\n") if " " in line)
+        return cls(readings, words)
