@@ -65,6 +65,26 @@ def render_quote(quote: Quote, number: int | None = None, color: bool = False) -
     return "\n".join(lines)
 
 
+def _how(match: dict[str, str]) -> str:
+    return match["term"] if match["how"] == "word" else f"{match['term']} ({match['how']})"
+
+
+def _explained(quote: Quote) -> str:
+    """Why a result ranked where it did, in two lines under it (`search --explain`)."""
+    e = quote.explain
+    if e is None:
+        return ""
+    pad = " " * 3
+    matched = ", ".join(f"{word}←{'/'.join(_how(m) for m in found)}" for word, found in e["matched"].items())
+    read = f"content {e['content']} · speaker intent {e['speaker_intent'] or '-'} · fillers {e['fillers']}"
+    score = (
+        f"matched {matched or '-'} · share {e['share']:.2f} · bm25 {e['bm25']:.2f}"
+        f" + carried {e['carried']:.2f}{' from ' + e['carried_from'] if 'carried_from' in e else ''}"
+        f" × priors {e['priors']:.2f} → {e['score']:.2f}"
+    )
+    return f"\n{pad}explain: {read}\n{pad}         {score}"
+
+
 def _dump(obj: object, out: IO[str]) -> None:
     out.write(json.dumps(obj, ensure_ascii=False) + "\n")
 
@@ -97,19 +117,20 @@ def cmd_search(args: argparse.Namespace, service: QuoteService, out: IO[str]) ->
         for line in sys.stdin:
             query = line.rstrip("\r\n")
             try:
-                _dump(service.search(query, args.speaker, args.limit).to_json(), out)
+                _dump(service.search(query, args.speaker, args.limit, explain=args.explain).to_json(), out)
             except QueryError as exc:
                 _dump({"query": query, "results": [], "error": str(exc)}, out)
             out.flush()
         return EXIT_OK
-    results = service.search(_check_query(args.query), args.speaker, args.limit)
+    results = service.search(_check_query(args.query), args.speaker, args.limit, explain=args.explain)
     if args.json:
         _dump(results.to_json(), out)
     elif not results.quotes:
         out.write(f"No quote matches “{results.query}”. Try a broader word, or another speaker.\n")
     else:
         color = _color(out)
-        out.write("\n\n".join(render_quote(q, n, color) for n, q in enumerate(results.quotes, 1)) + "\n")
+        blocks = [render_quote(q, n, color) + _explained(q) for n, q in enumerate(results.quotes, 1)]
+        out.write("\n\n".join(blocks) + "\n")
     return EXIT_OK
 
 
@@ -235,6 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--speaker", help="only quotes by this speaker (any alias, Chinese or English)")
     p.add_argument("--limit", type=_limit, default=5, help="how many results (1-50, default 5)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--explain", action="store_true", help="show why each quote ranked where it did")
     p.set_defaults(handler=cmd_search, needs_corpus=True)
 
     p = sub.add_parser("random", help="a random quote")

@@ -19,10 +19,15 @@ MAX_CHARS = 280
 
 
 def is_eligible(passage: Passage) -> bool:
-    """Someone's own words, long enough to mean something, and not an intro that ends in a colon."""
+    """Someone's own words, surely theirs, long enough to stand alone, and not an intro ending in a colon.
+
+    Never a question, a lead-in or the article's narration: `/quote` alone and the daily post
+    present what they pick as a person's quote.
+    """
     text = passage.text.rstrip()
     return (
         passage.kind in QUOTABLE_KINDS
+        and passage.attribution == "certain"
         and passage.speaker_id is not None
         and len(text) >= MIN_CHARS
         and not text.endswith((":", "："))

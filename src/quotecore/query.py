@@ -15,6 +15,7 @@ query is read before it is searched:
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -98,9 +99,7 @@ class QueryReader:
         self._known = known
         names = sorted((a for a in self._aliases if a), key=len, reverse=True)
         # Latin names only as whole words: "sam" must not fire inside "samsung".
-        pattern = "|".join(
-            rf"(?<![a-z0-9]){re.escape(n)}(?![a-z0-9])" if n.isascii() else re.escape(n) for n in names
-        )
+        pattern = "|".join(rf"(?<![a-z0-9]){re.escape(n)}(?![a-z0-9])" if n.isascii() else re.escape(n) for n in names)
         self._names = re.compile(pattern) if pattern else None
 
     def read(self, query: str) -> QueryPlan:
@@ -140,7 +139,7 @@ class QueryReader:
             scale = SINGLE if len(word) == 1 and not word.isascii() else 1.0
             words.append(QueryWord(word, self._variants(word, parts), scale))
         words = self._joined(words, order)
-        adjacent = tuple(zip(order, order[1:], strict=False))
+        adjacent = tuple(itertools.pairwise(order))
         return QueryPlan(
             text=query,
             words=tuple(words),
@@ -190,14 +189,16 @@ class QueryReader:
         for group in self._synonyms.get(word, ()):
             for term in group:
                 if term not in seen:
-                    seen.add(term)
+                    seen.update((term, INSIDE + term))
                     out.append(Variant(term, "synonym", SYNONYM))
+                    out.append(Variant(INSIDE + term, "synonym", SYNONYM * INSIDE_WORD))
         for part in parts:
             if part not in seen and part not in self._fillers:
                 seen.add(part)
                 out.append(Variant(part, "part", PART))
         for term in self._sounds(word):
             if term not in seen:
-                seen.add(term)
+                seen.update((term, INSIDE + term))
                 out.append(Variant(term, "sound", SOUND))
+                out.append(Variant(INSIDE + term, "sound", SOUND * INSIDE_WORD))
         return tuple(out)

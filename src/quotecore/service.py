@@ -35,7 +35,7 @@ from quotecore.query import QueryPlan, QueryReader
 from quotecore.ranking import Layout, Scored, order, score
 from quotecore.sounds import Sounds
 from quotecore.text import clean_chars, search_form
-from quotecore.tokenize import Tokenizer, default_cache_dir
+from quotecore.tokenize import INSIDE, Tokenizer, default_cache_dir
 
 log = logging.getLogger(__name__)
 
@@ -418,7 +418,9 @@ class QuoteService:
         for word in plan.words:
             for variant in word.variants:
                 if snap.words.df(variant.term):
-                    weights[variant.term] = max(snap.words.idf(variant.term), 0.01) * variant.factor
+                    shown = variant.term.removeprefix(INSIDE)  # an inside part is found in the text as is
+                    weight = max(snap.words.idf(variant.term), 0.01) * variant.factor
+                    weights[shown] = max(weights.get(shown, 0.0), weight)
         return weights
 
     @staticmethod
@@ -433,7 +435,8 @@ class QuoteService:
                     continue
                 at = int(np.searchsorted(posting.docs, doc))
                 if at < posting.docs.size and int(posting.docs[at]) == doc:
-                    matched.setdefault(word.word, []).append({"term": variant.term, "how": variant.how})
+                    shown = variant.term.removeprefix(INSIDE)
+                    matched.setdefault(word.word, []).append({"term": shown, "how": variant.how})
         passage = snap.passages[doc]
         detail: dict[str, object] = {
             **plan.explain(),

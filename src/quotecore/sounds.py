@@ -15,6 +15,8 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from quotecore.tokenize import INSIDE
+
 _CJK = ("\u3400", "\u9fff")
 
 
@@ -27,7 +29,10 @@ class Sounds:
 
     def __init__(self, readings: dict[str, str], words: Iterable[str] = ()) -> None:
         self._readings = readings
-        self._words = [w for w in words if 2 <= len(w) <= 6 and _is_chinese(w)]
+        # Words and the parts inside longer words (marked INSIDE in the index) alike.
+        self._words = list(
+            dict.fromkeys(w for w in (t.lstrip(INSIDE) for t in words) if 2 <= len(w) <= 6 and _is_chinese(w))
+        )
         self._by_spelling: dict[str, tuple[str, ...]] | None = None
         self._lock = threading.Lock()
 
@@ -36,7 +41,8 @@ class Sounds:
         """Read every character of `words` (an index's terms) with pypinyin."""
         from pypinyin import Style, lazy_pinyin
 
-        kept = [w for w in words if 2 <= len(w) <= 6 and _is_chinese(w)]
+        kept = [w.lstrip(INSIDE) for w in words]
+        kept = [w for w in kept if 2 <= len(w) <= 6 and _is_chinese(w)]
         chars = sorted({c for w in kept for c in w})
         readings = dict(zip(chars, lazy_pinyin(chars, style=Style.NORMAL, errors="ignore"), strict=False))
         return cls(readings, kept)
