@@ -126,7 +126,7 @@ class QueryReader:
         fillers: list[str] = []
         words: list[QueryWord] = []
         order: list[str] = []
-        for word, parts in self._tokenizer.words(rest):
+        for word, parts in self._tokenizer.words_of_form(rest):
             word = self._unparticled(word)
             if not word or word in self._fillers:
                 fillers.append(word)

@@ -4,7 +4,7 @@ A passage's score is its BM25 score on the query's content words (each word coun
 the best of its alternatives), plus what it inherits from the question or lead-in right before it,
 times priors:
 
-- kind: the speaker's own words (answer, reported) 1.0; the article's narration 0.45; the host's
+- kind: the speaker's own words (answer, reported) 1.0; the article's narration 0.5; the host's
   question 0.35; a lead-in that only announces what follows 0.3. A question or narration still
   comes back when it is all that matches, and a host's questions are his words when the query
   asks for him;
@@ -28,10 +28,10 @@ import numpy as np
 
 from quotecore.index import Index
 from quotecore.models import KINDS, Passage
-from quotecore.query import INSIDE_WORD, PART, QueryPlan, QueryWord
+from quotecore.query import INSIDE_WORD, PART, QueryPlan, QueryWord, Variant
 from quotecore.tokenize import INSIDE
 
-KIND_PRIOR: dict[str, float] = {"answer": 1.0, "reported": 1.0, "narration": 0.45, "question": 0.35, "lead-in": 0.3}
+KIND_PRIOR: dict[str, float] = {"answer": 1.0, "reported": 1.0, "narration": 0.5, "question": 0.35, "lead-in": 0.3}
 #: Kinds that pass their evidence on to the passages they introduce.
 _INTRODUCES = frozenset({"question", "lead-in"})
 _QUOTABLE = frozenset({"answer", "reported"})
@@ -120,35 +120,85 @@ def word_weight(word: QueryWord, index: Index) -> float:
     return float(np.log((index.size + 0.5) / 0.5)) if index.size else 1.0
 
 
-def _word_scores(word: QueryWord, index: Index) -> tuple[np.ndarray, np.ndarray]:
-    """(score, credit) per passage for one query word: the best of its alternatives."""
-    n = index.size
-    best = np.zeros(n)
-    got = np.zeros(n)
-    parts = [v for v in word.variants if v.how == "part"]
+def _word_scores(word: QueryWord, index: Index) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(passages, score, credit) for one query word: the best of its alternatives in each passage.
+
+    Sparse: only the postings of the word's alternatives are touched, so the cost follows the
+    matches, not the corpus, and a word found through a single alternative needs no merging.
+    """
+    docs: list[np.ndarray] = []
+    scores: list[np.ndarray] = []
+    credits: list[np.ndarray] = []
+    parts = []
     for variant in word.variants:
         if variant.how == "part":
+            parts.append(variant)
             continue
         posting = index.postings.get(variant.term)
         if posting is None:
             continue
-        best[posting.docs] = np.maximum(best[posting.docs], variant.factor * posting.weights)
-        got[posting.docs] = np.maximum(got[posting.docs], variant.factor)
-    if parts:
-        # The pieces of a compound the passage cut differently: all of them make a near-match.
-        summed = np.zeros(n)
-        held = np.zeros(n)
-        for variant in parts:
-            found = np.zeros(n)
-            for term, factor in ((variant.term, 1.0), (INSIDE + variant.term, INSIDE_WORD)):
-                posting = index.postings.get(term)
-                if posting is not None:
-                    found[posting.docs] = np.maximum(found[posting.docs], factor * posting.weights)
-            summed += found
-            held += found > 0
-        np.maximum(best, PART * summed / len(parts), out=best)
-        np.maximum(got, PART * held / len(parts), out=got)
-    return best, got
+        docs.append(posting.docs)
+        scores.append(variant.factor * posting.weights)
+        credits.append(np.full(posting.docs.size, variant.factor))
+    if parts and not docs:  # only a word the corpus never holds whole is looked for in pieces
+        found = _parts_scores(parts, index)
+        if found is not None:
+            docs.append(found[0])
+            scores.append(found[1])
+            credits.append(found[2])
+    if not docs:
+        empty = np.zeros(0)
+        return np.zeros(0, dtype=np.int32), empty, empty
+    if len(docs) == 1:
+        return docs[0], scores[0], credits[0]
+    return _best_per_doc(np.concatenate(docs), np.concatenate(scores), np.concatenate(credits))
+
+
+def _best_per_doc(docs: np.ndarray, scores: np.ndarray, credits: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Each passage once, with its best score and best credit among the alternatives that reached it."""
+    by_score = np.lexsort((-scores, docs))
+    keep = by_score[_firsts(docs[by_score])]
+    by_credit = np.lexsort((-credits, docs))
+    best_credit = credits[by_credit][_firsts(docs[by_credit])]
+    return docs[keep], scores[keep], best_credit
+
+
+def _firsts(ordered: np.ndarray) -> np.ndarray:
+    """Where each run of equal values starts in a sorted array, as a mask."""
+    mask = np.empty(ordered.size, dtype=bool)
+    mask[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=mask[1:])
+    return mask
+
+
+def _parts_scores(parts: list[Variant], index: Index) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """The pieces of a compound the passage cut differently: all of them together make a near-match."""
+    docs: list[np.ndarray] = []
+    scores: list[np.ndarray] = []
+    for variant in parts:
+        pieces = []
+        for term, factor in ((variant.term, 1.0), (INSIDE + variant.term, INSIDE_WORD)):
+            posting = index.postings.get(term)
+            if posting is not None:
+                pieces.append((posting.docs, factor * posting.weights))
+        if not pieces:
+            continue
+        if len(pieces) == 1:
+            d, v = pieces[0]
+        else:
+            d, v, _ = _best_per_doc(
+                np.concatenate([d for d, _ in pieces]),
+                np.concatenate([v for _, v in pieces]),
+                np.zeros(sum(d.size for d, _ in pieces)),
+            )
+        docs.append(d)
+        scores.append(v)
+    if not docs:
+        return None
+    every = np.concatenate(docs)
+    unique, inverse, held = np.unique(every, return_inverse=True, return_counts=True)
+    summed = np.bincount(inverse, weights=np.concatenate(scores), minlength=unique.size)
+    return unique.astype(np.int32), PART * summed / len(parts), PART * held / len(parts)
 
 
 def score(
@@ -159,22 +209,29 @@ def score(
 ) -> Scored:
     """Every passage that matches enough of `plan`, best first (see the module docstring)."""
     n = index.size
-    total = np.zeros(n)
-    credit = np.zeros(n)
+    docs_of: list[np.ndarray] = []
+    scores_of: list[np.ndarray] = []
+    credits_of: list[np.ndarray] = []
     weight = 0.0
     for word in plan.words:
         w = word_weight(word, index) * word.scale
-        best, got = _word_scores(word, index)
-        total += word.scale * best
-        credit += w * got
+        docs, best, got = _word_scores(word, index)
+        docs_of.append(docs)
+        scores_of.append(word.scale * best)
+        credits_of.append(w * got)
         weight += w
-    carried = np.zeros(n)
-    if layout.follow_dst.size:
-        carried, credit = _carry(total, credit, layout)
-    base = total + carried
+    every = np.concatenate(docs_of) if docs_of else np.zeros(0, dtype=np.int32)
+    total = np.bincount(every, weights=np.concatenate(scores_of), minlength=n) if every.size else np.zeros(n)
+    credit = np.bincount(every, weights=np.concatenate(credits_of), minlength=n) if every.size else np.zeros(n)
     # Matched is held a query word, not a positive score: in a tiny corpus a word in half the
     # passages has idf 0 (rank-bm25), and its passages still match.
     docs = np.flatnonzero(credit > 0).astype(np.int32)
+    carried = np.zeros(n)
+    if layout.follow_dst.size and docs.size:
+        carried, credit, inherited = _carry(total, credit, layout, docs)
+        if inherited:
+            docs = np.flatnonzero(credit > 0).astype(np.int32)
+    base = total + carried
     share = credit[docs] / weight if weight else np.zeros(docs.size)
     keep = share >= min_share(len(plan.words)) - 1e-9
     if only is not None:
@@ -214,14 +271,15 @@ def priors(docs: np.ndarray, layout: Layout, wanted: str | None, strong: np.ndar
     return prior
 
 
-def _carry(total: np.ndarray, credit: np.ndarray, layout: Layout) -> tuple[np.ndarray, np.ndarray]:
-    """What each passage inherits from the question or lead-in that introduces it."""
+def _carry(
+    total: np.ndarray, credit: np.ndarray, layout: Layout, matched: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, bool]:
+    """What each passage inherits from the question or lead-in that introduces it (and whether any did)."""
     carried = np.zeros(total.size)
-    credit = credit.copy()
-    sources = np.flatnonzero(credit > 0)
-    sources = sources[layout.follow_end[sources] > layout.follow_start[sources]]
+    sources = matched[layout.follow_end[matched] > layout.follow_start[matched]]
     if not sources.size:
-        return carried, credit
+        return carried, credit, False
+    credit = credit.copy()
     starts, ends = layout.follow_start[sources], layout.follow_end[sources]
     counts = ends - starts
     src = np.repeat(sources, counts)
@@ -229,7 +287,7 @@ def _carry(total: np.ndarray, credit: np.ndarray, layout: Layout) -> tuple[np.nd
     dst = layout.follow_dst[np.repeat(starts, counts) + step]
     np.maximum.at(carried, dst, CARRY * total[src] * CARRY_DECAY**step)
     np.maximum.at(credit, dst, credit[src])
-    return carried, credit
+    return carried, credit, True
 
 
 def order(

@@ -28,7 +28,7 @@ from quotecore.cache import SEP, TERMS_VERSION, DocumentCache, IndexCache, Terms
 from quotecore.config import CoreConfig
 from quotecore.errors import CorpusError, QueryError, UnknownSpeakerError
 from quotecore.excerpt import DEFAULT_MAX_CHARS, excerpt, highlight
-from quotecore.index import Index, Tokens
+from quotecore.index import B, K1, Index, Tokens
 from quotecore.ingest import LoadedCorpus, LoadedDocument, load_corpus
 from quotecore.models import KINDS, CorpusStats, Document, Drop, Passage, Quote, Speaker
 from quotecore.query import QueryPlan, QueryReader
@@ -228,7 +228,8 @@ class QuoteService:
         self._tokenized = 0
         keys = [hashlib.blake2b(p.text.encode(), digest_size=16).digest() for p in passages]
         index_key = hashlib.blake2b(
-            b"".join([TERMS_VERSION.encode(), self._tokenizer_signature(), *keys]), digest_size=16
+            b"".join([TERMS_VERSION.encode(), f"{K1} {B}".encode(), self._tokenizer_signature(), *keys]),
+            digest_size=16,
         ).hexdigest()
         stored = self._index_cache().load(index_key)
         if stored is not None and "sounds" in stored:

@@ -117,7 +117,10 @@ class Tokenizer:
         them; the pieces of a hyphenated Latin name) are indexed too. Queries keep the pairing,
         so a word and its parts count as one query word.
         """
-        form = search_form(text)
+        return self.words_of_form(search_form(text))
+
+    def words_of_form(self, form: str) -> list[tuple[str, tuple[str, ...]]]:
+        """`words` of text already in its search form (a query is normalized once, not twice)."""
         out: list[tuple[str, tuple[str, ...]]] = []
         for match in _RUNS.finditer(form):
             run = match.group()
