@@ -28,7 +28,7 @@ from quotecore.cache import SEP, TERMS_VERSION, DocumentCache, IndexCache, Terms
 from quotecore.config import CoreConfig
 from quotecore.errors import CorpusError, QueryError, UnknownSpeakerError
 from quotecore.excerpt import DEFAULT_MAX_CHARS, excerpt, highlight
-from quotecore.index import B, K1, Index, Tokens
+from quotecore.index import K1, B, Index, Tokens
 from quotecore.ingest import LoadedCorpus, LoadedDocument, load_corpus
 from quotecore.models import KINDS, CorpusStats, Document, Drop, Passage, Quote, Speaker
 from quotecore.query import QueryPlan, QueryReader
