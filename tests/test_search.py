@@ -94,7 +94,7 @@ def test_counting_in_slices_builds_the_same_index(
     service: QuoteService, monkeypatch: pytest.MonkeyPatch, chunk: int
 ) -> None:
     """Large corpora are counted a slice of documents at a time; slicing must not change a score."""
-    import quotecore.index as index_module
+    import quotecore.postings as index_module
 
     snap = service.snapshot
     documents = [snap.tokenizer.terms(p.text) for p in snap.passages]
@@ -217,3 +217,16 @@ def test_grams_come_from_the_cached_gram_form() -> None:
     assert grams_of_form(form) == Tokenizer.grams("GPT-5做得出色,計算資源!")
     assert grams_of_form(form) == [*"做得出色", "做得", "得出", "出色", *"计算资源", "计算", "算资", "资源"]
     assert grams_of_form("") == []
+
+
+def test_bm25_numbers_are_rank_bm25s() -> None:
+    """quotecore.bm25 owns the formula; every number must be rank-bm25's, floats identical."""
+    documents = [["核", "能源"], ["核"], ["核", "开源", "开源"], ["能源", "开源", "gpt-5", "核"], ["sora"]]
+    reference = BM25Okapi(documents)
+    index = Index(documents)
+    assert index.avgdl == reference.avgdl
+    for term in {t for d in documents for t in d}:
+        assert index.idf(term) == reference.idf[term], term  # 核 is in 4 of 5: the epsilon floor
+    for query in (["核"], ["开源", "核"], ["gpt-5", "sora", "能源"], ["核", "核"]):
+        docs, scores = index.score(query)
+        assert np.array_equal(scores, reference.get_scores(query)[docs]), query

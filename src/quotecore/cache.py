@@ -37,7 +37,6 @@ log = logging.getLogger(__name__)
 #: (2: the gram form replaced the grams themselves).
 TERMS_VERSION = "5"
 HEADER = f"quotebot-terms {TERMS_VERSION}"
-SEP = "\x1f"
 
 #: (word terms joined by SEP, gram form: Chinese runs joined by SEP): one string each per passage.
 Terms = tuple[str, str]

@@ -24,18 +24,18 @@ import numpy as np
 
 from quotecore import daily as daily_rotation
 from quotecore import paths
-from quotecore.cache import SEP, TERMS_VERSION, DocumentCache, IndexCache, TermsCache
+from quotecore.cache import TERMS_VERSION, DocumentCache, IndexCache, TermsCache
 from quotecore.config import CoreConfig
 from quotecore.errors import CorpusError, QueryError, UnknownSpeakerError
 from quotecore.excerpt import DEFAULT_MAX_CHARS, excerpt, highlight
-from quotecore.index import K1, B, Index, Tokens
+from quotecore.index import B, Index, Tokens
 from quotecore.ingest import LoadedCorpus, LoadedDocument, load_corpus
 from quotecore.models import KINDS, CorpusStats, Document, Drop, Passage, Quote, Speaker
 from quotecore.query import QueryPlan, QueryReader
 from quotecore.ranking import Layout, Scored, order, score
 from quotecore.sounds import Sounds
 from quotecore.text import clean_chars, search_form
-from quotecore.tokenize import INSIDE, Tokenizer, default_cache_dir
+from quotecore.tokenize import INSIDE, SEP, Tokenizer, default_cache_dir
 
 log = logging.getLogger(__name__)
 
@@ -228,7 +228,7 @@ class QuoteService:
         self._tokenized = 0
         keys = [hashlib.blake2b(p.text.encode(), digest_size=16).digest() for p in passages]
         index_key = hashlib.blake2b(
-            b"".join([TERMS_VERSION.encode(), f"{K1} {B}".encode(), self._tokenizer_signature(), *keys]),
+            b"".join([TERMS_VERSION.encode(), f"b={B}".encode(), self._tokenizer_signature(), *keys]),
             digest_size=16,
         ).hexdigest()
         stored = self._index_cache().load(index_key)

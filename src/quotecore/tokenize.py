@@ -30,8 +30,9 @@ log = logging.getLogger(__name__)
 #: Marks a part of a longer word in the index ("~投资" for 投资 inside 投资人): never in a search form.
 INSIDE = "~"
 
-#: Separates the Chinese runs of a gram form (search forms never hold control characters).
-RUN_SEP = "\x1f"
+#: The one separator of joined terms and runs (token cache, gram forms, saved term lists): U+001F,
+#: which cleaning and `search_form` remove from every text, so no term can hold it.
+SEP = "\x1f"
 
 _RUNS = re.compile(r"[a-z0-9]+(?:[-+._'][a-z0-9]+)*\+*|[\u3400-\u4dbf\u4e00-\u9fff]+")
 _LATIN_PART = re.compile(r"[a-z0-9]+")
@@ -163,12 +164,12 @@ class Tokenizer:
 
     @staticmethod
     def gram_form(text: str) -> str:
-        """The Chinese runs of the search form, joined by RUN_SEP: everything `grams` is made of.
+        """The Chinese runs of the search form, joined by SEP: everything `grams` is made of.
 
         The token cache keeps this instead of the grams themselves: five times shorter, and turning
         it back into grams needs no script conversion, so a rebuild stays cheap.
         """
-        return RUN_SEP.join(m.group() for m in _RUNS.finditer(search_form(text)) if not m.group()[0].isascii())
+        return SEP.join(m.group() for m in _RUNS.finditer(search_form(text)) if not m.group()[0].isascii())
 
     @staticmethod
     def query_grams(text: str) -> list[str]:
@@ -193,7 +194,7 @@ class Tokenizer:
 def grams_of_form(form: str) -> list[str]:
     """Each run's characters, then its adjacent pairs: the grams of `Tokenizer.gram_form`'s output."""
     out: list[str] = []
-    for run in form.split(RUN_SEP) if form else ():
+    for run in form.split(SEP) if form else ():
         out.extend(run)
         out.extend([run[i : i + 2] for i in range(len(run) - 1)])
     return out
