@@ -152,7 +152,7 @@ def measure(size: int, seed: int, reps: int) -> dict[str, float]:
     snap = service.snapshot
     row["reload_segmented"] = service.reload().tokenized  # an unchanged reload: nothing to segment
     tokens = [snap.tokenizer.terms(q) for q in QUERIES]
-    stored = service._disk_cache.load()  # the tokens the index was built from
+    stored = service.builder.token_cache.load()  # the tokens the index was built from
     corpus_tokens = [t.split("\x1f") if t else [] for t, _ in (stored[k] for k in _keys(service))]
     del stored
     print(f"[{size}] baselines: naive rank-bm25 and bm25s on the same tokens", flush=True)

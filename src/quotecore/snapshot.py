@@ -1,0 +1,258 @@
+"""Building a corpus snapshot: config, cleaned documents, tokens, indexes, and the caches behind them.
+
+A Snapshot is immutable: passages, their attribution, the word and gram indexes, the query
+reader and the ranking's arrays. `SnapshotBuilder` makes a new one from disk for every load and
+reload, and keeps what does not change between two builds (the tokenizer, cleaned documents and
+tokens by content, the saved index), so a reload costs what changed. It does no swapping and
+serves nothing: that is `QuoteService`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from quotecore import daily as daily_rotation
+from quotecore.cache import TERMS_VERSION, DocumentCache, IndexCache, TermsCache
+from quotecore.config import CoreConfig
+from quotecore.index import B, Index, Tokens
+from quotecore.ingest import LoadedCorpus, LoadedDocument, load_corpus
+from quotecore.models import Document, Drop, Passage, Quote, Speaker
+from quotecore.query import QueryReader
+from quotecore.ranking import Layout
+from quotecore.sounds import Sounds
+from quotecore.text import search_form
+from quotecore.tokenize import SEP, Tokenizer
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """An immutable corpus: passages, their attribution, and the indexes over them."""
+
+    documents: dict[str, Document]
+    passages: tuple[Passage, ...]
+    speakers: dict[str, Speaker]
+    tokenizer: Tokenizer
+    words: Index
+    grams: Index
+    synonyms: dict[str, tuple[tuple[str, ...], ...]]
+    drops: tuple[Drop, ...] = ()
+    topics: tuple[str, ...] = ()
+    seconds: float = 0.0
+    by_id: dict[str, int] = field(default_factory=dict)
+    aliases: dict[str, str] = field(default_factory=dict)
+    eligible: tuple[str, ...] = ()
+    layout: Layout | None = None
+    reader: QueryReader | None = None
+
+    @property
+    def empty(self) -> bool:
+        """A corpus with no passages (nothing to search, nothing to post)."""
+        return not self.passages
+
+    def quote(
+        self,
+        passage: Passage,
+        text: str,
+        score: float | None = None,
+        spans: tuple[tuple[int, int], ...] = (),
+        explain: dict[str, object] | None = None,
+    ) -> Quote:
+        """What a user is shown of `passage`: `text` (an excerpt or the whole), attributed."""
+        return Quote(
+            passage=passage,
+            document=self.documents[passage.doc_id],
+            speaker=self.speakers.get(passage.speaker_id) if passage.speaker_id else None,
+            text=text,
+            score=score,
+            highlights=spans,
+            explain=explain,
+        )
+
+
+class SnapshotBuilder:
+    """Builds snapshots of one corpus directory, reusing what is unchanged since the last build."""
+
+    def __init__(self, seeds_dir: Path, config_dir: Path, cache_dir: Path) -> None:
+        self.seeds_dir = seeds_dir
+        self.config_dir = config_dir
+        self.cache_dir = cache_dir
+        self._tokenizer: tuple[str, Tokenizer] | None = None
+        self._terms_cache: dict[bytes, tuple[str, str]] = {}
+        self._disk_cache: TermsCache | None = None
+        self._terms_loaded = False
+        self._documents: dict[tuple[str, bytes, str], LoadedDocument] = {}
+        self._config_seen = ""
+        self._document_cache: DocumentCache | None = None
+        #: Passages the last build had to segment (the rest came from the token cache).
+        self.tokenized = 0
+
+    @property
+    def token_cache(self) -> TermsCache | None:
+        """The on-disk token cache of the current tokenizer configuration (benchmarks read it)."""
+        return self._disk_cache
+
+    def _tokenizer_for(self, config: CoreConfig) -> Tokenizer:
+        signature = repr((config.userdict, sorted(config.stopwords)))
+        if self._tokenizer is None or self._tokenizer[0] != signature:
+            self._tokenizer = (signature, Tokenizer(config.userdict, config.stopwords, self.cache_dir / "jieba"))
+            # Terms depend on the dictionary and stopwords: start from that configuration's disk cache.
+            # One file per corpus directory, so two corpora sharing a cache never evict each other.
+            self._disk_cache = TermsCache(self.cache_dir / "terms", f"{signature}\n{self.seeds_dir.resolve()}")
+            self._terms_cache = {}
+            self._terms_loaded = False  # read on first need: an unchanged corpus starts from its index
+        return self._tokenizer[1]
+
+    def _terms(self, tokenizer: Tokenizer, text: str) -> tuple[str, str]:
+        """Word terms and the gram form of a passage, cached by content across reloads."""
+        if not self._terms_loaded and self._disk_cache is not None:
+            self._terms_cache = self._disk_cache.load()
+            self._terms_loaded = True
+        key = hashlib.blake2b(text.encode(), digest_size=16).digest()
+        cached = self._terms_cache.get(key)
+        if cached is None:
+            words = tokenizer.terms(text)
+            if any(SEP in t for t in words):  # cannot happen after cleaning; never mis-split
+                words = [t.replace(SEP, "") for t in words]
+            cached = (SEP.join(words), tokenizer.gram_form(text))
+            self._terms_cache[key] = cached
+            self.tokenized += 1
+        return cached
+
+    def build(self) -> Snapshot:
+        """A new snapshot from disk (CorpusError names the broken file); reuses whatever did not change."""
+        started = time.perf_counter()
+        config = CoreConfig.load(self.config_dir)
+        tokenizer = self._tokenizer_for(config)
+        seen = self._config_fingerprint()
+        if seen != self._config_seen:  # cleaning and attribution depend on the config
+            self._documents = {}
+            self._config_seen = seen
+            self._document_cache = DocumentCache(
+                self.cache_dir / "documents", f"{self.seeds_dir.resolve()}\n{self._config_seen}"
+            )
+        corpus: LoadedCorpus = (
+            load_corpus(self.seeds_dir, config, self._documents, self._document_cache)
+            if self._has_seeds()
+            else LoadedCorpus(())
+        )
+        passages = tuple(corpus.passages)
+        self.tokenized = 0
+        keys = [hashlib.blake2b(p.text.encode(), digest_size=16).digest() for p in passages]
+        index_key = hashlib.blake2b(
+            b"".join([TERMS_VERSION.encode(), f"b={B}".encode(), self._tokenizer_signature(), *keys]),
+            digest_size=16,
+        ).hexdigest()
+        stored = self._index_cache().load(index_key)
+        if stored is not None and "sounds" in stored:
+            words, grams = Index.from_arrays(stored["words"]), Index.from_arrays(stored["grams"])
+            sounds = Sounds.from_arrays(stored["sounds"], words.terms())
+        else:
+            terms = [self._terms(tokenizer, p.text) for p in passages]
+            live = set(keys)
+            stale = set(self._terms_cache) - live
+            for key in stale:
+                del self._terms_cache[key]
+            on_disk = self._disk_cache is not None
+            if (self.tokenized or stale) and self._disk_cache is not None:
+                on_disk = self._disk_cache.save(self._terms_cache)
+            if on_disk:
+                # Every passage's tokens are on disk until the next changed build reads them again:
+                # between reloads the bot holds its index, not the tokens it was built from.
+                self._terms_cache, self._terms_loaded = {}, False
+            # One index at a time, each kept only as its arrays once built, the largest of them in
+            # scratch files: a build's peak is one index's counting, not every array at once.
+            cache = self._index_cache()
+            scratch = cache.scratch()
+            try:
+                joined = [t for t, _ in terms]
+                built = {"words": Index(Tokens(joined, SEP), scratch).to_arrays()}
+                joined = [g for _, g in terms]
+                del terms
+                built["grams"] = Index.of_grams(joined, scratch).to_arrays()
+                del joined
+                built["sounds"] = Sounds.build(Index.from_arrays(built["words"]).terms()).to_arrays()
+                if cache.save(index_key, built, scratch):
+                    # Serve from the saved file, as a restart would: mapped read-only, the postings
+                    # live in the page cache and a query brings in only its own terms'.
+                    built = cache.load(index_key) or built
+            finally:
+                scratch.close()
+            words, grams = Index.from_arrays(built["words"]), Index.from_arrays(built["grams"])
+            sounds = Sounds.from_arrays(built["sounds"], words.terms())
+        speakers = {s.id: s for s in config.speakers}
+        aliases: dict[str, str] = {}
+        for speaker in config.speakers:
+            for alias in (speaker.id, speaker.name, speaker.name_en, *speaker.aliases):
+                if alias:
+                    aliases[search_form(alias)] = speaker.id
+        synonyms = _synonym_table(tokenizer, config)
+        vocabulary = words.postings
+        reader = QueryReader(
+            tokenizer,
+            aliases,
+            config.fillers,
+            synonyms,
+            lambda word: () if word in vocabulary else sounds.like(word),
+            vocabulary.__contains__,
+        )
+        return Snapshot(
+            documents={d.document.id: d.document for d in corpus.documents},
+            passages=passages,
+            speakers=speakers,
+            tokenizer=tokenizer,
+            words=words,
+            grams=grams,
+            synonyms=synonyms,
+            drops=tuple(d for doc in corpus.documents for d in doc.drops),
+            topics=tuple(t for doc in corpus.documents for t in doc.topics),
+            seconds=time.perf_counter() - started,
+            by_id={p.id: i for i, p in enumerate(passages)},
+            aliases=aliases,
+            eligible=tuple(p.id for p in passages if daily_rotation.is_eligible(p)),
+            layout=Layout.of(passages, tuple(speakers)),
+            reader=reader,
+        )
+
+    def _tokenizer_signature(self) -> bytes:
+        return (self._tokenizer[0] if self._tokenizer else "").encode()
+
+    def _index_cache(self) -> IndexCache:
+        """One directory per corpus, holding only its latest index."""
+        corpus = hashlib.blake2b(str(self.seeds_dir.resolve()).encode(), digest_size=8).hexdigest()
+        return IndexCache(self.cache_dir / "index" / corpus)
+
+    def _config_fingerprint(self) -> str:
+        """The config files' names and bytes: stable across processes (a set's repr is not)."""
+        digest = hashlib.blake2b(digest_size=16)
+        for path in sorted(p for p in self.config_dir.iterdir() if p.is_file()):
+            digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+        return digest.hexdigest()
+
+    def _has_seeds(self) -> bool:
+        return self.seeds_dir.is_dir() and any(self.seeds_dir.glob("*.txt"))
+
+
+def _synonym_table(tokenizer: Tokenizer, config: CoreConfig) -> dict[str, tuple[tuple[str, ...], ...]]:
+    """Term → the term lists of every other member of its groups (speakers' aliases included).
+
+    Only single-term members are keys, so a query term expands exactly when it is a group member.
+    """
+    groups: list[list[str]] = [list(g) for g in config.synonyms]
+    for speaker in config.speakers:
+        groups.append([a for a in (speaker.name, speaker.name_en, *speaker.aliases) if a])
+    table: dict[str, list[tuple[str, ...]]] = {}
+    for group in groups:
+        members = [tuple(dict.fromkeys(w for w, _ in tokenizer.words(word))) for word in group]
+        members = [m for m in members if m]
+        for member in members:
+            if len(member) != 1:
+                continue
+            others = tuple(t for m in members if m != member for t in m)
+            table.setdefault(member[0], []).append(others)
+    return {k: tuple(v) for k, v in table.items()}
