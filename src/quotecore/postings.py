@@ -26,6 +26,10 @@ class Posting:
     weights: np.ndarray  # float64 idf * tf * (k1 + 1) / (tf + norm): the term's share of the score
 
 
+#: Posting entries whose weights a table keeps between queries (float64: 8 MiB at most).
+RECENT_POSTINGS = 1 << 20
+
+
 class PostingTable:
     """Every term's posting list in flat arrays (compressed sparse rows), sliced on demand.
 
@@ -50,15 +54,29 @@ class PostingTable:
         self._starts, self._ends = starts, ends
         self._docs, self._tfs = docs, tfs
         self._idf, self._norm, self._params = idf, norm, params
+        self._recent: dict[str, Posting] = {}
+        self._recent_size = 0
 
     def get(self, term: str) -> Posting | None:
-        """The term's posting list, or None for a term no document holds."""
+        """The term's posting list, or None for a term no document holds.
+
+        Weights are computed on demand and the recent ones kept (at most RECENT_POSTINGS entries
+        in all): words recur across queries, and "Another" asks the same query again.
+        """
+        posting = self._recent.get(term)
+        if posting is not None:
+            return posting
         row = self._vocab.get(term)
         if row is None:
             return None
         a, b = int(self._starts[row]), int(self._ends[row])
         docs = self._docs[a:b]
-        return Posting(docs, bm25.weights(self._tfs[a:b], self._norm[docs], float(self._idf[row]), self._params))
+        posting = Posting(docs, bm25.weights(self._tfs[a:b], self._norm[docs], float(self._idf[row]), self._params))
+        if self._recent_size + docs.size > RECENT_POSTINGS:
+            self._recent, self._recent_size = {}, 0
+        self._recent[term] = posting
+        self._recent_size += docs.size
+        return posting
 
     def __getitem__(self, term: str) -> Posting:
         posting = self.get(term)

@@ -29,6 +29,9 @@ INSIDE_WORD = 0.7
 PART = 0.7
 SOUND = 0.6
 JOIN = 1.0
+#: Query words whose alternatives a reader remembers (a few hundred kilobytes at most).
+_MEMO = 4096
+
 #: Chat mention syntax (@everyone, <!channel>, <@U123>, <#C1>): how a message pings, never what it asks.
 _MENTION = re.compile(r"<[@!#][^>]*>|@[a-z0-9_.-]+")
 
@@ -97,6 +100,7 @@ class QueryReader:
         self._synonyms = synonyms
         self._sounds = sounds
         self._known = known
+        self._memo: dict[str, QueryWord] = {}
         names = sorted((a for a in self._aliases if a), key=len, reverse=True)
         # Latin names only as whole words: "sam" must not fire inside "samsung".
         pattern = "|".join(rf"(?<![a-z0-9]){re.escape(n)}(?![a-z0-9])" if n.isascii() else re.escape(n) for n in names)
@@ -136,8 +140,7 @@ class QueryReader:
             order.append(word)
             if any(w.word == word for w in words):
                 continue
-            scale = SINGLE if len(word) == 1 and not word.isascii() else 1.0
-            words.append(QueryWord(word, self._variants(word, parts), scale))
+            words.append(self._word(word, parts))
         words = self._joined(words, order)
         adjacent = tuple(itertools.pairwise(order))
         return QueryPlan(
@@ -182,6 +185,17 @@ class QueryReader:
             more = [v for v in extra.get(word.word, ()) if all(v.term != u.term for u in word.variants)]
             out.append(QueryWord(word.word, word.variants + tuple(dict.fromkeys(more)), word.scale))
         return out
+
+    def _word(self, word: str, parts: tuple[str, ...]) -> QueryWord:
+        """The word with its alternatives; remembered per reader (a snapshot's), since words recur."""
+        known = self._memo.get(word)
+        if known is None:
+            scale = SINGLE if len(word) == 1 and not word.isascii() else 1.0
+            known = QueryWord(word, self._variants(word, parts), scale)
+            if len(self._memo) >= _MEMO:
+                self._memo.clear()
+            self._memo[word] = known
+        return known
 
     def _variants(self, word: str, parts: tuple[str, ...]) -> tuple[Variant, ...]:
         out = [Variant(word, "word", 1.0), Variant(INSIDE + word, "inside", INSIDE_WORD)]

@@ -47,21 +47,27 @@ MIN_SHARE_LONG = 0.3
 INTENT_EVIDENCE = 0.8
 _FLOOR = 1e-6
 #: Results re-ranked with the phrase bonus (the query's words side by side in the passage).
-PHRASE_WINDOW = 50
+PHRASE_WINDOW = 20
 PHRASE = 1.0
 
 
 @dataclass(frozen=True, slots=True)
 class Layout:
-    """Per-snapshot arrays the ranking reads: each passage's kind, speaker, doubt and followers."""
+    """Per-snapshot arrays the ranking reads: each passage's kind, speaker, doubt, and who it introduces.
+
+    `edge_src[i]` introduces `edge_dst[i]` (a question its answer turn, a lead-in what it announces),
+    `edge_decay[i]` being CARRY_DECAY to the power of how far down the run that passage is. A
+    passage follows at most one introducer (a run stops at the next question or lead-in), so each
+    `edge_dst` is distinct.
+    """
 
     kind: np.ndarray  # int8, index into KINDS
     speaker: np.ndarray  # int16, index into speaker_ids, -1 for nobody
     doubtful: np.ndarray  # bool
     speaker_ids: tuple[str, ...]
-    follow_start: np.ndarray  # int32: passage i introduces follow_dst[follow_start[i]:follow_end[i]]
-    follow_end: np.ndarray
-    follow_dst: np.ndarray  # int32
+    edge_src: np.ndarray  # int32
+    edge_dst: np.ndarray  # int32
+    edge_decay: np.ndarray  # float64
     prior: np.ndarray  # float64 kind prior per passage
 
     @classmethod
@@ -74,15 +80,25 @@ class Layout:
         speaker = np.fromiter((code.get(p.speaker_id or "", -1) for p in passages), dtype=np.int16, count=n)
         doubtful = np.fromiter((p.attribution == "doubtful" for p in passages), dtype=bool, count=n)
         prior = np.fromiter((KIND_PRIOR[p.kind] for p in passages), dtype=np.float64, count=n)
-        start = np.zeros(n, dtype=np.int32)
-        end = np.zeros(n, dtype=np.int32)
+        src: list[int] = []
         dst: list[int] = []
+        steps: list[int] = []
         for i, p in enumerate(passages):
-            start[i] = len(dst)
             if p.kind in _INTRODUCES:
-                dst.extend(_followers(passages, i))
-            end[i] = len(dst)
-        return cls(kind, speaker, doubtful, speaker_ids, start, end, np.asarray(dst, dtype=np.int32), prior)
+                for step, j in enumerate(_followers(passages, i)):
+                    src.append(i)
+                    dst.append(j)
+                    steps.append(step)
+        return cls(
+            kind,
+            speaker,
+            doubtful,
+            speaker_ids,
+            np.asarray(src, dtype=np.int32),
+            np.asarray(dst, dtype=np.int32),
+            CARRY_DECAY ** np.asarray(steps, dtype=np.float64),
+            prior,
+        )
 
 
 def _followers(passages: tuple[Passage, ...], i: int) -> list[int]:
@@ -114,7 +130,7 @@ class Scored:
 
 def word_weight(word: QueryWord, index: Index) -> float:
     """A query word's idf; a word the corpus never uses weighs as a term in no document."""
-    idf = index.idf(word.word) if index.df(word.word) else 0.0
+    idf = index.idf(word.word)
     if idf > 0:
         return idf
     return float(np.log((index.size + 0.5) / 0.5)) if index.size else 1.0
@@ -227,8 +243,8 @@ def score(
     # passages has idf 0 (rank-bm25), and its passages still match.
     docs = np.flatnonzero(credit > 0).astype(np.int32)
     carried = np.zeros(n)
-    if layout.follow_dst.size and docs.size:
-        carried, credit, inherited = _carry(total, credit, layout, docs)
+    if layout.edge_src.size and docs.size:
+        carried, credit, inherited = _carry(total, credit, layout)
         if inherited:
             docs = np.flatnonzero(credit > 0).astype(np.int32)
     base = total + carried
@@ -271,22 +287,16 @@ def priors(docs: np.ndarray, layout: Layout, wanted: str | None, strong: np.ndar
     return prior
 
 
-def _carry(
-    total: np.ndarray, credit: np.ndarray, layout: Layout, matched: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, bool]:
+def _carry(total: np.ndarray, credit: np.ndarray, layout: Layout) -> tuple[np.ndarray, np.ndarray, bool]:
     """What each passage inherits from the question or lead-in that introduces it (and whether any did)."""
     carried = np.zeros(total.size)
-    sources = matched[layout.follow_end[matched] > layout.follow_start[matched]]
-    if not sources.size:
+    live = credit[layout.edge_src] > 0
+    if not live.any():
         return carried, credit, False
+    src, dst = layout.edge_src[live], layout.edge_dst[live]
+    carried[dst] = CARRY * total[src] * layout.edge_decay[live]  # each passage has one introducer
     credit = credit.copy()
-    starts, ends = layout.follow_start[sources], layout.follow_end[sources]
-    counts = ends - starts
-    src = np.repeat(sources, counts)
-    step = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-    dst = layout.follow_dst[np.repeat(starts, counts) + step]
-    np.maximum.at(carried, dst, CARRY * total[src] * CARRY_DECAY**step)
-    np.maximum.at(credit, dst, credit[src])
+    credit[dst] = np.maximum(credit[dst], credit[src])
     return carried, credit, True
 
 

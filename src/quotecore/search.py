@@ -106,12 +106,15 @@ def _by_speaker(snap: Snapshot, speaker_id: str) -> Scored:
 def _highlight_weights(snap: Snapshot, plan: QueryPlan) -> dict[str, float]:
     """Each matched term's idf: the excerpt centres on the sentence holding the most of it."""
     weights: dict[str, float] = {}
+    table = snap.words.postings
     for word in plan.words:
         for variant in word.variants:
-            if snap.words.df(variant.term):
+            row = table.row(variant.term)
+            if row is not None:
                 shown = variant.term.removeprefix(INSIDE)  # an inside part is found in the text as is
-                weight = max(snap.words.idf(variant.term), 0.01) * variant.factor
-                weights[shown] = max(weights.get(shown, 0.0), weight)
+                weight = max(table.idf(row), 0.01) * variant.factor
+                if weight > weights.get(shown, 0.0):
+                    weights[shown] = weight
     return weights
 
 
@@ -139,16 +142,10 @@ def _explain(snap: Snapshot, plan: QueryPlan, scored: Scored, pos: int, final: f
         "share": round(float(scored.share[pos]), 4),
         "score": round(final, 6),
     }
-    if scored.carried[pos] > 0:
-        layout = snap.layout
-        assert layout is not None
-        for back in range(1, 8):
-            i = doc - back
-            if i < 0:
-                break
-            if doc in layout.follow_dst[layout.follow_start[i] : layout.follow_end[i]].tolist():
-                detail["carried_from"] = snap.passages[i].id
-                break
+    if scored.carried[pos] > 0 and snap.layout is not None:
+        edge = np.flatnonzero(snap.layout.edge_dst == doc)
+        if edge.size:
+            detail["carried_from"] = snap.passages[int(snap.layout.edge_src[edge[0]])].id
     return detail
 
 
