@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from quotecore.daily import is_eligible
 from quotecore.index import Index
 from quotecore.models import KINDS, Passage
 from quotecore.query import INSIDE_WORD, PART, QueryPlan, QueryWord, Variant
@@ -69,6 +70,7 @@ class Layout:
     edge_dst: np.ndarray  # int32
     edge_decay: np.ndarray  # float64
     prior: np.ndarray  # float64 kind prior per passage
+    quotable: np.ndarray  # bool: may be served alone (`daily.is_eligible`)
 
     @classmethod
     def of(cls, passages: tuple[Passage, ...], speaker_ids: tuple[str, ...]) -> Layout:
@@ -80,6 +82,7 @@ class Layout:
         speaker = np.fromiter((code.get(p.speaker_id or "", -1) for p in passages), dtype=np.int16, count=n)
         doubtful = np.fromiter((p.attribution == "doubtful" for p in passages), dtype=bool, count=n)
         prior = np.fromiter((KIND_PRIOR[p.kind] for p in passages), dtype=np.float64, count=n)
+        quotable = np.fromiter((is_eligible(p) for p in passages), dtype=bool, count=n)
         src: list[int] = []
         dst: list[int] = []
         steps: list[int] = []
@@ -98,6 +101,7 @@ class Layout:
             np.asarray(dst, dtype=np.int32),
             CARRY_DECAY ** np.asarray(steps, dtype=np.float64),
             prior,
+            quotable,
         )
 
 
@@ -259,6 +263,14 @@ def score(
     prior = priors(docs, layout, only or plan.intent, strong)
     final = (base[docs] + _FLOOR) * prior  # the floor lets priors order matches that score 0
     return Scored(docs, final, total[docs], carried[docs], share, prior, weight)
+
+
+def by_speaker(layout: Layout, speaker_id: str) -> Scored:
+    """A query that only names a person ("奥特曼"): that person's quotable passages, in corpus order."""
+    docs = np.flatnonzero(layout.quotable & (layout.speaker == _code(layout, speaker_id))).astype(np.int32)
+    ones = np.ones(docs.size)
+    final = 1.0 - np.arange(docs.size) / max(docs.size, 1) / 2  # earlier first, all positive
+    return Scored(docs, final, ones, np.zeros(docs.size), ones, ones, 0.0)
 
 
 def _code(layout: Layout, speaker_id: str) -> int:

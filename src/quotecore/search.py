@@ -18,7 +18,7 @@ from quotecore.excerpt import DEFAULT_MAX_CHARS, excerpt
 from quotecore.index import Index
 from quotecore.models import Quote
 from quotecore.query import QueryPlan
-from quotecore.ranking import Scored, order, priors, score
+from quotecore.ranking import Scored, by_speaker, order, priors, score
 from quotecore.snapshot import Snapshot
 from quotecore.tokenize import INSIDE, Tokenizer
 
@@ -63,7 +63,7 @@ def search(
         if scored.docs.size == 0 and _unknown_word(snap, plan):
             scored = _by_grams(snap, plan, who)
     elif plan.intent or who:
-        scored = _by_speaker(snap, who or plan.intent or "")
+        scored = by_speaker(snap.layout, who or plan.intent or "")
     else:
         scored = _nothing()
     want = offset + max(limit, 0)
@@ -92,15 +92,6 @@ def _by_grams(snap: Snapshot, plan: QueryPlan, who: str | None) -> Scored:
     prior = priors(docs, snap.layout, who or plan.intent)
     zeros = np.zeros(docs.size)
     return Scored(docs, scores * prior, scores, zeros, np.ones(docs.size), prior, 0.0)
-
-
-def _by_speaker(snap: Snapshot, speaker_id: str) -> Scored:
-    """A query that only names a person ("奥特曼"): that person's quotable passages, in corpus order."""
-    docs = np.asarray([snap.by_id[i] for i in snap.eligible], dtype=np.int32)
-    docs = docs[np.fromiter((snap.passages[d].speaker_id == speaker_id for d in docs), bool, docs.size)]
-    ones = np.ones(docs.size)
-    final = 1.0 - np.arange(docs.size) / max(docs.size, 1) / 2  # earlier first, all positive
-    return Scored(docs, final, ones, np.zeros(docs.size), ones, ones, 0.0)
 
 
 def _highlight_weights(snap: Snapshot, plan: QueryPlan) -> dict[str, float]:
