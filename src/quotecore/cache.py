@@ -28,8 +28,10 @@ from typing import IO, Any
 
 import numpy as np
 
+from quotecore.cleaning import CLEANING_VERSION
 from quotecore.ingest import LoadedDocument
 from quotecore.models import Document, Drop, Passage
+from quotecore.structure import STRUCTURE_VERSION
 
 log = logging.getLogger(__name__)
 
@@ -100,8 +102,9 @@ class TermsCache:
         return True
 
 
-#: Bump when cleaning, attribution or the passage model change what a file loads as.
-DOCUMENTS_VERSION = "2"
+#: Bump when the passage model changes what a file loads as. Cleaning and attribution rules carry
+#: their own versions (CLEANING_VERSION, STRUCTURE_VERSION), which are part of the key as well.
+DOCUMENTS_VERSION = "3"
 
 
 def _passage(data: dict[str, Any], spans: dict[tuple[int, int], tuple[int, int]]) -> Passage:
@@ -129,7 +132,8 @@ class DocumentCache:
     """
 
     def __init__(self, directory: Path, signature: str) -> None:
-        digest = hashlib.blake2b(f"{DOCUMENTS_VERSION}\n{signature}".encode(), digest_size=8).hexdigest()
+        versions = f"{DOCUMENTS_VERSION}\n{CLEANING_VERSION}\n{STRUCTURE_VERSION}"
+        digest = hashlib.blake2b(f"{versions}\n{signature}".encode(), digest_size=8).hexdigest()
         self.directory = directory / digest
         self._spans: dict[tuple[int, int], tuple[int, int]] = {}
 

@@ -32,9 +32,25 @@ def clean_chars(text: str) -> str:
     return _SPACES.sub(" ", text).strip()
 
 
+# Characters OpenCC's `t2s` leaves traditional because the same character is also valid simplified
+# Chinese with another meaning. 著 is 着 (the aspect particle: 紧接著, 接著, 随著, 看著) except in
+# the words where it means "notable" or "to write" (著名, 显著, 著作, 名著, …); 乾 is 干 ("dry",
+# 乾净) except in 乾隆 and 乾坤.
+_LEFT_TRADITIONAL: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"(?<![显土卓昭巨名专原论遗编合拙撰译大新著])著(?![名作称述录者书])"), "着"),
+    (re.compile(r"乾(?![隆坤])"), "干"),
+)
+
+
 def to_simplified(text: str) -> str:
-    """Traditional to simplified with OpenCC `t2s` (not `tw2sp`, which also rewrites vocabulary)."""
-    return _converter("t2s").convert(text)
+    """Traditional to simplified with OpenCC `t2s` (not `tw2sp`, which also rewrites vocabulary).
+
+    Then the characters t2s leaves traditional because they are also simplified words.
+    """
+    text = _converter("t2s").convert(text)
+    for pattern, replacement in _LEFT_TRADITIONAL:
+        text = pattern.sub(replacement, text)
+    return text
 
 
 def to_traditional(text: str) -> str:
