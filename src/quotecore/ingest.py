@@ -191,7 +191,7 @@ def _original_of(block: Block) -> str | None:
 
 def _shown(repair: Repair) -> str:
     """What `quotebot stats` lists for a repair: the surviving sentence and what was cut from it."""
-    return f"{to_simplified(repair.result)}  [cut: {repair.cut}]"
+    return f"[cut: {repair.cut}] {to_simplified(repair.result)}"
 
 
 @dataclass(frozen=True, slots=True)
