@@ -62,6 +62,8 @@ SPEECH_VERBS: tuple[str, ...] = (
     "谈到",
     "谈及",
     "聊到",
+    "谈起",
+    "聊起",
     "说起",
     "提及",
     "自言",
@@ -133,11 +135,12 @@ _STANCE_FRAMES = (
 #: Nouns that make "X谈到了…的话题" a description of the conversation rather than X's words.
 _TOPIC_NOUNS = (
     "话题|问题|议题|战略|策略|关系|转变|合作|看法|观点|想法|内容|故事|经历|趣事|细节|方面|领域|计划|愿景|事情|"
-    "趋势|变化|挑战|机会|原因|理由|原则|心得|感受|体会|经验|历程|过往|近况|方向|布局|规划|目标|安排|话|事"
+    "趋势|变化|挑战|机会|原因|理由|原则|心得|感受|体会|经验|历程|过往|近况|方向|布局|规划|目标|安排|角色|作用|"
+    "地位|影响|意义|处境|困境|低谷|转折|往事|过程|情况|现状|进展|话|事"
 )
 #: Phrases with which the article speaks in its own voice: the stretch of reported speech ends.
 _EDITORIAL = re.compile(
-    r"值得一提|值得注意|该说不说|据悉|据了解|据报道|据介绍|资料显示|公开资料|不难看出|可以看出|由此可见|总的来说|"
+    r"导读|编者按|编者注|值得一提|值得注意|该说不说|据悉|据了解|据报道|据介绍|资料显示|公开资料|不难看出|可以看出|由此可见|总的来说|"
     r"总而言之|笔者|小编|编者|有意思的是|有趣的是|众所周知|网友|热评|评论区|本文|本期|本次(?:节目|采访|对话)|"
     r"(?:根据|据).{0,40}整理|话题(?:转|回)到|话锋一转|让我们|我们来看|一起来看|下面(?:详细)?来看|节目(?:前|后|中|最后)|"
     r"(?:前|后)半段|采访(?:最后|结束)|对话(?:最后|结束)"
@@ -184,6 +187,8 @@ def _alternation(words: Iterable[str]) -> str:
 
 
 _SPEECH = _alternation(SPEECH_VERBS)
+#: Verbs that can name a topic rather than say something ("谈到…的转变", "回应…的合作").
+_TOPIC_VERBS = "谈到|谈起|谈及|聊到|聊起|说起|提到|提及|回应|阐述|介绍|分享|回忆"
 _ASK = _alternation(QUESTION_VERBS)
 _PRONOUN = r"(?<![其吉利排无])[他她](?![们們人国乡者方用日])"
 
@@ -218,6 +223,7 @@ class Said:
     speaker: str
     mode: str  # "content": X's words follow; "framing": X did something with words; "question"
     end: int
+    named: bool = False  # by name, not by pronoun
 
 
 @dataclass
@@ -268,9 +274,12 @@ class Attributor:
                 if alias:
                     self._by_alias[to_simplified(alias).casefold()] = speaker.id
         names = sorted(self._by_alias, key=len, reverse=True)
-        alias_re = "|".join(_bounded(n) for n in names) or r"(?!x)x"
+        label_re = "|".join(_bounded(n) for n in names) or r"(?!x)x"
+        # A one-character alias ("林", "周") labels a turn but is never a mention in prose, where it
+        # is part of other words ("森林", "一周").
+        alias_re = "|".join(_bounded(n) for n in names if len(n) >= 2) or r"(?!x)x"
         self._alias = re.compile(alias_re, re.I)
-        self._label = re.compile(rf"^({alias_re}|{_ASKER_LABELS}|{_ANSWER_LABELS})\s*[:：]\s*", re.I)
+        self._label = re.compile(rf"^({label_re}|{_ASKER_LABELS}|{_ANSWER_LABELS})\s*[:：]\s*", re.I)
         who = rf"{alias_re}|{_PRONOUN}"
         gap = rf"[^。!?！？;；“”\"「」]{{0,{_MAX_GAP}}}?"
         self._said = re.compile(rf"(?P<who>{who})(?P<gap>{gap})(?P<verb>{_ASK}|{_SPEECH})", re.I)
@@ -356,7 +365,8 @@ class Attributor:
             mode, topical = self._mode(masked, match)
             if mode == "framing" and not found and topical:
                 framing_sentence = True  # "他不仅阐述了…战略,而且…": a summary of the conversation
-            found.append(Said(speaker, mode, offset + match.end()))
+            named = match.group("who") not in ("他", "她")
+            found.append(Said(speaker, mode, offset + match.end(), named))
         if found and not framing_sentence and found[0].mode == "framing":
             # "他还引用了iPhone的例子,称其…": a verb after a comma shares the subject before it.
             for match in self._implicit.finditer(masked, found[0].end - offset):
@@ -376,7 +386,14 @@ class Attributor:
             obj = re.split(r"[，,。；;：:！!？?—]", rest[1:], maxsplit=1)[0]
             return "framing", bool(re.search(rf"(?:{_TOPIC_NOUNS})$", obj.strip()))
         if not rest.strip() or rest[:1] in "。！!":
-            return "framing", True
+            # "“…,”林知远说。": the quote before the name is what was said.
+            quoted_before = re.search(r"[“「\"]", masked[: match.start()]) is not None
+            return ("content", False) if quoted_before else ("framing", True)
+        if re.fullmatch(_TOPIC_VERBS, verb):
+            # "他还谈到联合创始人的角色。": a topic named, then the sentence or clause ends.
+            obj = re.split(r"[，,。；;：:！!？?—]", rest, maxsplit=1)[0]
+            if re.search(rf"(?:{_TOPIC_NOUNS})$", obj.strip()) and not re.search(r"[“「\"]", obj):
+                return "framing", True
         if asks:
             direct = rest[:1] in '，,：:“"「' or bool(re.search(r"[?？]", rest))
             return ("question" if direct else "framing"), not direct
@@ -441,7 +458,7 @@ class Attributor:
             return self._turn_block(line, text[label.end() :], label.group(1), st)
         if bullet:
             return self._bullet_block(line, text[bullet.end() :], st)
-        if st.turn is not None and not self._leaves_turn(text):
+        if st.turn is not None and not self._leaves_turn(text, st.turn[0]):
             speaker, kind = st.turn
             doubt = self._doubtful(text, speaker)
             return Block(line, close_list_item(text), kind, speaker, st.topic, doubt)
@@ -491,8 +508,10 @@ class Attributor:
             return Block(line, close_list_item(text), kind, first.speaker, st.topic)
         framing = [s for s in said if s.mode == "framing"]
         if framing:
-            # "X还谈到了…的转变。": narration, but what follows is X's until the narrator is back.
-            st.stretch = (framing[0].speaker, "reported")
+            # "X还谈到了…的转变。": narration, but what follows is X's until the narrator is back
+            # (unless the narrator is plainly speaking: "值得一提的是,…他并没有正面回应。").
+            editorial = _EDITORIAL.search(_unquoted(text)) and not re.match(r"^\S{0,8}(?:节目|采访|对话)", text)
+            st.stretch = None if editorial else (framing[0].speaker, "reported")
             return Block(line, text, "narration", None, st.topic)
         if st.stretch is not None and not self._narrator_is_back(text):
             speaker, kind = st.stretch
@@ -540,14 +559,17 @@ class Attributor:
             return True
         return self._asks_reader(masked)
 
-    def _leaves_turn(self, text: str) -> bool:
+    def _leaves_turn(self, text: str, speaker: str | None) -> bool:
         """Whether an unlabelled paragraph after a turn is plainly the editor's, not the turn's.
 
         "本文根据…整理" and "你怎么看?" end a turn; anything else continues it.
         """
         masked = _unquoted(text)
         editorial = re.search(r"本文|编者|笔者|小编|(?:根据|据).{0,40}整理|(?:责任)?编辑\s*[:：]", masked)
-        return bool(editorial) or (self._asks_reader(masked) and len(masked) < 40)
+        if editorial or (self._asks_reader(masked) and len(masked) < 40):
+            return True
+        # "林知远表示,…" after 林知远's own turn: the narrator reports him by name, the turn is over.
+        return any(s.speaker == speaker and s.named for s in self._find_said(text, None))
 
     @staticmethod
     def _asks_reader(masked: str) -> bool:
