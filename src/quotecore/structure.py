@@ -438,7 +438,8 @@ class Attributor:
         st = _State()
         for index, line in enumerate(lines):
             next_text = lines[index + 1].text if index + 1 < len(lines) else None
-            heading = self._heading(line.text, next_text, st.turn is not None)
+            # What a lead-in announces is never a heading, however short ("那估值呢？").
+            heading = self._heading(line.text, next_text, st.turn is not None or st.handoff is not None)
             if heading is not None:
                 st.topic = heading
                 headings.append(line)
