@@ -232,6 +232,10 @@ def test_characters_t2s_leaves_traditional(traditional: str, simplified: str) ->
         ("首页 > 科技 > 正文", "breadcrumb"),
         ("未经授权，禁止转载", "copyright"),
         ("相关阅读", "related links"),
+        ("分享：", "share widget"),
+        ("打开APP阅读全文", "share widget"),
+        ("声明：该文观点仅代表作者本人", "disclaimer"),
+        ("（完）", "end mark"),
     ],
 )
 def test_more_page_furniture(line: str, reason: str) -> None:

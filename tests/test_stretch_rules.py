@@ -123,3 +123,13 @@ def test_roles_are_inferred_from_who_asks() -> None:
     lines = [Line(1, "何：为什么？"), Line(2, "陈：因为。"), Line(3, "何：还有呢？"), Line(4, "宋岚指出，没有了。")]
     interviewees, interviewers = Attributor(document, SPEAKERS).infer_roles(lines)
     assert interviewers == ("he",) and set(interviewees) == {"chen", "song"}
+
+
+def test_a_turn_label_may_carry_a_role() -> None:
+    blocks = attribute("何雨（主持人）：为什么？", "陈思远(创始人):因为。")
+    assert who(blocks) == [("question", "he"), ("answer", "chen")]
+
+
+def test_with_numbered_sections_a_bare_quoted_line_is_a_quote() -> None:
+    blocks = attribute("一、创业", "陈思远认为，硬件没有捷径。", "“慢就是快”", "公司成立于2017年。")
+    assert who(blocks) == [("reported", "chen"), ("reported", "chen"), ("narration", None)]

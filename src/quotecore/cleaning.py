@@ -60,6 +60,10 @@ _FURNITURE: tuple[tuple[re.Pattern[str], str], ...] = (
         re.compile(r"^(分享到|分享至|一键分享|转发到|扫一扫|扫码|长按识别|长按二维码|打开微信)"),
         "furniture: share widget",
     ),
+    (re.compile(r"^(分享|点击分享|举报|反馈|收藏本文)\s*[:：]?\s*$|^(打开|下载|安装).{0,8}(APP|客户端)", re.I), _SHARE),
+    (re.compile(r"^(点击|欢迎|长按)?关注(我们|公众号)|^更多精彩(内容)?|^返回.{0,6}查看更多"), _SHARE),
+    (re.compile(r"^声明\s*[:：].{0,60}(仅代表|不代表)"), "furniture: disclaimer"),
+    (re.compile(r"^[（(]\s*完\s*[)）]$|^[-—]*\s*(END|完)\s*[-—]*$", re.I), "furniture: end mark"),
     (
         re.compile(
             r"^((微信|微博|QQ空间|QQ|朋友圈|豆瓣|抖音|复制链接|更多|点赞|收藏|转发|在看|分享|评论|举报)"
