@@ -131,5 +131,5 @@ def test_a_turn_label_may_carry_a_role() -> None:
 
 
 def test_with_numbered_sections_a_bare_quoted_line_is_a_quote() -> None:
-    blocks = attribute("一、创业", "陈思远认为，硬件没有捷径。", "“慢就是快”", "公司成立于2017年。")
+    blocks = attribute("一、创业", "陈思远认为，硬件没有捷径。", "“慢就是快”", "值得一提的是，公司成立于2017年。")
     assert who(blocks) == [("reported", "chen"), ("reported", "chen"), ("narration", None)]

@@ -279,7 +279,9 @@ class Attributor:
         # is part of other words ("森林", "一周").
         alias_re = "|".join(_bounded(n) for n in names if len(n) >= 2) or r"(?!x)x"
         self._alias = re.compile(alias_re, re.I)
-        self._label = re.compile(rf"^({label_re}|{_ASKER_LABELS}|{_ANSWER_LABELS})\s*[:：]\s*", re.I)
+        # "林知远:", "林：", "林知远（深澜CEO）：": a name, perhaps its role in parentheses, a colon.
+        role = r"(?:\s*[（(][^（）()]{1,30}[)）])?"
+        self._label = re.compile(rf"^({label_re}|{_ASKER_LABELS}|{_ANSWER_LABELS}){role}\s*[:：]\s*", re.I)
         who = rf"{alias_re}|{_PRONOUN}"
         gap = rf"[^。!?！？;；“”\"「」]{{0,{_MAX_GAP}}}?"
         self._said = re.compile(rf"(?P<who>{who})(?P<gap>{gap})(?P<verb>{_ASK}|{_SPEECH})", re.I)
@@ -290,6 +292,7 @@ class Attributor:
         self._other_voice = re.compile(rf"(?:{_OTHER_VOICES}){gap}(?:{_ASK}|{_SPEECH})", re.I)
         self.interviewees = tuple(document.interviewees)
         self.interviewers = tuple(document.interviewers)
+        self._quoted_titles = True
 
     # -- roles ---------------------------------------------------------------------------------
 
@@ -412,6 +415,8 @@ class Attributor:
         if marked and not _SENTENCE_END.search(marked.group(1)[:-1]):
             return marked.group(1).strip()
         quoted = _QUOTED_LINE.match(text)
+        if quoted and not self._quoted_titles:
+            return None
         if quoted and not re.search(r"[“”\"]", quoted.group(1)):
             # A quoted line that ends its sentence ("“…。”") is somebody's words, not a title.
             return None if re.search(r"[。！？!?…]$", quoted.group(1)) else quoted.group(1).strip()
@@ -433,6 +438,13 @@ class Attributor:
 
     def blocks(self, lines: list[Line]) -> tuple[list[Block], list[Line]]:
         """Blocks in order, plus the heading lines (topics, never quotes)."""
+        # An article whose sections are numbered or marked ("一、…", "【…】") does not also title
+        # them with bare quotes: there, a quoted line on its own is somebody's words.
+        self._quoted_titles = not any(
+            _NUMBERED_HEADING.match(ln.text) or _MARKED_HEADING.match(ln.text)
+            for ln in lines
+            if len(ln.text) <= _MAX_HEADING
+        )
         blocks: list[Block] = []
         headings: list[Line] = []
         st = _State()
