@@ -133,3 +133,8 @@ def test_a_turn_label_may_carry_a_role() -> None:
 def test_with_numbered_sections_a_bare_quoted_line_is_a_quote() -> None:
     blocks = attribute("一、创业", "陈思远认为，硬件没有捷径。", "“慢就是快”", "值得一提的是，公司成立于2017年。")
     assert who(blocks) == [("reported", "chen"), ("reported", "chen"), ("narration", None)]
+
+
+def test_mentioning_a_person_is_narration() -> None:
+    blocks = attribute("采访中，陈思远多次提到CTO宋岚。", "据他介绍，宋岚是公司第一位员工。")
+    assert who(blocks) == [("narration", None), ("reported", "chen")]

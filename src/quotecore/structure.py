@@ -394,8 +394,10 @@ class Attributor:
             return ("content", False) if quoted_before else ("framing", True)
         if re.fullmatch(_TOPIC_VERBS, verb):
             # "他还谈到联合创始人的角色。": a topic named, then the sentence or clause ends.
+            # "张伟多次提到CTO李娜。": a person named is a topic too.
             obj = re.split(r"[，,。；;：:！!？?—]", rest, maxsplit=1)[0]
-            if re.search(rf"(?:{_TOPIC_NOUNS})$", obj.strip()) and not re.search(r"[“「\"]", obj):
+            topical = re.search(rf"(?:{_TOPIC_NOUNS})$", obj.strip()) or self._alias.search(obj)
+            if topical and not re.search(r"[“「\"]", obj):
                 return "framing", True
         if asks:
             direct = rest[:1] in '，,：:“"「' or bool(re.search(r"[?？]", rest))
