@@ -138,3 +138,22 @@ def test_with_numbered_sections_a_bare_quoted_line_is_a_quote() -> None:
 def test_mentioning_a_person_is_narration() -> None:
     blocks = attribute("采访中，陈思远多次提到CTO宋岚。", "据他介绍，宋岚是公司第一位员工。")
     assert who(blocks) == [("narration", None), ("reported", "chen")]
+
+
+def test_after_the_interview_the_narrator_is_back() -> None:
+    blocks = attribute(
+        "何：最难的是什么？",
+        "陈：节奏。",
+        "采访结束后，陈思远还带我们参观了机房。",
+        "他说，每台服务器他都亲手调试过。",
+        "“机器不会骗人。”",
+        "这句话后来被贴在了机房门口。",
+        "有同事告诉我们，他每天最早到公司。",
+    )
+    assert who(blocks)[2:] == [
+        ("narration", None),
+        ("reported", "chen"),
+        ("reported", "chen"),
+        ("narration", None),
+        ("narration", None),
+    ]

@@ -140,7 +140,7 @@ _TOPIC_NOUNS = (
 )
 #: Phrases with which the article speaks in its own voice: the stretch of reported speech ends.
 _EDITORIAL = re.compile(
-    r"导读|编者按|编者注|值得一提|值得注意|该说不说|据悉|据了解|据报道|据介绍|资料显示|公开资料|不难看出|可以看出|由此可见|总的来说|"
+    r"导读|编者按|编者注|这(?:句|番)话|此话|值得一提|值得注意|该说不说|据悉|据了解|据报道|据介绍|资料显示|公开资料|不难看出|可以看出|由此可见|总的来说|"
     r"总而言之|笔者|小编|编者|有意思的是|有趣的是|众所周知|网友|热评|评论区|本文|本期|本次(?:节目|采访|对话)|"
     r"(?:根据|据).{0,40}整理|话题(?:转|回)到|话锋一转|让我们|我们来看|一起来看|下面(?:详细)?来看|节目(?:前|后|中|最后)|"
     r"(?:前|后)半段|采访(?:最后|结束)|对话(?:最后|结束)"
@@ -150,7 +150,7 @@ _ANNOUNCEMENT = re.compile(r"^(?:以下|下面|如下|接下来|全文如下|对
 #: Unknown people who speak: "网友…表示", "主持人…问到", "某分析师指出". Not anyone's quote here.
 _OTHER_VOICES = (
     "网友|主持人|记者|笔者|小编|编者|分析师|专家|业内人士|知情人士|发言人|官方|评论员|研究员|投资人|观众|"
-    "CEO|创始人|总裁|董事长|负责人|教授|媒体|外媒"
+    "CEO|创始人|总裁|董事长|负责人|教授|媒体|外媒|同事|员工|朋友|高管|消息人士"
 )
 #: Labels a transcript may use instead of names.
 _ASKER_LABELS = r"问|Q|记者|主持人|提问|问题"
@@ -580,11 +580,14 @@ class Attributor:
         "本文根据…整理" and "你怎么看?" end a turn; anything else continues it.
         """
         masked = _unquoted(text)
-        editorial = re.search(r"本文|编者|笔者|小编|(?:根据|据).{0,40}整理|(?:责任)?编辑\s*[:：]", masked)
+        editorial = re.search(
+            r"本文|编者|笔者|小编|(?:根据|据).{0,40}整理|(?:责任)?编辑\s*[:：]|(?:采访|对话|节目)(?:结束|之后|之外|最后)",
+            masked,
+        )
         if editorial or (self._asks_reader(masked) and len(masked) < 40):
             return True
-        # "林知远表示,…" after 林知远's own turn: the narrator reports him by name, the turn is over.
-        return any(s.speaker == speaker and s.named for s in self._find_said(text, None))
+        # "采访结束后，李娜还带我们…", "林知远表示,…" after their own turn: the narrator is back.
+        return any(self._by_alias.get(m.group(0).casefold()) == speaker for m in self._alias.finditer(masked))
 
     @staticmethod
     def _asks_reader(masked: str) -> bool:
