@@ -157,3 +157,8 @@ def test_after_the_interview_the_narrator_is_back() -> None:
         ("narration", None),
         ("narration", None),
     ]
+
+
+def test_a_continuation_naming_its_speaker_as_an_object_stays_in_the_turn_doubtful() -> None:
+    blocks = attribute("何：怎么分工？", "陈：我管产品。", "小事我自己定，不用和陈思远商量。")
+    assert who(blocks)[-1] == ("answer", "chen") and blocks[-1].attribution == "doubtful"

@@ -190,7 +190,7 @@ _SPEECH = _alternation(SPEECH_VERBS)
 #: Verbs that can name a topic rather than say something ("谈到…的转变", "回应…的合作").
 _TOPIC_VERBS = "谈到|谈起|谈及|聊到|聊起|说起|提到|提及|回应|阐述|介绍|分享|回忆"
 _ASK = _alternation(QUESTION_VERBS)
-_PRONOUN = r"(?<![其吉利排无])[他她](?![们們人国乡者方用日])"
+_PRONOUN = r"(?<![其吉利排无])[他她](?![们們俩倆人国乡者方用日])"
 
 
 @dataclass(frozen=True, slots=True)
@@ -586,8 +586,13 @@ class Attributor:
         )
         if editorial or (self._asks_reader(masked) and len(masked) < 40):
             return True
-        # "采访结束后，李娜还带我们…", "林知远表示,…" after their own turn: the narrator is back.
-        return any(self._by_alias.get(m.group(0).casefold()) == speaker for m in self._alias.finditer(masked))
+        # "采访结束后，李娜还带我们…", "林知远表示,…" after their own turn: the narrator is back. The
+        # name must open a clause (be its subject); "…无需与山姆商讨" stays in the turn, doubtful.
+        return any(
+            self._by_alias.get(m.group(0).casefold()) == speaker
+            and (m.start() == 0 or masked[m.start() - 1] in "，,。；;：:")
+            for m in self._alias.finditer(masked)
+        )
 
     @staticmethod
     def _asks_reader(masked: str) -> bool:
