@@ -236,6 +236,7 @@ def test_characters_t2s_leaves_traditional(traditional: str, simplified: str) ->
         ("打开APP阅读全文", "share widget"),
         ("声明：该文观点仅代表作者本人", "disclaimer"),
         ("（完）", "end mark"),
+        ("（編輯：陳小明）", "byline"),
     ],
 )
 def test_more_page_furniture(line: str, reason: str) -> None:

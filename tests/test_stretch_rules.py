@@ -162,3 +162,13 @@ def test_after_the_interview_the_narrator_is_back() -> None:
 def test_a_continuation_naming_its_speaker_as_an_object_stays_in_the_turn_doubtful() -> None:
     blocks = attribute("何：怎么分工？", "陈：我管产品。", "小事我自己定，不用和陈思远商量。")
     assert who(blocks)[-1] == ("answer", "chen") and blocks[-1].attribution == "doubtful"
+
+
+def test_another_speaker_without_a_name_ends_the_stretch() -> None:
+    blocks = attribute("陈思远认为，泡沫还没有到来。", "论坛上，另一位讲者则持相反意见，指市场已经过热。")
+    assert who(blocks) == [("reported", "chen"), ("narration", None)]
+
+
+def test_a_question_to_the_reader_is_not_a_heading() -> None:
+    blocks = attribute("陈思远认为，泡沫还没有到来。", "你同意他的看法吗？", "公司成立于2017年。")
+    assert who(blocks)[1] == ("narration", None)

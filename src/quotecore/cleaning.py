@@ -96,9 +96,14 @@ _CONTENTLESS = re.compile(r"^[\W_]*$")
 
 
 def furniture_reason(line: str) -> str | None:
-    """Why this (already char-cleaned) line is page furniture, or None when it is content."""
+    """Why this (already char-cleaned) line is page furniture, or None when it is content.
+
+    The rules are written in simplified characters and also tried on the line's simplified form,
+    so a traditional page's "（編輯：陳小明）" is a byline too.
+    """
+    forms = dict.fromkeys((line, to_simplified(line)))
     for pattern, reason in _FURNITURE:
-        if pattern.search(line):
+        if any(pattern.search(form) for form in forms):
             return reason
     if _CONTENTLESS.match(line):
         return "furniture: no text"

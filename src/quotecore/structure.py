@@ -150,7 +150,8 @@ _ANNOUNCEMENT = re.compile(r"^(?:以下|下面|如下|接下来|全文如下|对
 #: Unknown people who speak: "网友…表示", "主持人…问到", "某分析师指出". Not anyone's quote here.
 _OTHER_VOICES = (
     "网友|主持人|记者|笔者|小编|编者|分析师|专家|业内人士|知情人士|发言人|官方|评论员|研究员|投资人|观众|"
-    "CEO|创始人|总裁|董事长|负责人|教授|媒体|外媒|同事|员工|朋友|高管|消息人士"
+    "CEO|创始人|总裁|董事长|负责人|教授|媒体|外媒|同事|员工|朋友|高管|消息人士|合伙人|讲者|嘉宾|学者|"
+    "经济学家|另一位|有人|不少人"
 )
 #: Labels a transcript may use instead of names.
 _ASKER_LABELS = r"问|Q|记者|主持人|提问|问题"
@@ -289,7 +290,7 @@ class Attributor:
         self._implicit = re.compile(
             rf"[，,](?:并且|并|还|也|又|同时|而且|随后|接着|甚至还|甚至)?(?:{_SPEECH})(?![了过])"
         )
-        self._other_voice = re.compile(rf"(?:{_OTHER_VOICES}){gap}(?:{_ASK}|{_SPEECH})", re.I)
+        self._other_voice = re.compile(rf"(?:{_OTHER_VOICES}){gap}(?:{_ASK}|{_SPEECH}|持.{{0,4}}意见|指)", re.I)
         self.interviewees = tuple(document.interviewees)
         self.interviewers = tuple(document.interviewers)
         self._quoted_titles = True
@@ -428,6 +429,7 @@ class Attributor:
         if (
             not in_turn
             and next_text is not None
+            and not self._asks_reader(text)
             and not _BULLET.match(text)
             and not _CLAUSE_PUNCT.search(text)
             and not text.endswith(("——", "…", "-"))
