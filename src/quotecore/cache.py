@@ -28,10 +28,9 @@ from typing import IO, Any
 
 import numpy as np
 
-from quotecore.cleaning import CLEANING_VERSION
+from quotecore import cleaning, structure
 from quotecore.ingest import LoadedDocument
 from quotecore.models import Document, Drop, Passage
-from quotecore.structure import STRUCTURE_VERSION
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +102,8 @@ class TermsCache:
 
 
 #: Bump when the passage model changes what a file loads as. Cleaning and attribution rules carry
-#: their own versions (CLEANING_VERSION, STRUCTURE_VERSION), which are part of the key as well.
+#: their own versions and word lists (`cleaning.rules_fingerprint`, `structure.rules_fingerprint`),
+#: which are part of the key as well.
 DOCUMENTS_VERSION = "3"
 
 
@@ -132,7 +132,7 @@ class DocumentCache:
     """
 
     def __init__(self, directory: Path, signature: str) -> None:
-        versions = f"{DOCUMENTS_VERSION}\n{CLEANING_VERSION}\n{STRUCTURE_VERSION}"
+        versions = f"{DOCUMENTS_VERSION}\n{cleaning.rules_fingerprint()}\n{structure.rules_fingerprint()}"
         digest = hashlib.blake2b(f"{versions}\n{signature}".encode(), digest_size=8).hexdigest()
         self.directory = directory / digest
         self._spans: dict[tuple[int, int], tuple[int, int]] = {}

@@ -9,13 +9,14 @@ quote residue (emoji tags, list punctuation) is tidied by rules named after the 
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 
 from quotecore.text import to_simplified
 
 #: Bump when a rule here changes what a line cleans to (the document cache key includes it).
-CLEANING_VERSION = "3"
+CLEANING_VERSION = "4"
 
 # --- page furniture -------------------------------------------------------------------------------
 
@@ -402,3 +403,10 @@ def strip_emoji_tags(text: str) -> str:
 def close_list_item(text: str) -> str:
     """A bullet's trailing ';' (or ',' or '、') becomes '。': served alone, an item is a sentence."""
     return _LIST_END.sub("。", text) if _LIST_END.search(text) else text
+
+
+def rules_fingerprint() -> str:
+    """CLEANING_VERSION plus every rule's pattern: editing a rule changes the document cache key too."""
+    patterns = [p.pattern for p, _ in (*_FURNITURE, *_GARBLE_RULES)] + [_EMOJI_TAG.pattern, _LIST_END.pattern]
+    digest = hashlib.blake2b(repr(patterns).encode(), digest_size=8).hexdigest()
+    return f"{CLEANING_VERSION}-{digest}"

@@ -17,6 +17,7 @@ punctuation alike.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from quotecore.models import Attribution, Document, Kind, Speaker
 from quotecore.text import to_simplified
 
 #: Bump when a rule here changes what a document's passages are (the document cache key includes it).
-STRUCTURE_VERSION = "3"
+STRUCTURE_VERSION = "4"
 
 # -- word lists --------------------------------------------------------------------------------
 
@@ -192,6 +193,13 @@ _SPEECH = _alternation(SPEECH_VERBS)
 _TOPIC_VERBS = "谈到|谈起|谈及|聊到|聊起|说起|提到|提及|回应|阐述|介绍|分享|回忆"
 _ASK = _alternation(QUESTION_VERBS)
 _PRONOUN = r"(?<![其吉利排无])[他她](?![们們俩倆人国乡者方用日])"
+
+
+def rules_fingerprint() -> str:
+    """STRUCTURE_VERSION plus the word lists: editing a list changes the document cache key too."""
+    lists = (SPEECH_VERBS, QUESTION_VERBS, _STANCE_FRAMES, _TOPIC_NOUNS, _EDITORIAL.pattern, _OTHER_VOICES)
+    digest = hashlib.blake2b(repr(lists).encode(), digest_size=8).hexdigest()
+    return f"{STRUCTURE_VERSION}-{digest}"
 
 
 @dataclass(frozen=True, slots=True)
