@@ -172,3 +172,8 @@ def test_another_speaker_without_a_name_ends_the_stretch() -> None:
 def test_a_question_to_the_reader_is_not_a_heading() -> None:
     blocks = attribute("陈思远认为，泡沫还没有到来。", "你同意他的看法吗？", "公司成立于2017年。")
     assert who(blocks)[1] == ("narration", None)
+
+
+def test_an_interviewee_asking_back_is_still_reported() -> None:
+    blocks = attribute("陈思远反问道：“如果不做，谁来做？”")
+    assert who(blocks) == [("reported", "chen")]

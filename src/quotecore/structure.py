@@ -393,6 +393,8 @@ class Attributor:
         """
         verb = match.group("verb")
         rest = masked[match.end() :]
+        if rest.startswith(("道", "说")) and not rest.startswith("说法"):
+            rest = rest[1:]  # "反问道", "补充说": the verb's own tail
         asks = re.fullmatch(_ASK, verb) is not None
         if rest[:1] in ("了", "过") and not rest.startswith("了解"):
             obj = re.split(r"[，,。；;：:！!？?—]", rest[1:], maxsplit=1)[0]
@@ -563,7 +565,12 @@ class Attributor:
         return Block(line, text, "narration", None, st.topic)
 
     def _asks(self, said: Said, text: str) -> bool:
-        """An interviewer's words, or words announced with a verb of asking, are a question."""
+        """An interviewer's words, or words announced with a verb of asking, are a question.
+
+        An interviewee who asks back ("他反问道…") is still giving his answer: reported.
+        """
+        if said.speaker in self.interviewees:
+            return False
         return said.mode == "question" or (said.speaker in self.interviewers and bool(re.search(r"[?？]", text)))
 
     def _lone_quote_speaker(self, st: _State) -> str | None:
