@@ -177,3 +177,22 @@ def test_a_question_to_the_reader_is_not_a_heading() -> None:
 def test_an_interviewee_asking_back_is_still_reported() -> None:
     blocks = attribute("陈思远反问道：“如果不做，谁来做？”")
     assert who(blocks) == [("reported", "chen")]
+
+
+def test_the_host_asking_a_named_person_is_not_his_words() -> None:
+    blocks = attribute(
+        "陈思远认为，开源模型会越来越强。",
+        "在节目中，主持人问陈思远是否担心被巨头抄袭。",
+        "主持人随后追问：“那技术就不重要了吗？”",
+        "“当然重要，但技术会过时，信任不会。”陈思远说。",
+        "他举了一个例子：",
+        "一家做法律AI的公司，光是清洗数据就花了八个月。",
+    )
+    assert who(blocks) == [
+        ("reported", "chen"),
+        ("narration", None),
+        ("question", None),
+        ("reported", "chen"),
+        ("lead-in", None),
+        ("reported", "chen"),
+    ]

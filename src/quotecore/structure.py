@@ -117,6 +117,10 @@ SPEECH_VERBS: tuple[str, ...] = (
     "写道",
     "提醒道",
     "举例",
+    "举了一个例子",
+    "举了个例子",
+    "打了一个比方",
+    "打了个比方",
     "打比方",
     "比喻",
     "观察到",
@@ -171,6 +175,10 @@ _CLAUSE_PUNCT = re.compile(r"[,，。;；:：!！]")
 _SENTENCE_END = re.compile(r"[。！？!?；;]")
 _QUOTES = re.compile(r"“[^”]*”|「[^」]*」|『[^』]*』|\"[^\"]*\"")
 _ASIDES = re.compile(r"\([^()]*\)|（[^（）]*）")
+#: A verb or preposition right before a name makes the name its object ("问张伟", "对他说", "向她").
+_OBJECT_BEFORE = re.compile(r"(?:问|告诉|追问|提醒|向|对|给|跟|让|请|被|把|替)$")
+#: The interviewer asking, unnamed: "主持人随后追问：“…？”".
+_HOST_ASKS = re.compile(r"(?:主持人|记者|提问者|观众)[^。！？!?]{0,8}?(?:追问|问道|问到|提问|发问|问)[^。]*[?？]")
 _COLON_END = re.compile(r"[:：]\s*$|——\s*$")
 _MAX_HEADING = 40
 
@@ -371,6 +379,8 @@ class Attributor:
         for match in self._said.finditer(masked):
             if self._alias.search(match.group("gap")):
                 continue  # "奥特曼和莱特卡普谈到": two people, nobody's words in particular
+            if _OBJECT_BEFORE.search(masked, 0, match.start()):
+                continue  # "主持人问张伟是否担心…": the name is who was asked, not who speaks
             speaker = self._resolve(match.group("who"), stretch, last_named)
             if speaker is None:
                 continue
@@ -527,6 +537,9 @@ class Attributor:
             speaker, kind, context = handoff
             st.stretch = (speaker, kind) if speaker and kind == "reported" else None
             return Block(line, close_list_item(text), kind, speaker, st.topic, context=context)
+        if not said and _HOST_ASKS.search(text):
+            st.stretch = None  # the unnamed host's question: a question, by nobody we know
+            return Block(line, text, "question", None, st.topic)
         content = [s for s in said if s.mode in ("content", "question")]
         if content:
             first = content[0]
