@@ -236,6 +236,7 @@ def test_characters_t2s_leaves_traditional(traditional: str, simplified: str) ->
         ("打开APP阅读全文", "share widget"),
         ("声明：该文观点仅代表作者本人", "disclaimer"),
         ("（完）", "end mark"),
+        ("本文为36氪原创，转载请联系授权。", "copyright"),
         ("（編輯：陳小明）", "byline"),
     ],
 )

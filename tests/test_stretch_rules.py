@@ -196,3 +196,9 @@ def test_the_host_asking_a_named_person_is_not_his_words() -> None:
         ("lead-in", None),
         ("reported", "chen"),
     ]
+
+
+def test_numbered_generic_labels() -> None:
+    document = Document(id="t", path="t.txt", title="t", interviewees=("chen",), interviewers=("he",))
+    blocks = attribute("Q1：为什么？", "陈思远：因为。", "Q2：还有呢？", "A2：没有了。", document=document)
+    assert who(blocks) == [("question", "he"), ("answer", "chen"), ("question", "he"), ("answer", "chen")]

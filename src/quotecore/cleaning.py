@@ -38,7 +38,10 @@ _FURNITURE: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^还可输入\s*\d+\s*个?字"), "furniture: character counter"),
     (re.compile(r"^(©|\(c\)|copyright\b)|all rights reserved", re.I), "furniture: copyright footer"),
     (
-        re.compile(r"^(版权所有|版权声明|免责声明|未经(授权|许可)|(本文)?(禁止|谢绝)转载|转载请(注明|联系))"),
+        re.compile(
+            r"^(版权所有|版权声明|免责声明|未经(授权|许可)|(本文)?(禁止|谢绝)转载|转载请(注明|联系))"
+            r"|^本文(为|系).{0,20}原创.{0,20}$"
+        ),
         "furniture: copyright footer",
     ),
     (re.compile(r"^\d+(\.\d+)?\s*(is\s*)?(seconds?|秒)$|^(页面执行时间|processed in)", re.I), "furniture: page timing"),

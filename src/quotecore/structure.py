@@ -159,8 +159,8 @@ _OTHER_VOICES = (
     "经济学家|另一位|有人|不少人"
 )
 #: Labels a transcript may use instead of names.
-_ASKER_LABELS = r"问|Q|记者|主持人|提问|问题"
-_ANSWER_LABELS = r"答|A|回答"
+_ASKER_LABELS = r"(?:问|Q|提问|问题)\d{0,2}|记者|主持人"
+_ANSWER_LABELS = r"(?:答|A|回答)\d{0,2}"
 #: Second-person words that make a closing question one put to the reader.
 _READER = re.compile(r"你|您|大家|各位|读者")
 
