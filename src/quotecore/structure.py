@@ -240,7 +240,6 @@ class Said:
     speaker: str
     mode: str  # "content": X's words follow; "framing": X did something with words; "question"
     end: int
-    named: bool = False  # by name, not by pronoun
 
 
 @dataclass
@@ -387,8 +386,7 @@ class Attributor:
             mode, topical = self._mode(masked, match)
             if mode == "framing" and not found and topical:
                 framing_sentence = True  # "他不仅阐述了…战略,而且…": a summary of the conversation
-            named = match.group("who") not in ("他", "她")
-            found.append(Said(speaker, mode, offset + match.end(), named))
+            found.append(Said(speaker, mode, offset + match.end()))
         if found and not framing_sentence and found[0].mode == "framing":
             # "他还引用了iPhone的例子,称其…": a verb after a comma shares the subject before it.
             for match in self._implicit.finditer(masked, found[0].end - offset):
