@@ -213,6 +213,9 @@ def test_list_items_end_as_sentences(item: str, closed: str) -> None:
         ("著名", "著名"),
         ("顯著", "显著"),
         ("乾淨", "干净"),
+        ("甚麼", "什么"),
+        ("祇有", "只有"),
+        ("神祇", "神祇"),
     ],
 )
 def test_characters_t2s_leaves_traditional(traditional: str, simplified: str) -> None:

@@ -13,7 +13,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-from quotecore.text import to_simplified
+from quotecore.text import LEFT_TRADITIONAL, to_simplified
 
 #: Bump when a rule here changes what a line cleans to (the document cache key includes it).
 CLEANING_VERSION = "4"
@@ -410,6 +410,7 @@ def close_list_item(text: str) -> str:
 
 def rules_fingerprint() -> str:
     """CLEANING_VERSION plus every rule's pattern: editing a rule changes the document cache key too."""
-    patterns = [p.pattern for p, _ in (*_FURNITURE, *_GARBLE_RULES)] + [_EMOJI_TAG.pattern, _LIST_END.pattern]
+    patterns = [p.pattern for p, _ in (*_FURNITURE, *_GARBLE_RULES, *LEFT_TRADITIONAL)]
+    patterns += [_EMOJI_TAG.pattern, _LIST_END.pattern]
     digest = hashlib.blake2b(repr(patterns).encode(), digest_size=8).hexdigest()
     return f"{CLEANING_VERSION}-{digest}"
