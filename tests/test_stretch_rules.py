@@ -202,3 +202,8 @@ def test_numbered_generic_labels() -> None:
     document = Document(id="t", path="t.txt", title="t", interviewees=("chen",), interviewers=("he",))
     blocks = attribute("Q1：为什么？", "陈思远：因为。", "Q2：还有呢？", "A2：没有了。", document=document)
     assert who(blocks) == [("question", "he"), ("answer", "chen"), ("question", "he"), ("answer", "chen")]
+
+
+def test_wrapped_turn_labels() -> None:
+    blocks = attribute("【何雨】：为什么？", "**陈思远**：因为。")
+    assert who(blocks) == [("question", "he"), ("answer", "chen")]

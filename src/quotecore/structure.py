@@ -297,7 +297,10 @@ class Attributor:
         self._alias = re.compile(alias_re, re.I)
         # "林知远:", "林：", "林知远（深澜CEO）：": a name, perhaps its role in parentheses, a colon.
         role = r"(?:\s*[（(][^（）()]{1,30}[)）])?"
-        self._label = re.compile(rf"^({label_re}|{_ASKER_LABELS}|{_ANSWER_LABELS}){role}\s*[:：]\s*", re.I)
+        wrap_open, wrap_close = r"(?:【|\[|\*\*)?", r"(?:】|\]|\*\*)?"  # "【林知远】：", "**林知远**："
+        self._label = re.compile(
+            rf"^{wrap_open}({label_re}|{_ASKER_LABELS}|{_ANSWER_LABELS}){wrap_close}{role}\s*[:：]\s*", re.I
+        )
         who = rf"{alias_re}|{_PRONOUN}"
         gap = rf"[^。!?！？;；“”\"「」]{{0,{_MAX_GAP}}}?"
         self._said = re.compile(rf"(?P<who>{who})(?P<gap>{gap})(?P<verb>{_ASK}|{_SPEECH})", re.I)
