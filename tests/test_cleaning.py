@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from quotecore.cleaning import drop_garbled, furniture_reason, garbled_spans, strip_pinyin
+from quotecore.cleaning import (
+    OMISSION,
+    close_list_item,
+    furniture_reason,
+    garbled_spans,
+    repair_garbled,
+    strip_emoji_tags,
+    strip_pinyin,
+)
 from quotecore.text import clean_chars, search_form, to_simplified
 from tests.conftest import SEEDS
 
@@ -57,12 +65,12 @@ def test_no_pinyin_is_left_anywhere(service) -> None:
 
 
 @pytest.mark.parametrize("needle", ["?cè)偃フ務揂GI", "因?yàn)橐曨l", "?yàn)樗麑", "們?cè)僖膊粫"])
-def test_garbled_runs_are_detected(needle: str) -> None:
+def test_garbled_runs_are_detected_and_cut(needle: str) -> None:
     line = next(strip_pinyin(ln)[0] for ln in SEED1 if needle in strip_pinyin(ln)[0])
     assert garbled_spans(line)
-    cleaned = drop_garbled(line)
-    assert cleaned.dropped
-    assert needle not in cleaned.text
+    cleaned = repair_garbled(line)
+    assert cleaned.repaired and not cleaned.dropped
+    assert needle not in cleaned.text and not garbled_spans(cleaned.text)
 
 
 def test_garbled_sentences_never_reach_a_passage(service) -> None:
@@ -73,9 +81,60 @@ def test_garbled_sentences_never_reach_a_passage(service) -> None:
 
 def test_clean_sentences_around_garbage_are_kept() -> None:
     mixed = "他说得很好。因?yàn)橐曨l比文本有更多的情感共鸣。最后一句。"
-    cleaned = drop_garbled(mixed)
-    assert cleaned.text == "他说得很好。最后一句。"
-    assert cleaned.dropped[0][0].startswith("garbled")
+    cleaned = repair_garbled(mixed)
+    # "因" is half of the broken "因为": it goes with the run, and an omission mark shows the cut.
+    assert cleaned.text == f"他说得很好。{OMISSION}比文本有更多的情感共鸣。最后一句。"
+    assert cleaned.repaired[0].reason.startswith("garbled")
+    assert len(cleaned.sentences) == 3  # the omission mark does not end a sentence
+
+
+def test_a_clause_with_too_little_left_goes_whole() -> None:
+    cleaned = repair_garbled("我们讨论了很多,?cè)偃フ,然后结束了。")
+    assert cleaned.text == "我们讨论了很多,然后结束了。"
+
+
+def test_a_sentence_with_nothing_readable_left_is_dropped() -> None:
+    cleaned = repair_garbled("好的。?cè)偃フ務揂。")
+    assert cleaned.text == "好的。" and cleaned.dropped and not cleaned.repaired
+
+
+def _passage_of_line(service, doc_path: str, line: int):
+    doc = next(d for d in service.snapshot.documents.values() if d.path == doc_path)
+    found = [p for p in service.snapshot.passages if p.doc_id == doc.id and p.line == line]
+    assert len(found) == 1, found
+    return found[0]
+
+
+SEED1_PATH = "001_0d9c3300cbf463b9.txt"
+
+
+def test_line_33_the_chatgpt_sentence_is_repaired(service) -> None:
+    text = _passage_of_line(service, SEED1_PATH, 33).text
+    assert text.startswith("就像人们认为ChatGPT与AGI关联不大一样")
+    assert f"当人们{OMISSION}时,不会直接说“这不会发生”" in text and text.endswith("它对启迪心智非常重要。")
+
+
+def test_line_39_the_video_bullet_is_repaired(service) -> None:
+    text = _passage_of_line(service, SEED1_PATH, 39).text
+    assert text == f"让世界迅速了解视频发展方向非常重要,{OMISSION}比文本有更多的情感共鸣。"
+
+
+def test_line_58_the_only_quote_about_reasoning_models_is_back(service) -> None:
+    passage = _passage_of_line(service, SEED1_PATH, 58)
+    assert passage.text.startswith(f"当我们获得推理模型的突破时,我当时也认为我们{OMISSION}有那样的突破了。")
+    assert (passage.kind, passage.speaker_id) == ("reported", "altman")
+
+
+def test_line_65_never_so_confident_is_back(service) -> None:
+    passage = _passage_of_line(service, SEED1_PATH, 65)
+    assert passage.text.endswith(f"。{OMISSION}摆在其面前的研究路线图,以及使用这些模型将带来的经济价值“从未如此自信”。")
+    assert (passage.kind, passage.speaker_id) == ("reported", "altman")
+
+
+def test_stats_list_every_repair_with_its_line(service) -> None:
+    repairs = [d for d in service.stats().drops if d.action == "repaired"]
+    assert sorted((d.path, d.line) for d in repairs) == [(SEED1_PATH, n) for n in (33, 39, 58, 65)]
+    assert all(d.reason.startswith("garbled") and "[cut:" in d.text for d in repairs)
 
 
 def test_stats_list_what_was_dropped_and_why(service) -> None:
@@ -102,3 +161,96 @@ def test_page_furniture_never_becomes_a_passage(service) -> None:
     texts = [p.text for p in service.snapshot.passages]
     for junk in ("字号", "共3 页", "还没有人评论", "还可输入", "all rights reserved", "is seconds", "△"):
         assert not any(junk in t for t in texts), junk
+
+
+# -- quote residue ------------------------------------------------------------------------------
+
+
+def test_no_served_quote_carries_residue(service) -> None:
+    """Every passage: no emoji tag, no list separator at its end, no character t2s left traditional."""
+    for passage in service.snapshot.passages:
+        assert strip_emoji_tags(passage.text) == passage.text, passage.text
+        assert not passage.text.endswith((";", "；", ",", "，", "、")), passage.text
+        assert to_simplified(passage.text) == passage.text, passage.text
+        assert "紧接著" not in passage.text
+
+
+@pytest.mark.parametrize(
+    ("text", "clean"),
+    [
+        ("甚至还自言“我天生不适合”(doge)。", "甚至还自言“我天生不适合”。"),
+        ("言语之中不乏苦笑无奈(手动狗头)。", "言语之中不乏苦笑无奈。"),
+        ("太难了[允悲]", "太难了"),
+        ("真的吗（滑稽）？", "真的吗？"),
+        ("好消息🎉!", "好消息!"),
+        ("环境感知(ambiently aware)硬件", "环境感知(ambiently aware)硬件"),  # a real parenthesis stays
+        ("AGI(通用人工智能)。", "AGI(通用人工智能)。"),
+    ],
+)
+def test_emoji_tags_are_removed_by_pattern(text: str, clean: str) -> None:
+    assert strip_emoji_tags(text) == clean
+
+
+@pytest.mark.parametrize(
+    ("item", "closed"),
+    [
+        ("人们喜欢Sora;", "人们喜欢Sora。"),
+        ("第一，", "第一。"),
+        ("已经结束。", "已经结束。"),
+        ("说法如下:", "说法如下:"),
+    ],
+)
+def test_list_items_end_as_sentences(item: str, closed: str) -> None:
+    assert close_list_item(item) == closed
+
+
+@pytest.mark.parametrize(
+    ("traditional", "simplified"),
+    [
+        ("緊接著", "紧接着"),
+        ("隨著時間", "随着时间"),
+        ("看著他", "看着他"),
+        ("著名", "著名"),
+        ("顯著", "显著"),
+        ("乾淨", "干净"),
+        ("甚麼", "什么"),
+        ("祇有", "只有"),
+        ("神祇", "神祇"),
+    ],
+)
+def test_characters_t2s_leaves_traditional(traditional: str, simplified: str) -> None:
+    assert to_simplified(traditional) == simplified
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        ("责任编辑：王晓明", "byline"),
+        ("（编辑 张三）", "byline"),
+        ("作者 | 李四", "byline"),
+        ("分享到：", "share widget"),
+        ("微信 微博 QQ空间", "share widget"),
+        ("点赞 12 收藏 转发", "share widget"),
+        ("2025-03-18 09:12 来源：新智周刊", "dateline"),
+        ("首页 > 科技 > 正文", "breadcrumb"),
+        ("未经授权，禁止转载", "copyright"),
+        ("相关阅读", "related links"),
+        ("分享：", "share widget"),
+        ("打开APP阅读全文", "share widget"),
+        ("声明：该文观点仅代表作者本人", "disclaimer"),
+        ("（完）", "end mark"),
+        ("本文为36氪原创，转载请联系授权。", "copyright"),
+        ("（編輯：陳小明）", "byline"),
+    ],
+)
+def test_more_page_furniture(line: str, reason: str) -> None:
+    found = furniture_reason(clean_chars(line))
+    assert found is not None and reason in found, (line, found)
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["本文根据节目内容整理，有删节。", "作者认为这是一个转折点，原因有三。", "微信支付的负责人表示，明年会更好。"],
+)
+def test_content_that_looks_like_furniture_is_kept(line: str) -> None:
+    assert furniture_reason(clean_chars(line)) is None

@@ -28,6 +28,7 @@ from typing import IO, Any
 
 import numpy as np
 
+from quotecore import cleaning, structure
 from quotecore.ingest import LoadedDocument
 from quotecore.models import Document, Drop, Passage
 
@@ -99,8 +100,10 @@ class TermsCache:
         return True
 
 
-#: Bump when cleaning, attribution or the passage model change what a file loads as.
-DOCUMENTS_VERSION = "2"
+#: Bump when the passage model changes what a file loads as. Cleaning and attribution rules carry
+#: their own versions and word lists (`cleaning.rules_fingerprint`, `structure.rules_fingerprint`),
+#: which are part of the key as well.
+DOCUMENTS_VERSION = "3"
 
 
 def _passage(data: dict[str, Any], spans: dict[tuple[int, int], tuple[int, int]]) -> Passage:
@@ -128,7 +131,8 @@ class DocumentCache:
     """
 
     def __init__(self, directory: Path, signature: str) -> None:
-        digest = hashlib.blake2b(f"{DOCUMENTS_VERSION}\n{signature}".encode(), digest_size=8).hexdigest()
+        versions = f"{DOCUMENTS_VERSION}\n{cleaning.rules_fingerprint()}\n{structure.rules_fingerprint()}"
+        digest = hashlib.blake2b(f"{versions}\n{signature}".encode(), digest_size=8).hexdigest()
         self.directory = directory / digest
         self._spans: dict[tuple[int, int], tuple[int, int]] = {}
 

@@ -20,7 +20,7 @@ from typing import IO, NoReturn
 
 from quotecore.errors import CorpusError, QueryError, UnknownSpeakerError
 from quotecore.excerpt import mark
-from quotecore.models import Quote
+from quotecore.models import Drop, Quote
 from quotecore.service import QuoteService
 
 log = logging.getLogger(__name__)
@@ -193,9 +193,13 @@ def cmd_passages(args: argparse.Namespace, service: QuoteService, out: IO[str]) 
 
 
 def cmd_stats(args: argparse.Namespace, service: QuoteService, out: IO[str]) -> int:
-    """`stats`: what was indexed and, as important, what was dropped and why."""
+    """`stats`: what was indexed and, as important, what was repaired, dropped or doubted, and why."""
     stats = service.stats()
     snap = service.snapshot
+    paths = {d.id: d.path for d in snap.documents.values()}
+    doubtful = [p for p in snap.passages if p.attribution == "doubtful"]
+    repaired = [d for d in stats.drops if d.action == "repaired"]
+    dropped = [d for d in stats.drops if d.action != "repaired"]
     if args.json:
         _dump(
             {
@@ -204,7 +208,15 @@ def cmd_stats(args: argparse.Namespace, service: QuoteService, out: IO[str]) -> 
                 "by_speaker": stats.by_speaker,
                 "by_kind": stats.by_kind,
                 "topics": list(snap.topics),
-                "dropped": [{"file": d.path, "line": d.line, "reason": d.reason, "text": d.text} for d in stats.drops],
+                "doubtful": [
+                    {"id": p.id, "file": paths[p.doc_id], "line": p.line, "speaker": p.speaker_id, "text": p.text}
+                    for p in doubtful
+                ],
+                "repaired": [{"file": d.path, "line": d.line, "reason": d.reason, "text": d.text} for d in repaired],
+                "dropped": [
+                    {"file": d.path, "line": d.line, "reason": d.reason, "text": d.text, "action": d.action}
+                    for d in stats.drops
+                ],
             },
             out,
         )
@@ -219,15 +231,25 @@ def cmd_stats(args: argparse.Namespace, service: QuoteService, out: IO[str]) -> 
     w("  by speaker: " + ", ".join(f"{k} {v}" for k, v in stats.by_speaker.items()) + "\n")
     w("  by kind: " + ", ".join(f"{k} {v}" for k, v in stats.by_kind.items()) + "\n")
     w(f"Topics (section headings, never quotes): {len(snap.topics)}\n")
+    w(f"Attribution doubtful (kept as labelled, the text contradicts the label): {len(doubtful)}\n")
+    for p in doubtful:
+        who = snap.speakers[p.speaker_id].display if p.speaker_id in snap.speakers else "-"
+        w(f"    {paths[p.doc_id]}:{p.line}  {p.id}  {who}  {p.text[:50]}\n")
+    _write_grouped(w, "Repaired (garbled run cut, sentence kept)", repaired)
+    _write_grouped(w, "Dropped", dropped)
+    return EXIT_OK
+
+
+def _write_grouped(w: Callable[[str], object], title: str, drops: Sequence[Drop]) -> None:
+    """A stats section: its count, then each reason with the file:line of every record."""
     grouped: dict[str, list[str]] = defaultdict(list)
-    for drop in stats.drops:
-        grouped[drop.reason].append(f"{drop.path}:{drop.line}  {drop.text[:50]}")
-    w(f"Dropped: {len(stats.drops)}\n")
+    for drop in drops:
+        grouped[drop.reason].append(f"{drop.path}:{drop.line}  {drop.text[:60]}")
+    w(f"{title}: {len(drops)}\n")
     for reason, where in sorted(grouped.items()):
         w(f"  {reason} ({len(where)})\n")
         for item in where:
             w(f"    {item}\n")
-    return EXIT_OK
 
 
 # -- parser ------------------------------------------------------------------------------------

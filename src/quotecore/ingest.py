@@ -6,6 +6,7 @@ error naming the file and line, so that a reload fails loudly and the old corpus
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 from collections.abc import Iterable
@@ -16,11 +17,19 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from quotecore.cache import DocumentCache
 
-from quotecore.cleaning import drop_garbled, furniture_reason, split_sentences, strip_pinyin
+from quotecore.cleaning import (
+    Repair,
+    close_list_item,
+    furniture_reason,
+    repair_garbled,
+    split_sentences,
+    strip_emoji_tags,
+    strip_pinyin,
+)
 from quotecore.config import CoreConfig, SourceEntry, load_sources
 from quotecore.errors import CorpusError
 from quotecore.models import Document, Drop, Passage
-from quotecore.structure import Attributor, Line
+from quotecore.structure import Attributor, Block, Line
 from quotecore.text import clean_chars, search_form, to_simplified, traditional_ratio
 
 log = logging.getLogger(__name__)
@@ -116,9 +125,11 @@ def load_document(
     title_form = search_form(document.title)
     for number, line in kept:
         line, _ = strip_pinyin(line)
-        cleaned = drop_garbled(line)
+        cleaned = repair_garbled(strip_emoji_tags(line))
         for reason, sentence in cleaned.dropped:
             drops.append(Drop(path.name, number, reason, sentence))
+        for repair in cleaned.repaired:
+            drops.append(Drop(path.name, number, reason=repair.reason, text=_shown(repair), action="repaired"))
         if not cleaned.text:
             continue
         simplified = to_simplified(cleaned.text) if document.script == "traditional" else cleaned.text
@@ -128,18 +139,19 @@ def load_document(
         original = cleaned.text if document.script == "traditional" else None
         lines.append(Line(number=number, text=simplified, original=original))
 
-    blocks, headings = Attributor(document, config.speakers).blocks(lines)
+    attributor = Attributor(document, config.speakers)
+    if not document.interviewees and not document.interviewers:
+        interviewees, interviewers = attributor.infer_roles(lines)
+        document = dataclasses.replace(document, interviewees=interviewees, interviewers=interviewers)
+        attributor = Attributor(document, config.speakers)
+    blocks, headings = attributor.blocks(lines)
     passages: list[Passage] = []
     seen: dict[str, int] = {}
     for position, block in enumerate(blocks):
         base = passage_id(document.id, block.text)
         seen[base] = seen.get(base, 0) + 1
         pid = base if seen[base] == 1 else f"{base}-{seen[base]}"
-        original = block.line.original
-        if original is not None and block.text != block.line.text:
-            # A label or bullet marker was cut from the front; t2s keeps lengths, so cut the same.
-            cut = len(block.line.text) - len(block.text)
-            original = original[cut:] if len(original) == len(block.line.text) else None
+        original = _original_of(block)
         passages.append(
             Passage(
                 id=pid,
@@ -152,12 +164,34 @@ def load_document(
                 topic=block.topic,
                 sentences=tuple(split_sentences(block.text)),
                 original=original,
+                attribution=block.attribution,
+                context=block.context,
             )
         )
     if not passages:
         raise CorpusError(str(path), None, "no passages found (only headings or dropped lines)")
     log.debug("%s: %d passages, %d lines dropped", path.name, len(passages), len(drops))
     return LoadedDocument(document, tuple(passages), tuple(drops), tuple(h.text for h in headings))
+
+
+def _original_of(block: Block) -> str | None:
+    """The block's text in the document's own script (traditional documents only).
+
+    t2s keeps lengths, so the label or bullet marker cut from the front is cut the same, and a
+    list item is closed the same way.
+    """
+    original = block.line.original
+    if original is None or block.text == block.line.text:
+        return original
+    if len(original) != len(block.line.text):
+        return None
+    start = block.line.text.find(block.text[: max(1, min(8, len(block.text) - 1))])
+    return close_list_item(original[start:]) if start >= 0 else None
+
+
+def _shown(repair: Repair) -> str:
+    """What `quotebot stats` lists for a repair: the surviving sentence and what was cut from it."""
+    return f"[cut: {repair.cut}] {to_simplified(repair.result)}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -79,6 +79,8 @@ class Passage:
     sentences: tuple[tuple[int, int], ...] = ()
     original: str | None = None
     attribution: Attribution = "certain"
+    #: The lead-in that announced this passage ("奥特曼还提到了…的话题:"): shown with it as context.
+    context: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,12 +126,14 @@ class Quote:
 
 @dataclass(frozen=True, slots=True)
 class Drop:
-    """A line (or sentence) the cleaner kept out of the corpus, and why: shown by `stats`."""
+    """A line (or sentence) the cleaner kept out of the corpus or repaired, and why: shown by `stats`."""
 
     path: str
     line: int
     reason: str
     text: str
+    #: "dropped": the text is gone; "repaired": a garbled run was cut and `text` is what survived.
+    action: Literal["dropped", "repaired"] = "dropped"
 
 
 @dataclass(frozen=True, slots=True)

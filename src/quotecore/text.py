@@ -32,9 +32,28 @@ def clean_chars(text: str) -> str:
     return _SPACES.sub(" ", text).strip()
 
 
+# Characters OpenCC's `t2s` leaves traditional because the same character is also valid simplified
+# Chinese with another meaning. 著 is 着 (the aspect particle: 紧接著, 接著, 随著, 看著) except in
+# the words where it means "notable" or "to write" (著名, 显著, 著作, 名著, …); 乾 is 干 ("dry",
+# 乾净) except in 乾隆 and 乾坤.
+LEFT_TRADITIONAL: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"(?<![显土卓昭巨名专原论遗编合拙撰译大新著])著(?![名作称述录者书])"), "着"),
+    (re.compile(r"乾(?![隆坤])"), "干"),
+    # Variants t2s keeps: 甚麼 becomes 甚么 (standard 什么), 祇/衹有 (只有) outside 神祇.
+    (re.compile(r"甚么"), "什么"),
+    (re.compile(r"(?<!神)[祇衹]"), "只"),
+)
+
+
 def to_simplified(text: str) -> str:
-    """Traditional to simplified with OpenCC `t2s` (not `tw2sp`, which also rewrites vocabulary)."""
-    return _converter("t2s").convert(text)
+    """Traditional to simplified with OpenCC `t2s` (not `tw2sp`, which also rewrites vocabulary).
+
+    Then the characters t2s leaves traditional because they are also simplified words.
+    """
+    text = _converter("t2s").convert(text)
+    for pattern, replacement in LEFT_TRADITIONAL:
+        text = pattern.sub(replacement, text)
+    return text
 
 
 def to_traditional(text: str) -> str:

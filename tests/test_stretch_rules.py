@@ -1,0 +1,209 @@
+"""Each attribution rule on a few lines of its own: stretches, lead-ins, turns, doubtful labels.
+
+The documents here are made up for the rule under test (no seed is named), with full-width and
+half-width punctuation alike, because the next article an admin adds will use either.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from quotecore.models import Document, Speaker
+from quotecore.structure import Attributor, Block, Line
+
+SPEAKERS = (
+    Speaker("chen", "陈思远", "Chen Siyuan", ("陈思远", "陈", "Chen")),
+    Speaker("he", "何雨", "He Yu", ("何雨", "何")),
+    Speaker("song", "宋岚", "Song Lan", ("宋岚",)),
+)
+DOC = Document(id="t", path="t.txt", title="t", interviewees=("chen", "song"), interviewers=("he",))
+
+
+def attribute(*texts: str, document: Document = DOC) -> list[Block]:
+    lines = [Line(number=n, text=t) for n, t in enumerate(texts, 1)]
+    blocks, _ = Attributor(document, SPEAKERS).blocks(lines)
+    return blocks
+
+
+def who(blocks: list[Block]) -> list[tuple[str, str | None]]:
+    return [(b.kind, b.speaker_id) for b in blocks]
+
+
+@pytest.mark.parametrize("colon", [":", "："])
+def test_a_lead_in_hands_its_speaker_to_the_bullets_and_is_their_context(colon: str) -> None:
+    blocks = attribute(f"陈思远还给出了三点建议{colon}", "- 先做小，再做大；", "- 不要迷信估值；", "公司今年营收翻倍。")
+    assert who(blocks)[:3] == [("lead-in", None), ("reported", "chen"), ("reported", "chen")]
+    assert blocks[1].context == f"陈思远还给出了三点建议{colon}" and blocks[1].text == "先做小，再做大。"
+
+
+def test_a_stretch_continues_until_the_narrator_is_back() -> None:
+    blocks = attribute(
+        "陈思远坦言，公司曾经差点倒闭。",
+        "那时候我们每天只睡四个小时。",  # continuation: his words
+        "他们后来发现，问题出在供应链上。",  # 他们 is not 他
+        "网友表示，这样的创业故事并不少见。",  # another voice
+        "这种说法是否站得住？你怎么看？",  # a question to the reader
+    )
+    assert who(blocks) == [
+        ("reported", "chen"),
+        ("reported", "chen"),
+        ("reported", "chen"),
+        ("narration", None),
+        ("narration", None),
+    ]
+
+
+def test_narration_about_a_person_is_narration_but_opens_his_stretch() -> None:
+    blocks = attribute("节目后半段，陈思远还谈到了自己创业的低谷。", "那一年我们只剩三个人。")
+    assert who(blocks) == [("narration", None), ("reported", "chen")]
+
+
+def test_a_named_subject_without_a_speech_verb_ends_the_stretch() -> None:
+    blocks = attribute("陈思远表示，明年会扩招。", "另外，陈思远上个月刚刚搬到了上海。")
+    assert who(blocks) == [("reported", "chen"), ("narration", None)]
+
+
+def test_a_quote_before_its_speaker() -> None:
+    blocks = attribute("“我们不追风口，”陈思远说。")
+    assert who(blocks) == [("reported", "chen")]
+
+
+def test_pronouns_follow_the_name_in_the_same_paragraph() -> None:
+    blocks = attribute("陈思远很少提起宋岚。她在一封信里写道：", "- 每个功能都要跑满一千小时。")
+    assert who(blocks) == [("lead-in", None), ("reported", "song")]
+
+
+def test_a_one_character_alias_labels_turns_but_is_no_mention() -> None:
+    blocks = attribute("何：你们为什么不融资？", "陈：因为还不需要。", "下一周，团队去了森林公园团建。")
+    assert who(blocks)[:2] == [("question", "he"), ("answer", "chen")]
+    # "一周" and "森林" are not 何 or 陈: the turn continues (nothing says otherwise).
+    assert blocks[2].speaker_id == "chen"
+
+
+def test_a_closing_note_ends_the_last_turn() -> None:
+    blocks = attribute("何：最后一个问题？", "陈：会。", "本文根据节目内容整理，有删节。")
+    assert who(blocks)[-1] == ("narration", None)
+
+
+def test_the_narrator_naming_the_speaker_ends_his_turn() -> None:
+    blocks = attribute("何：还会继续做吗？", "陈：会。", "陈思远表示，公司明年将在深圳设立研发中心。")
+    assert who(blocks)[-1] == ("reported", "chen")
+    assert blocks[-1].attribution == "certain"
+
+
+def test_a_turn_naming_its_own_speaker_is_doubtful() -> None:
+    blocks = attribute(
+        "何：你们怎么分工？",
+        "陈：这些小事我自己定，不用和陈思远商量。",
+        "陈：我太太总说“陈思远你太忙了”。",  # the name inside a quote is someone else talking to him
+    )
+    assert [b.attribution for b in blocks] == ["certain", "doubtful", "certain"]
+    assert who(blocks)[1] == ("answer", "chen")  # kept as the source labels it
+
+
+def test_generic_turn_labels_use_the_only_interviewer_and_interviewee() -> None:
+    document = Document(id="t", path="t.txt", title="t", interviewees=("chen",), interviewers=("he",))
+    blocks = attribute("问：为什么？", "答：因为。", document=document)
+    assert who(blocks) == [("question", "he"), ("answer", "chen")]
+
+
+def test_a_standalone_quoted_sentence_is_a_quote_and_a_quoted_phrase_a_heading() -> None:
+    blocks = attribute("陈思远认为，硬件没有捷径。", "“慢就是快。”", "“硬件没有捷径”", "公司成立于2017年。")
+    assert who(blocks) == [("reported", "chen"), ("reported", "chen"), ("narration", None)]
+    assert blocks[-1].topic == "硬件没有捷径"
+
+
+def test_a_question_lead_in_hands_over_a_question() -> None:
+    blocks = attribute("主持人何雨随后追问：", "那估值呢？", "陈思远回应：估值不重要。")
+    assert who(blocks) == [("lead-in", None), ("question", "he"), ("reported", "chen")]
+
+
+def test_roles_are_inferred_from_who_asks() -> None:
+    document = Document(id="t", path="t.txt", title="t")
+    lines = [Line(1, "何：为什么？"), Line(2, "陈：因为。"), Line(3, "何：还有呢？"), Line(4, "宋岚指出，没有了。")]
+    interviewees, interviewers = Attributor(document, SPEAKERS).infer_roles(lines)
+    assert interviewers == ("he",) and set(interviewees) == {"chen", "song"}
+
+
+def test_a_turn_label_may_carry_a_role() -> None:
+    blocks = attribute("何雨（主持人）：为什么？", "陈思远(创始人):因为。")
+    assert who(blocks) == [("question", "he"), ("answer", "chen")]
+
+
+def test_with_numbered_sections_a_bare_quoted_line_is_a_quote() -> None:
+    blocks = attribute("一、创业", "陈思远认为，硬件没有捷径。", "“慢就是快”", "值得一提的是，公司成立于2017年。")
+    assert who(blocks) == [("reported", "chen"), ("reported", "chen"), ("narration", None)]
+
+
+def test_mentioning_a_person_is_narration() -> None:
+    blocks = attribute("采访中，陈思远多次提到CTO宋岚。", "据他介绍，宋岚是公司第一位员工。")
+    assert who(blocks) == [("narration", None), ("reported", "chen")]
+
+
+def test_after_the_interview_the_narrator_is_back() -> None:
+    blocks = attribute(
+        "何：最难的是什么？",
+        "陈：节奏。",
+        "采访结束后，陈思远还带我们参观了机房。",
+        "他说，每台服务器他都亲手调试过。",
+        "“机器不会骗人。”",
+        "这句话后来被贴在了机房门口。",
+        "有同事告诉我们，他每天最早到公司。",
+    )
+    assert who(blocks)[2:] == [
+        ("narration", None),
+        ("reported", "chen"),
+        ("reported", "chen"),
+        ("narration", None),
+        ("narration", None),
+    ]
+
+
+def test_a_continuation_naming_its_speaker_as_an_object_stays_in_the_turn_doubtful() -> None:
+    blocks = attribute("何：怎么分工？", "陈：我管产品。", "小事我自己定，不用和陈思远商量。")
+    assert who(blocks)[-1] == ("answer", "chen") and blocks[-1].attribution == "doubtful"
+
+
+def test_another_speaker_without_a_name_ends_the_stretch() -> None:
+    blocks = attribute("陈思远认为，泡沫还没有到来。", "论坛上，另一位讲者则持相反意见，指市场已经过热。")
+    assert who(blocks) == [("reported", "chen"), ("narration", None)]
+
+
+def test_a_question_to_the_reader_is_not_a_heading() -> None:
+    blocks = attribute("陈思远认为，泡沫还没有到来。", "你同意他的看法吗？", "公司成立于2017年。")
+    assert who(blocks)[1] == ("narration", None)
+
+
+def test_an_interviewee_asking_back_is_still_reported() -> None:
+    blocks = attribute("陈思远反问道：“如果不做，谁来做？”")
+    assert who(blocks) == [("reported", "chen")]
+
+
+def test_the_host_asking_a_named_person_is_not_his_words() -> None:
+    blocks = attribute(
+        "陈思远认为，开源模型会越来越强。",
+        "在节目中，主持人问陈思远是否担心被巨头抄袭。",
+        "主持人随后追问：“那技术就不重要了吗？”",
+        "“当然重要，但技术会过时，信任不会。”陈思远说。",
+        "他举了一个例子：",
+        "一家做法律AI的公司，光是清洗数据就花了八个月。",
+    )
+    assert who(blocks) == [
+        ("reported", "chen"),
+        ("narration", None),
+        ("question", None),
+        ("reported", "chen"),
+        ("lead-in", None),
+        ("reported", "chen"),
+    ]
+
+
+def test_numbered_generic_labels() -> None:
+    document = Document(id="t", path="t.txt", title="t", interviewees=("chen",), interviewers=("he",))
+    blocks = attribute("Q1：为什么？", "陈思远：因为。", "Q2：还有呢？", "A2：没有了。", document=document)
+    assert who(blocks) == [("question", "he"), ("answer", "chen"), ("question", "he"), ("answer", "chen")]
+
+
+def test_wrapped_turn_labels() -> None:
+    blocks = attribute("【何雨】：为什么？", "**陈思远**：因为。")
+    assert who(blocks) == [("question", "he"), ("answer", "chen")]
