@@ -15,8 +15,11 @@ import opencc
 # C0/C1 controls (tab and newline are handled by the line splitter), zero-width and bidi controls:
 # invisible, and bidi overrides can make a quote read differently from what it says.
 _INVISIBLE = re.compile(
-    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
+    "\ud800-\udfff]"  # lone surrogates: what undecodable bytes become (surrogateescape), never text
 )
+# Terminal escape sequences go whole: stripping only ESC would leave "[31m" behind as words.
+_ESCAPES = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u3000]+")
 
 
@@ -27,8 +30,9 @@ def _converter(config: str) -> opencc.OpenCC:
 
 def clean_chars(text: str) -> str:
     """NFC, invisible and bidi-control characters removed, runs of spaces folded to one."""
-    text = unicodedata.normalize("NFC", text)
+    text = _ESCAPES.sub("", text)
     text = _INVISIBLE.sub("", text)
+    text = unicodedata.normalize("NFC", text)
     return _SPACES.sub(" ", text).strip()
 
 
