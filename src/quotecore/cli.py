@@ -18,10 +18,11 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from typing import IO, NoReturn
 
-from quotecore.errors import CorpusError, QueryError, UnknownSpeakerError
+from quotecore.errors import CorpusError, QueryError, QuoteError, UnknownSpeakerError, printable
 from quotecore.excerpt import mark
 from quotecore.models import Drop, Quote
 from quotecore.service import QuoteService
+from quotecore.text import clean_chars
 
 log = logging.getLogger(__name__)
 
@@ -114,12 +115,14 @@ def cmd_search(args: argparse.Namespace, service: QuoteService, out: IO[str]) ->
     if args.query == "-":
         if not args.json:
             raise UsageError("reading queries from stdin ('-') needs --json")
-        for line in sys.stdin:
-            query = line.rstrip("\r\n")
+        # Bytes, decoded line by line: one undecodable line is answered with an error line and the
+        # rest of the batch still gets its answers.
+        for raw in sys.stdin.buffer:
+            query = raw.decode("utf-8", "replace").rstrip("\r\n")
             try:
                 _dump(service.search(query, args.speaker, args.limit, explain=args.explain).to_json(), out)
-            except QueryError as exc:
-                _dump({"query": query, "results": [], "error": str(exc)}, out)
+            except QuoteError as exc:
+                _dump({"query": printable(clean_chars(query)), "results": [], "error": str(exc)}, out)
             out.flush()
         return EXIT_OK
     results = service.search(_check_query(args.query), args.speaker, args.limit, explain=args.explain)
@@ -217,6 +220,7 @@ def cmd_stats(args: argparse.Namespace, service: QuoteService, out: IO[str]) -> 
                     {"file": d.path, "line": d.line, "reason": d.reason, "text": d.text, "action": d.action}
                     for d in stats.drops
                 ],
+                "skipped": [{"file": s.name, "reason": s.reason} for s in snap.skipped],
             },
             out,
         )
@@ -237,6 +241,10 @@ def cmd_stats(args: argparse.Namespace, service: QuoteService, out: IO[str]) -> 
         w(f"    {paths[p.doc_id]}:{p.line}  {p.id}  {who}  {p.text[:50]}\n")
     _write_grouped(w, "Repaired (garbled run cut, sentence kept)", repaired)
     _write_grouped(w, "Dropped", dropped)
+    if snap.skipped:
+        w(f"Skipped in the corpus folder (not read): {len(snap.skipped)}\n")
+        for skip in snap.skipped:
+            w(f"    {printable(skip.name)}: {skip.reason}\n")
     return EXIT_OK
 
 

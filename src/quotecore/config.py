@@ -101,6 +101,10 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise CorpusError(str(path), int(match.group(1)) if match else None, f"invalid TOML: {exc}") from None
     except UnicodeDecodeError as exc:
         raise CorpusError(str(path), None, f"not valid UTF-8: {exc.reason}") from None
+    except RecursionError:
+        raise CorpusError(str(path), None, "nested too deeply to be a config file") from None
+    except OSError as exc:
+        raise CorpusError(str(path), None, f"cannot be read: {exc.strerror or exc}") from None
 
 
 def _validated(model: type[M], data: dict[str, Any], path: Path) -> M:
@@ -111,6 +115,8 @@ def _validated(model: type[M], data: dict[str, Any], path: Path) -> M:
         key = ".".join(str(p) for p in first["loc"]) or "(top level)"
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
         raise CorpusError(str(path), None, f"key {key}: {first['msg']}{more}") from None
+    except RecursionError:
+        raise CorpusError(str(path), None, "nested too deeply to be a config file") from None
 
 
 def load_speakers(path: Path) -> tuple[Speaker, ...]:
@@ -150,6 +156,8 @@ def _read_lines(path: Path) -> list[tuple[int, str]]:
         raw = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise CorpusError(str(path), None, f"not valid UTF-8: {exc.reason}") from None
+    except OSError as exc:
+        raise CorpusError(str(path), None, f"cannot be read: {exc.strerror or exc}") from None
     out = []
     for number, line in enumerate(raw.splitlines(), 1):
         line = line.strip()

@@ -50,11 +50,69 @@ class LoadedDocument:
     topics: tuple[str, ...]
 
 
+#: Size limits a load enforces unless told otherwise (`QuoteService(max_file_bytes=…)`): an interview
+#: is tens of kilobytes; a file of many megabytes is a mistake, and would hold a reload for minutes.
+MAX_FILE_BYTES = 8 << 20
+MAX_CORPUS_BYTES = 512 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """A name in the corpus folder that was not read, and why (`stats` and `check` list them)."""
+
+    name: str
+    reason: str
+
+
 def seed_files(seeds_dir: Path) -> list[Path]:
     """The seed files a load reads, in a stable order (file name)."""
+    return listing(seeds_dir)[0]
+
+
+def listing(seeds_dir: Path) -> tuple[list[Path], list[Skipped]]:
+    """The regular `.txt` files inside the folder, and what was skipped.
+
+    Only regular files whose real path is inside the folder are read: a symbolic link (to
+    /etc/passwd, or to another corpus) is skipped, never followed, so a reload can only ever
+    serve what an admin put in the corpus folder itself.
+    """
     if not seeds_dir.is_dir():
         raise CorpusError(str(seeds_dir), None, "seeds directory not found")
-    return sorted(p for p in seeds_dir.iterdir() if p.suffix == SEED_SUFFIX and p.is_file())
+    root = seeds_dir.resolve()
+    files: list[Path] = []
+    skipped: list[Skipped] = []
+    for path in sorted(seeds_dir.iterdir()):
+        if path.suffix != SEED_SUFFIX:
+            continue
+        if path.is_symlink():
+            skipped.append(Skipped(path.name, "a symbolic link: only files inside the corpus folder are read"))
+        elif not path.is_file():
+            skipped.append(Skipped(path.name, "not a regular file"))
+        elif path.resolve().parent != root:
+            skipped.append(Skipped(path.name, "resolves outside the corpus folder"))
+        else:
+            files.append(path)
+    for skip in skipped:
+        log.warning("skipping %s in %s: %s", skip.name, seeds_dir, skip.reason)
+    return files, skipped
+
+
+def read_seed(path: Path, max_bytes: int = MAX_FILE_BYTES) -> bytes:
+    """A seed file's bytes, or a CorpusError naming it (vanished, unreadable, too big)."""
+    try:
+        with path.open("rb") as fh:
+            raw = fh.read(max_bytes + 1)
+    except FileNotFoundError:
+        raise CorpusError(str(path), None, "disappeared while the corpus was being read; reload again") from None
+    except OSError as exc:
+        raise CorpusError(str(path), None, f"cannot be read: {exc.strerror or exc}") from None
+    if len(raw) > max_bytes:
+        raise CorpusError(
+            str(path),
+            None,
+            f"larger than the {max_bytes / 2**20:g} MiB a seed file may be; split it or raise the limit",
+        )
+    return raw
 
 
 def decode(path: Path, raw: bytes) -> str:
@@ -199,6 +257,7 @@ class LoadedCorpus:
     """Every document of a seeds directory, ready to index."""
 
     documents: tuple[LoadedDocument, ...]
+    skipped: tuple[Skipped, ...] = ()
 
     @property
     def passages(self) -> Iterable[Passage]:
@@ -212,6 +271,8 @@ def load_corpus(
     config: CoreConfig,
     memo: dict[tuple[str, bytes, str], LoadedDocument] | None = None,
     disk: DocumentCache | None = None,
+    max_file_bytes: int = MAX_FILE_BYTES,
+    max_corpus_bytes: int = MAX_CORPUS_BYTES,
 ) -> LoadedCorpus:
     """Every seed file, or the first error: a half-loaded corpus must never be served.
 
@@ -219,7 +280,8 @@ def load_corpus(
     hash and metadata to its loaded document, so a reload cleans only the files that changed.
     """
     sources = load_sources(seeds_dir / SOURCES_FILE)
-    files = seed_files(seeds_dir)
+    files, skipped = listing(seeds_dir)
+    total = 0
     unknown = sorted(set(sources) - {p.name for p in files})
     for name in unknown:
         log.warning("%s describes %s, which is not in %s", SOURCES_FILE, name, seeds_dir)
@@ -227,7 +289,12 @@ def load_corpus(
     ids: dict[str, str] = {}
     fresh: dict[tuple[str, bytes, str], LoadedDocument] = {}
     for path in files:
-        raw = path.read_bytes()
+        raw = read_seed(path, max_file_bytes)
+        total += len(raw)
+        if total > max_corpus_bytes:
+            raise CorpusError(
+                str(path), None, f"the corpus passes {max_corpus_bytes / 2**20:g} MiB with this file; raise the limit"
+            )
         entry = sources.get(path.name)
         key = (path.name, hashlib.blake2b(raw, digest_size=16).digest(), repr(entry))
         loaded = memo.get(key) if memo is not None else None
@@ -248,4 +315,4 @@ def load_corpus(
     if memo is not None:  # only now: a failed load leaves the memo as it was
         memo.clear()
         memo.update(fresh)
-    return LoadedCorpus(tuple(documents))
+    return LoadedCorpus(tuple(documents), tuple(skipped))

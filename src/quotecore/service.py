@@ -22,6 +22,7 @@ from quotecore import daily as daily_rotation
 from quotecore import paths
 from quotecore.errors import CorpusError, QueryError, UnknownSpeakerError
 from quotecore.excerpt import DEFAULT_MAX_CHARS, excerpt, highlight
+from quotecore.ingest import MAX_CORPUS_BYTES, MAX_FILE_BYTES
 from quotecore.models import KINDS, CorpusStats, Quote, Speaker
 from quotecore.search import Results
 from quotecore.search import search as search_snapshot
@@ -32,6 +33,7 @@ from quotecore.tokenize import default_cache_dir
 log = logging.getLogger(__name__)
 
 MAX_QUERY_CHARS = 500
+MAX_SPEAKER_CHARS = 100
 
 __all__ = ["MAX_QUERY_CHARS", "QuoteService", "ReloadReport", "Results", "Snapshot"]
 
@@ -68,11 +70,15 @@ class QuoteService:
         seeds_dir: str | Path | None = None,
         config_dir: str | Path | None = None,
         cache_dir: str | Path | None = None,
+        max_file_bytes: int = MAX_FILE_BYTES,
+        max_corpus_bytes: int = MAX_CORPUS_BYTES,
     ) -> None:
         self.seeds_dir = paths.seeds_dir(seeds_dir)
         self.config_dir = paths.config_dir(config_dir)
         self.cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
-        self.builder = SnapshotBuilder(self.seeds_dir, self.config_dir, self.cache_dir)
+        self.builder = SnapshotBuilder(
+            self.seeds_dir, self.config_dir, self.cache_dir, max_file_bytes, max_corpus_bytes
+        )
         self._snapshot: Snapshot | None = None
         self._reload_lock = threading.Lock()
 
@@ -137,6 +143,8 @@ class QuoteService:
     def resolve_speaker(self, name: str) -> Speaker:
         """Any alias, Chinese or English, any case or script, or raise with the known names."""
         snap = self.snapshot
+        if len(name) > MAX_SPEAKER_CHARS:  # no alias is this long: refuse before normalizing a megabyte
+            raise UnknownSpeakerError(name[:MAX_SPEAKER_CHARS], [s.display for s in snap.speakers.values()])
         speaker_id = snap.aliases.get(search_form(name).replace(" ", "")) or snap.aliases.get(search_form(name))
         if speaker_id is None:
             known = [s.display for s in snap.speakers.values()]

@@ -18,8 +18,9 @@ from pathlib import Path
 from quotecore import daily as daily_rotation
 from quotecore.cache import TERMS_VERSION, DocumentCache, IndexCache, TermsCache
 from quotecore.config import CoreConfig
+from quotecore.errors import CorpusError
 from quotecore.index import B, Index, Tokens
-from quotecore.ingest import LoadedCorpus, LoadedDocument, load_corpus
+from quotecore.ingest import MAX_CORPUS_BYTES, MAX_FILE_BYTES, LoadedCorpus, LoadedDocument, Skipped, load_corpus
 from quotecore.models import Document, Drop, Passage, Quote, Speaker
 from quotecore.query import QueryReader
 from quotecore.ranking import Layout
@@ -42,6 +43,7 @@ class Snapshot:
     grams: Index
     synonyms: dict[str, tuple[tuple[str, ...], ...]]
     drops: tuple[Drop, ...] = ()
+    skipped: tuple[Skipped, ...] = ()
     topics: tuple[str, ...] = ()
     seconds: float = 0.0
     by_id: dict[str, int] = field(default_factory=dict)
@@ -78,7 +80,16 @@ class Snapshot:
 class SnapshotBuilder:
     """Builds snapshots of one corpus directory, reusing what is unchanged since the last build."""
 
-    def __init__(self, seeds_dir: Path, config_dir: Path, cache_dir: Path) -> None:
+    def __init__(
+        self,
+        seeds_dir: Path,
+        config_dir: Path,
+        cache_dir: Path,
+        max_file_bytes: int = MAX_FILE_BYTES,
+        max_corpus_bytes: int = MAX_CORPUS_BYTES,
+    ) -> None:
+        self.max_file_bytes = max_file_bytes
+        self.max_corpus_bytes = max_corpus_bytes
         self.seeds_dir = seeds_dir
         self.config_dir = config_dir
         self.cache_dir = cache_dir
@@ -137,7 +148,14 @@ class SnapshotBuilder:
                 self.cache_dir / "documents", f"{self.seeds_dir.resolve()}\n{self._config_seen}"
             )
         corpus: LoadedCorpus = (
-            load_corpus(self.seeds_dir, config, self._documents, self._document_cache)
+            load_corpus(
+                self.seeds_dir,
+                config,
+                self._documents,
+                self._document_cache,
+                self.max_file_bytes,
+                self.max_corpus_bytes,
+            )
             if self._has_seeds()
             else LoadedCorpus(())
         )
@@ -210,6 +228,7 @@ class SnapshotBuilder:
             grams=grams,
             synonyms=synonyms,
             drops=tuple(d for doc in corpus.documents for d in doc.drops),
+            skipped=corpus.skipped,
             topics=tuple(t for doc in corpus.documents for t in doc.topics),
             seconds=time.perf_counter() - started,
             by_id={p.id: i for i, p in enumerate(passages)},
@@ -230,8 +249,11 @@ class SnapshotBuilder:
     def _config_fingerprint(self) -> str:
         """The config files' names and bytes: stable across processes (a set's repr is not)."""
         digest = hashlib.blake2b(digest_size=16)
-        for path in sorted(p for p in self.config_dir.iterdir() if p.is_file()):
-            digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+        try:
+            for path in sorted(p for p in self.config_dir.iterdir() if p.is_file()):
+                digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+        except OSError as exc:
+            raise CorpusError(str(self.config_dir), None, f"cannot be read: {exc.strerror or exc}") from None
         return digest.hexdigest()
 
     def _has_seeds(self) -> bool:
