@@ -10,27 +10,24 @@ from __future__ import annotations
 
 import base64
 import binascii
-import importlib
 import logging
 import os
 import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
 
 from pydantic import ValidationError
 from pydantic_settings import SettingsError as EnvParseError
 
-from quotecore.errors import CorpusError
-
-if TYPE_CHECKING:
-    from bots.settings import Settings
+from bots import settings as settings_module
+from bots.settings import Settings, SettingsError, load_settings
+from quotecore import CorpusError
 
 log = logging.getLogger(__name__)
 
-#: Section class name → (config table, environment prefix). Kept here as well as in bots.settings
-#: because a bad environment variable can stop bots.settings from importing at all.
+#: Section class name → (config table, environment prefix): how a problem names its variable.
 SECTIONS: dict[str, tuple[str, str]] = {
     "CorpusSettings": ("corpus", "QUOTEBOT_CORPUS_"),
     "DiscordSettings": ("discord", "DISCORD_"),
@@ -86,17 +83,10 @@ def _env_name(key: str) -> str | None:
 
 def _known_keys(key: str) -> list[str]:
     """The keys allowed next to `key` (for an unknown-key hint); empty when unknown."""
-    try:
-        settings = importlib.import_module("bots.settings")
-    except Exception:  # bots.settings itself does not import: no list to offer
-        return []
     parts = key.split(".")
-    classes = {table: getattr(settings, cls, None) for cls, (table, _) in SECTIONS.items()}
-    model = classes.get(parts[0])
-    if len(parts) > 3 and parts[1] == "targets":
-        model = getattr(settings, "Target", None)
-    fields = getattr(model, "model_fields", {})
-    return sorted(fields)
+    classes = {table: getattr(settings_module, cls, None) for cls, (table, _) in SECTIONS.items()}
+    model = settings_module.Target if len(parts) > 3 and parts[1] == "targets" else classes.get(parts[0])
+    return sorted(getattr(model, "model_fields", {}))
 
 
 def explain(problem: str) -> str:
@@ -128,7 +118,7 @@ def explain(problem: str) -> str:
 
 
 def _validation_problems(exc: ValidationError) -> list[str]:
-    """Problems from a section that failed while bots.settings read the environment at import."""
+    """Problems from a section the environment made invalid."""
     table, _ = SECTIONS.get(exc.title, (exc.title, ""))
     problems = []
     for error in exc.errors():
@@ -152,19 +142,12 @@ def _env_parse_problem(exc: EnvParseError) -> str:
 def load_checked(path: str | os.PathLike[str] | None) -> tuple[Settings | None, list[str]]:
     """The settings `quotebot run` would use, or every reason they cannot be built, each with its fix.
 
-    Never raises for bad config: a bad environment variable can fail while bots.settings imports
-    (its section defaults read the environment), and a list that is not JSON fails inside
-    pydantic-settings; both become problem lines like the file's own.
+    Never raises for bad config: a list that is not JSON fails inside pydantic-settings, and it
+    becomes a problem line like the file's own.
     """
     try:
-        settings_module = importlib.import_module("bots.settings")
-    except ValidationError as exc:
-        return None, _validation_problems(exc)
-    except EnvParseError as exc:
-        return None, [_env_parse_problem(exc)]
-    try:
-        return settings_module.load_settings(path), []
-    except settings_module.SettingsError as exc:
+        return load_settings(path), []
+    except SettingsError as exc:
         return None, [explain(problem) for problem in exc.problems]
     except ValidationError as exc:
         return None, _validation_problems(exc)

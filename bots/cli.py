@@ -17,15 +17,14 @@ from quotecore.cli import build_parser as build_core_parser
 from quotecore.cli import run as run_cli
 from quotecore.service import QuoteService
 
-if TYPE_CHECKING:  # bots.settings is imported only by the commands that need it (see _settings)
+if TYPE_CHECKING:  # imported only by the commands that need it (see _settings)
     from bots.settings import Settings
 
 
 def _settings(args: argparse.Namespace) -> tuple[Settings | None, list[str]]:
     """The bot settings, or the problems (each with its fix) that stop them from loading.
 
-    bots.settings is imported here and not at the top: its section defaults read the environment
-    at import, so a bad variable there must not break `quotebot search`.
+    Imported here and not at the top so that `quotebot search` never pays for pydantic.
     """
     from bots.check import load_checked
 
@@ -54,10 +53,10 @@ def _with_settings(handler: object) -> object:
 
 def cmd_run(args: argparse.Namespace, settings: Settings, out: IO[str]) -> int:
     """`run`: the bots for the tokens set, or the console chat; the daily scheduler with them."""
-    from bots.app import build_service, run
+    from bots.app import main as run_main
 
     output = None if out is sys.stdout else out  # None: the chat on stdout, errors on stderr
-    return asyncio.run(run(settings, build_service(settings), out=output, console=not args.no_console))
+    return asyncio.run(run_main(settings, out=output, console=not args.no_console))
 
 
 def cmd_check(args: argparse.Namespace, service: QuoteService, out: IO[str]) -> int:
@@ -98,11 +97,12 @@ def cmd_discord_sync(args: argparse.Namespace, settings: Settings, out: IO[str])
     """`discord-sync`: register the slash commands now (a normal start syncs only on changes)."""
     from bots.app import build_service
     from bots.discord import sync_commands
+    from bots.runtime import AppContext
 
     if not settings.discord_enabled:
         print("quotebot: DISCORD_TOKEN is not set", file=sys.stderr)  # noqa: T201
         return EXIT_ERROR
-    report = asyncio.run(sync_commands(build_service(settings), settings))
+    report = asyncio.run(sync_commands(AppContext(build_service(settings), settings)))
     out.write(report + "\n")
     return EXIT_ERROR if report.startswith("Sync failed") else EXIT_OK
 

@@ -17,7 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from quotecore import paths
+from quotecore import config_dir
 
 DEFAULT_FILE = "quotebot.toml"
 
@@ -160,11 +160,12 @@ class Settings(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    corpus: CorpusSettings = CorpusSettings()
-    discord: DiscordSettings = DiscordSettings()
-    slack: SlackSettings = SlackSettings()
-    daily: DailySettings = DailySettings()
-    storage: StorageSettings = StorageSettings()
+    # Factories, not instances: a section reads the environment when Settings is built, never at import.
+    corpus: CorpusSettings = Field(default_factory=CorpusSettings)
+    discord: DiscordSettings = Field(default_factory=DiscordSettings)
+    slack: SlackSettings = Field(default_factory=SlackSettings)
+    daily: DailySettings = Field(default_factory=DailySettings)
+    storage: StorageSettings = Field(default_factory=StorageSettings)
     source: Path | None = None
 
     @property
@@ -192,7 +193,7 @@ def settings_path(explicit: str | os.PathLike[str] | None = None) -> Path:
     if explicit:
         return Path(explicit)
     env = os.environ.get("QUOTEBOT_CONFIG")
-    return Path(env) if env else paths.config_dir() / DEFAULT_FILE
+    return Path(env) if env else config_dir() / DEFAULT_FILE
 
 
 def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:

@@ -17,8 +17,10 @@ import pytest_asyncio
 
 from bots.daily_control import PostError
 from bots.discord import create_bot, invite_url, post_quote, sync_commands
+from bots.runtime import AppContext
 from bots.settings import CorpusSettings, DiscordSettings, Settings
 from quotecore.service import QuoteService
+from tests.fakes.daily import RecordingDaily
 from tests.fakes.discord_fake import (
     CALLBACK_CHANNEL_MESSAGE,
     CALLBACK_UPDATE_MESSAGE,
@@ -67,8 +69,8 @@ async def fake() -> AsyncIterator[FakeDiscord]:
         assert not refused, f"Discord would have refused: {refused}"
 
 
-async def run_bot(fake: FakeDiscord, service: QuoteService, settings: Settings, **kwargs: Any) -> Any:
-    return fake.run_client(create_bot(service, settings, **kwargs))
+async def run_bot(fake: FakeDiscord, service: QuoteService, settings: Settings, daily: Any = None) -> Any:
+    return fake.run_client(create_bot(AppContext(service, settings, daily)))
 
 
 def all_outgoing_bodies(fake: FakeDiscord) -> list[dict[str, Any]]:
@@ -246,7 +248,7 @@ async def test_admin_reload_of_a_broken_corpus_keeps_the_old_one(
         after = await fake.send_slash_command("quote", {"query": "计算资源"}, user=Users.alice)
         still = await fake.wait_for_interaction_response(after)
     assert deferred.body["type"] == 5 and deferred.body["data"]["flags"] & FLAG_EPHEMERAL, "deferred at once"
-    text = followup.body["content"]
+    text = followup.body["content"].replace("\\", "")  # what users read: Discord hides the escapes
     assert "Reload failed" in text and "002_broken.txt" in text and ":2" in text
     assert own.search("计算资源").total == before
     assert still.data["embeds"], "the old corpus keeps serving"
@@ -343,33 +345,6 @@ def test_invite_url_has_the_scopes_and_permissions(cache_dir: Path) -> None:
     )
 
 
-class RecordingDaily:
-    """A stand-in for the scheduler behind the DailyControl seam (the scheduler has its own tests)."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[Any, ...]] = []
-        self.posters: dict[str, Any] = {}
-        self.notices = ["channel 42 is broken: Missing Access"]
-
-    def register_poster(self, platform: str, poster: Any) -> None:
-        self.posters[platform] = poster
-
-    def unregister_poster(self, platform: str) -> None:
-        self.posters.pop(platform, None)
-
-    async def set_target(self, platform: str, channel: str, time: Any, timezone: str, *, by: str) -> str:
-        self.calls.append(("set", platform, channel, time.strftime("%H:%M"), timezone, by))
-        return f"Daily excerpt set for {channel} at {time:%H:%M} {timezone}."
-
-    async def disable_target(self, platform: str, channel: str, *, by: str) -> str:
-        self.calls.append(("off", platform, channel, by))
-        return f"Daily excerpt off for {channel}."
-
-    def take_notices(self, platform: str) -> list[str]:
-        taken, self.notices = self.notices, []
-        return taken
-
-
 async def test_quote_daily_is_admin_only_and_reaches_the_scheduler(
     fake: FakeDiscord, service: QuoteService, cache_dir: Path
 ) -> None:
@@ -405,7 +380,7 @@ async def test_quotebot_run_serves_discord_until_stopped(
 ) -> None:
     import asyncio
 
-    from bots.app import run
+    from bots.app import main
     from bots.settings import DailySettings, StorageSettings
 
     settings = make_settings(fake, cache_dir).model_copy(
@@ -416,7 +391,7 @@ async def test_quotebot_run_serves_discord_until_stopped(
     )
     stop = asyncio.Event()
     with fake.patched():  # the gateway URL; REST goes to discord.api_base_url through the settings
-        task = asyncio.create_task(run(settings, service, stop))
+        task = asyncio.create_task(main(settings, service, stop))
         await fake.wait_until_identified(timeout=10)
         sent = await fake.send_slash_command("quote", {"query": "能源"}, user=Users.alice)
         reply = await fake.wait_for_interaction_response(sent)
@@ -586,11 +561,11 @@ async def test_global_sync_and_forced_sync_from_the_cli(
     puts = fake.requests_matching("PUT")
     assert len(puts) == 1 and "/guilds/" not in puts[0].path
     assert {c["name"] for c in fake.registered_commands()} == {"quote", "quote-reload", "quote-daily"}
-    report = await sync_commands(service, settings)
+    report = await sync_commands(AppContext(service, settings))
     assert report.startswith("Synced 3 commands globally")
     assert len(fake.requests_matching("PUT")) == 2, "discord-sync syncs even when nothing changed"
     wrong = make_settings(fake, cache_dir / "global-sync", token="not-the-token")
-    assert (await sync_commands(service, wrong)).startswith("Sync failed: Discord rejected DISCORD_TOKEN")
+    assert (await sync_commands(AppContext(service, wrong))).startswith("Sync failed: Discord rejected DISCORD_TOKEN")
     assert not fake.unhandled_requests
 
 

@@ -14,7 +14,8 @@ from typing import Any, TypeVar
 from slack_sdk.errors import SlackApiError
 
 from bots.settings import Settings
-from bots.slack import serve
+from bots.runtime import AppContext
+from bots.slack import SlackAdapter
 from quotecore.service import QuoteService
 from tests import test_slack_adapter
 from tests.fakes.slack_fake import MockSlack, ResponseUrlPost, block_actions_payload, slash_command_payload
@@ -69,7 +70,7 @@ class SocketBot:
 async def serving(mock: MockSlack, service: QuoteService, settings: Settings) -> AsyncIterator[SocketBot]:
     """Run `serve` until the block ends, then stop it and require a clean, bounded shutdown."""
     stop = asyncio.Event()
-    task = asyncio.create_task(serve(service, settings, stop))
+    task = asyncio.create_task(SlackAdapter().serve(AppContext(service, settings), stop))
     bot = SocketBot(mock, task)
     try:
         await bot.until(mock.wait_for_socket(1))
@@ -141,7 +142,7 @@ async def test_a_refused_app_token_ends_serve_with_the_api_error(
 ) -> None:
     """slack_sdk alone would retry the refused token forever; `quotebot run` would never stop."""
     settings = make_settings(mock, cache_dir, app_token="xoxb-not-an-app-token", signing_secret=None)
-    task = asyncio.ensure_future(serve(service, settings, asyncio.Event()))
+    task = asyncio.ensure_future(SlackAdapter().serve(AppContext(service, settings), asyncio.Event()))
     done, _ = await asyncio.wait({task}, timeout=15)  # a hang guard, not a timing assertion
     assert task in done, "serve() kept retrying a refused app token"
     error = task.exception()

@@ -18,7 +18,7 @@ import discord
 from discord import app_commands
 
 from bots.settings import Settings
-from quotecore.tokenize import default_cache_dir
+from quotecore import cache_dir
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +31,7 @@ SCOPES = ("bot", "applications.commands")
 
 
 def _fingerprint_file(settings: Settings, application_id: int) -> Path:
-    base = settings.corpus.cache_dir or default_cache_dir()
-    return Path(base).expanduser() / f"discord-commands-{application_id}.json"
+    return cache_dir(settings.corpus.cache_dir) / f"discord-commands-{application_id}.json"
 
 
 def fingerprint(tree: app_commands.CommandTree[Any], guild_ids: list[int]) -> str:

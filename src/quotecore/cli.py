@@ -18,6 +18,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from typing import IO, NoReturn
 
+from quotecore import paths
 from quotecore.errors import CorpusError, QueryError, UnknownSpeakerError
 from quotecore.excerpt import mark
 from quotecore.models import Quote
@@ -274,7 +275,8 @@ def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None, out:
         if not getattr(args, "handler", None):
             parser.print_help(out)
             return EXIT_USAGE
-        service = QuoteService(args.seeds, args.config_dir)
+        # Every directory through quotecore.paths: the same environment variables as `run` and `check`.
+        service = QuoteService(args.seeds, args.config_dir, paths.cache_dir())
         if getattr(args, "needs_corpus", False):
             service.load()
         return int(args.handler(args, service, out))

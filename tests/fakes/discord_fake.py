@@ -1132,15 +1132,18 @@ class FakeDiscord:
         permissions: int | None = None,
         app_permissions: int = DEFAULT_BOT_PERMISSIONS,
         locale: str = "en-US",
+        as_shown: dict[str, Any] | None = None,
     ) -> SentInteraction:
         """Dispatch a MESSAGE_COMPONENT (type 3) click on the button ``custom_id`` of a stored message.
 
         The payload carries the stored message (with its components) as ``message``, which is what
         discord.py uses to route the click to a persistent view. Raises ``LookupError`` if the
-        message has no such component, since that is almost always a test bug.
+        message has no such component, since that is almost always a test bug. ``as_shown`` is an
+        older copy of the message: a user whose client still shows buttons an edit has removed
+        (a double click) clicks on that copy.
         """
         return await self._component_interaction(
-            message, custom_id, None, user, member_roles, permissions, app_permissions, locale
+            message, custom_id, None, user, member_roles, permissions, app_permissions, locale, as_shown
         )
 
     async def choose_select(
@@ -1644,8 +1647,9 @@ class FakeDiscord:
         permissions: int | None,
         app_permissions: int,
         locale: str,
+        as_shown: dict[str, Any] | None = None,
     ) -> SentInteraction:
-        stored = self._lookup_message(message)
+        stored = as_shown or self._lookup_message(message)
         found = self._find_channel(int(stored["channel_id"]))
         component = _find_component(stored.get("components") or [], custom_id)
         if component is None:
