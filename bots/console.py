@@ -73,7 +73,7 @@ def render_reply(reply: Reply, *, color: bool = False) -> str:
         render(q, n if numbered else None, color=color) for n, q in enumerate(reply.quotes, reply.state.offset + 1)
     ]
     if not reply.random:
-        more = " (/more for the next)" if reply.next() else ""
+        more = " (/more for the next)" if reply.next() else f" · {wording.NO_MORE}"
         lines.append(f"— {reply.state.offset + len(reply.quotes)} of {reply.total}{more}")
     return "\n".join([*lines, *map(wording.notice_line, reply.notices)])
 

@@ -104,9 +104,12 @@ def cut(text: str, limit: int) -> str:
 
 
 def results_header(query: str, first: int, last: int, total: int) -> str:
-    """`🔎 “query” · 1–3 / 13` (or `· 2 / 13` for one quote); `query` already escaped by the caller."""
+    """`🔎 “query” · 1–3 / 13` (or `· 2 / 13` for one quote); `query` already escaped by the caller.
+
+    The last page says so: no "Another" is offered under it.
+    """
     where = f"{first}" if first == last else f"{first}–{last}"
-    return f"🔎 “{query}” · {where} / {total}"
+    return f"🔎 “{query}” · {where} / {total}" + (f" · {NO_MORE}" if last >= total else "")
 
 
 RANDOM_HEADER = "🎲"

@@ -430,28 +430,37 @@ async def test_another_with_a_query_too_long_for_a_custom_id(
     assert second.data["content"] == first.data["content"].replace(" · 1 / ", " · 2 / ")
 
 
-async def test_another_wraps_around_and_context_bolds_the_same_words(
+async def test_another_stops_at_the_last_match_and_context_bolds_the_same_words(
     fake: FakeDiscord, service: QuoteService, cache_dir: Path
 ) -> None:
     results = service.search("计算资源", limit=50)
-    last = results.total - 1
     async with await run_bot(fake, service, make_settings(fake, cache_dir)):
         sent = await fake.send_slash_command("quote", {"query": "计算资源"}, user=Users.alice)
         await fake.wait_for_interaction_response(sent)
         message = fake.original_message(sent)
         assert message is not None
-        edits = []
-        for _ in range(results.total):
-            more = next(c for c in button_ids(fake.messages[int(message["id"])]) if c.startswith("qb:more:"))
-            click = await fake.click_button(fake.messages[int(message["id"])], more, user=Users.alice)
+        mid = int(message["id"])
+        edits, shown = [], message
+        while more := [c for c in button_ids(fake.messages[mid]) if c.startswith("qb:more:")]:
+            shown = json.loads(json.dumps(fake.messages[mid]))  # as the user's client shows it
+            click = await fake.click_button(mid, more[0], user=Users.alice)
             edits.append(await fake.wait_for_interaction_response(click))
-        context = await fake.click_button(
-            fake.messages[int(message["id"])], f"qb:ctx:{results.quotes[0].id}", user=Users.alice
-        )
+        # A button from before a reload that left fewer matches: past the end, said so, nothing edited.
+        before_reload = json.loads(json.dumps(shown, ensure_ascii=False).replace(more_id(shown), f"qb:more:{results.total}:1::计算资源"))
+        stale = await fake.click_button(mid, f"qb:more:{results.total}:1::计算资源", as_shown=before_reload)
+        past = await fake.wait_for_interaction_response(stale)
+        context = await fake.click_button(mid, f"qb:ctx:{results.quotes[-1].id}", user=Users.alice)
         whole = await fake.wait_for_interaction_response(context)
-    assert edits[last - 1].data["embeds"][0]["footer"]["text"].startswith(results.quotes[last].id)
-    assert edits[-1].data["embeds"][0]["footer"]["text"].startswith(results.quotes[0].id), "back to the first"
-    assert "**计算资源**" in whole.data["embeds"][0]["description"]
+    assert [e.data["embeds"][0]["footer"]["text"].split(" · ")[0] for e in edits] == [
+        q.id for q in results.quotes[1:]
+    ], "every match once, in order, and the last one without Another"
+    assert edits[-1].data["content"].endswith(f"{results.total} / {results.total} · No more matches.")
+    assert past.data["flags"] & FLAG_EPHEMERAL and past.data["content"] == "No more matches."
+    assert "**计算能力**" in whole.data["embeds"][0]["description"], "the words the message bolded"
+
+
+def more_id(message: dict[str, Any]) -> str:
+    return next(c for c in button_ids(message) if c.startswith("qb:more:"))
 
 
 async def test_several_quotes_fit_one_message_with_numbers(

@@ -80,7 +80,7 @@ class QuoteBot(commands.Bot):
         self.http.api_base = self.api_base  # type: ignore[attr-defined]
         self.ctx = ctx
         settings = ctx.settings.discord
-        self.commands = ctx.commands(
+        self.quotes = ctx.commands(
             "discord", cooldown_seconds=settings.cooldown_seconds, max_results=settings.max_results
         )
         self._sync_on_start = sync
@@ -138,14 +138,14 @@ class QuoteBot(commands.Bot):
             if query is None:
                 await interaction.response.send_message(wording.LOST_QUERY, ephemeral=True, allowed_mentions=NONE)
                 return
-            await self.send(interaction, self.commands.page(PageState(query, speaker, count, offset)), edit=True)
+            await self.send(interaction, self.quotes.page(PageState(query, speaker, count, offset)), edit=True)
         except Exception as exc:
             await self.failed(interaction, "Another button", exc)
 
     async def context(self, interaction: discord.Interaction[Any], passage_id: str) -> None:
         """The Context button: the whole passage, to whoever asked, with the words the message bolded."""
         try:
-            await self.send(interaction, self.commands.context(passage_id, bolded_words(interaction.message)))
+            await self.send(interaction, self.quotes.context(passage_id, bolded_words(interaction.message)))
         except Exception as exc:
             await self.failed(interaction, "Context button", exc)
 

@@ -41,13 +41,13 @@ class QuoteCog(commands.Cog):
     ) -> None:
         """/quote [query] [speaker] [count]."""
         request = QuoteRequest(query or "", speaker, count)
-        await self.bot.send(interaction, await self.bot.commands.quote(self.bot.caller(interaction), request))
+        await self.bot.send(interaction, await self.bot.quotes.quote(self.bot.caller(interaction), request))
 
     @quote.autocomplete("speaker")
     async def _speakers(self, interaction: discord.Interaction[Any], current: str) -> list[app_commands.Choice[str]]:
         wanted = search_form(current).replace(" ", "")
         choices = []
-        for speaker in self.bot.commands.service.speakers():
+        for speaker in self.bot.quotes.service.speakers():
             names = [speaker.id, speaker.name, speaker.name_en or "", *speaker.aliases]
             if not wanted or any(wanted in search_form(n).replace(" ", "") for n in names):
                 choices.append(app_commands.Choice(name=speaker.display[:100], value=speaker.id))
@@ -60,7 +60,7 @@ class QuoteCog(commands.Cog):
         caller = self.bot.caller(interaction)
         if await caller.is_admin():
             await interaction.response.defer(ephemeral=True, thinking=True)
-        await self.bot.send(interaction, await self.bot.commands.reload(caller))
+        await self.bot.send(interaction, await self.bot.quotes.reload(caller))
 
     @app_commands.command(
         name="quote-daily", description="Admins: post a daily excerpt in a channel (time: off to stop)"
@@ -82,7 +82,7 @@ class QuoteCog(commands.Cog):
         """Set or stop a channel's daily post; stored by the scheduler, wins over the config file."""
         request = daily_options(time, timezone, str(channel.id) if channel else None)
         here = str(interaction.channel_id)
-        reply = await self.bot.commands.set_daily(self.bot.caller(interaction), request, here, lambda typed: typed)
+        reply = await self.bot.quotes.set_daily(self.bot.caller(interaction), request, here, lambda typed: typed)
         await self.bot.send(interaction, reply)
 
     @quote_daily.autocomplete("timezone")

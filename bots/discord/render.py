@@ -36,7 +36,7 @@ _BUDGETS = (1500, 1000, 700, 450, 300)
 _PUNCTUATION = frozenset(string.punctuation)
 _UNESCAPE = re.compile(r"\\([" + re.escape(string.punctuation) + "])")
 _MENTIONS = re.compile(r"@(everyone|here)|<(@[!&]?|#)\d+>")
-_HEADER = re.compile(r"^🔎 “(?P<query>.*)” · \d+(?:–\d+)? / \d+$", re.DOTALL)
+_HEADER = re.compile(r"^🔎 “(?P<query>.*)” · \d+(?:–\d+)? / \d+(?: · .*)?$", re.DOTALL)
 _BOLD = re.compile(r"\*\*(.+?)\*\*", re.DOTALL)
 _ESCAPED = re.compile(r"\\(.)", re.DOTALL)
 
