@@ -88,7 +88,8 @@ async def test_refusals_and_hints(service: QuoteService) -> None:
     empty = await commands.quote(caller(False), QuoteRequest("\x00\x07 "))
     assert isinstance(empty, Notice) and "empty query" in empty.text
     helped = await commands.quote(caller(False), parse_quote_text("能源 colour:red"))
-    assert isinstance(helped, Notice) and helped.text.startswith("Sorry: unknown option") and wording.HELP in helped.text
+    assert isinstance(helped, Notice) and helped.text.startswith("Sorry: unknown option")
+    assert wording.HELP in helped.text
     gone = commands.context("0000000000")
     assert isinstance(gone, Notice) and "no longer in the corpus" in gone.text
     whole = commands.context(service.search("能源").quotes[0].id, ["能源"])

@@ -446,8 +446,9 @@ async def test_another_stops_at_the_last_match_and_context_bolds_the_same_words(
             click = await fake.click_button(mid, more[0], user=Users.alice)
             edits.append(await fake.wait_for_interaction_response(click))
         # A button from before a reload that left fewer matches: past the end, said so, nothing edited.
-        before_reload = json.loads(json.dumps(shown, ensure_ascii=False).replace(more_id(shown), f"qb:more:{results.total}:1::计算资源"))
-        stale = await fake.click_button(mid, f"qb:more:{results.total}:1::计算资源", as_shown=before_reload)
+        past_the_end = f"qb:more:{results.total}:1::计算资源"
+        before_reload = json.loads(json.dumps(shown, ensure_ascii=False).replace(more_id(shown), past_the_end))
+        stale = await fake.click_button(mid, past_the_end, as_shown=before_reload)
         past = await fake.wait_for_interaction_response(stale)
         context = await fake.click_button(mid, f"qb:ctx:{results.quotes[-1].id}", user=Users.alice)
         whole = await fake.wait_for_interaction_response(context)

@@ -6,7 +6,6 @@ import dataclasses
 
 import discord
 
-from bots.wording import one_line
 from bots.discord.buttons import CUSTOM_ID_LIMIT, more_id
 from bots.discord.render import (
     DESCRIPTION_LIMIT,
@@ -17,6 +16,7 @@ from bots.discord.render import (
     quote_embed,
     safe_text,
 )
+from bots.wording import one_line
 from quotecore.models import Quote
 from quotecore.service import QuoteService
 

@@ -13,8 +13,8 @@ from typing import Any, TypeVar
 
 from slack_sdk.errors import SlackApiError
 
-from bots.settings import Settings
 from bots.runtime import AppContext
+from bots.settings import Settings
 from bots.slack import SlackAdapter
 from quotecore.service import QuoteService
 from tests import test_slack_adapter
