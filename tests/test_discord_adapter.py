@@ -54,15 +54,19 @@ def make_settings(fake: FakeDiscord, cache_dir: Path, **discord_options: Any) ->
     return Settings(discord=DiscordSettings(**options), corpus=CorpusSettings(cache_dir=cache_dir))
 
 
-@pytest_asyncio.fixture
-async def fake() -> AsyncIterator[FakeDiscord]:
-    guild = FakeGuild(
+def owner_guild() -> FakeGuild:
+    """A server with two channels, the owner, an ordinary member and a moderator with the admin role."""
+    return FakeGuild(
         name="Quotes",
         channels=[FakeChannel("general"), FakeChannel("daily-quotes", position=1)],
         roles=[Users.admin_role],
         members=[FakeMember(Users.owner), FakeMember(Users.alice), FakeMember(Users.mod, roles=[Users.admin_role.id])],
     )
-    async with FakeDiscord(guilds=[guild], default_user=Users.owner, token=TOKEN) as server:
+
+
+@pytest_asyncio.fixture
+async def fake() -> AsyncIterator[FakeDiscord]:
+    async with FakeDiscord(guilds=[owner_guild()], default_user=Users.owner, token=TOKEN) as server:
         yield server
         assert not server.unhandled_requests, "the bot called routes the fake does not implement"
         refused = [str(r) for r in server.requests if r.status == 400]
