@@ -609,3 +609,16 @@ async def test_a_failing_button_is_an_apology_too(
         reply = await fake.wait_for_interaction_response(click)
     assert reply.data["flags"] & FLAG_EPHEMERAL and "Another button did not work" in reply.data["content"]
     assert any("Another button failed for user" in r.getMessage() for r in caplog.records)
+
+
+async def test_the_api_base_url_belongs_to_the_client_that_asked(
+    fake: FakeDiscord, service: QuoteService, cache_dir: Path
+) -> None:
+    """discord.py's Route.BASE is process-wide: the bot keeps its base URL to itself, REST and callbacks."""
+    default = discord.http.Route.BASE
+    bot = create_bot(AppContext(service, make_settings(fake, cache_dir)))
+    async with fake.run_client(bot, patch_rest=False):  # only the gateway is patched here
+        assert default == discord.http.Route.BASE
+        sent = await fake.send_slash_command("quote", {"query": "能源"}, user=Users.alice)
+        reply = await fake.wait_for_interaction_response(sent)
+    assert reply.data["embeds"] and discord.http.Route.BASE == default == "https://discord.com/api/v10"

@@ -714,9 +714,12 @@ class FakeDiscord:
         """``ws://127.0.0.1:PORT/``, for ``DiscordWebSocket.DEFAULT_GATEWAY`` and resume."""
         return f"ws://{self.host}:{self.port}/"
 
-    def patched(self) -> DiscordPatch:
-        """Context manager (sync or async) pointing discord.py at this fake, restoring afterwards."""
-        return DiscordPatch(self.api_base_url, self.gateway_url)
+    def patched(self, rest: bool = True) -> DiscordPatch:
+        """Context manager (sync or async) pointing discord.py at this fake, restoring afterwards.
+
+        `rest=False` patches only the gateway: for a client that is given the REST base itself.
+        """
+        return DiscordPatch(self.api_base_url if rest else discord.http.Route.BASE, self.gateway_url)
 
     # ------------------------------------------------------------------ convenience accessors
 
@@ -926,6 +929,7 @@ class FakeDiscord:
         token: str | None = None,
         timeout: float = 5.0,
         guild_ready_timeout: float | None = 0.05,
+        patch_rest: bool = True,
     ) -> AsyncIterator[discord.Client]:
         """Patch discord.py, start ``client`` against the fake, yield once it is ready, then close it.
 
@@ -933,7 +937,7 @@ class FakeDiscord:
         ``on_ready`` only after no GUILD_CREATE has arrived for that long, which would make every
         test wait two seconds. Pass ``None`` to keep the client's setting.
         """
-        with self.patched():
+        with self.patched(rest=patch_rest):
             if guild_ready_timeout is not None:
                 # Private attribute, but the only knob: Client(guild_ready_timeout=...) sets the same one.
                 client._connection.guild_ready_timeout = guild_ready_timeout
