@@ -146,13 +146,8 @@ async def main(
     ctx = AppContext(service or build_service(settings), settings)
     async with contextlib.AsyncExitStack() as stack:
         stack.enter_context(stop_on_signals(stop))
-        if not ctx.service.loaded:
-            try:
-                await asyncio.to_thread(ctx.service.load)
-            except CorpusError as exc:
-                log.error("the corpus did not load: %s", exc)
-                (out or sys.stderr).write(f"quotebot: corpus error: {exc}\n")
-                return 1
+        if not await load_corpus(ctx.service, out or sys.stderr):
+            return 1
         for adapter in adapters:
             adapter.prepare(ctx)
         scheduler = await start_daily(ctx)
@@ -161,6 +156,19 @@ async def main(
             stack.push_async_callback(_shut_down, scheduler)
         return await serve_all(adapters, ctx, stop)
     return 1  # not reached: the stack does not swallow exceptions
+
+
+async def load_corpus(service: QuoteService, out: TextIO) -> bool:
+    """Load in a worker thread (the loop stays free); a corpus that does not load stops `run` with its reason."""
+    if service.loaded:
+        return True
+    try:
+        await asyncio.to_thread(service.load)
+    except CorpusError as exc:
+        log.error("the corpus did not load: %s", exc)
+        out.write(f"quotebot: corpus error: {exc}\n")
+        return False
+    return True
 
 
 async def _shut_down(scheduler: Scheduler) -> None:

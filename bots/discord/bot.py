@@ -21,11 +21,11 @@ from discord.webhook.async_ import AsyncWebhookAdapter, async_context
 from bots import wording
 from bots.commands import Caller, Notice, PageState, Reply, Results
 from bots.daily_control import PostError
-from bots.discord import sync as command_sync
 from bots.discord.access import is_admin
 from bots.discord.buttons import AnotherButton, ContextButton, result_view
 from bots.discord.cog import QuoteCog
 from bots.discord.render import bolded_words, content, query_from_header, quote_embed, render, short
+from bots.discord.sync import sync as sync_tree
 from bots.runtime import AppContext, until_stopped
 from quotecore import Quote
 
@@ -98,7 +98,7 @@ class QuoteBot(commands.Bot):
                 log.warning("could not fetch the application owner yet; will retry on the first admin check")
         if self._sync_on_start:
             try:
-                await command_sync.sync(self.tree, self.ctx.settings)
+                await sync_tree(self.tree, self.ctx.settings)
             except discord.HTTPException:
                 log.exception("command sync failed; the commands registered before keep working")
         self.ctx.offer_poster("discord", self.post_daily)
@@ -235,7 +235,7 @@ async def sync_commands(ctx: AppContext) -> str:
     async with create_bot(ctx, sync=False) as bot:
         try:
             await bot.login(token.get_secret_value())
-            return await command_sync.sync(bot.tree, ctx.settings, force=True)
+            return await sync_tree(bot.tree, ctx.settings, force=True)
         except discord.LoginFailure:
             return "Sync failed: Discord rejected DISCORD_TOKEN (reset it in the Developer Portal → Bot)."
         except (discord.HTTPException, OSError) as exc:

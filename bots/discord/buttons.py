@@ -9,14 +9,11 @@ query is read back from the result message's first line (see `render.query_from_
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import discord
 
 from bots.commands import PageState
-
-if TYPE_CHECKING:  # a type only: bot.py imports this module, never the other way at run time
-    from bots.discord.bot import QuoteBot
 
 CUSTOM_ID_LIMIT = 100
 
@@ -59,8 +56,8 @@ class AnotherButton(
         query = match["query"] if match.group(0).startswith("qb:more:") else None
         return cls(int(match["offset"]), int(match["count"]), match["speaker"] or None, query)
 
-    async def callback(self, interaction: discord.Interaction[QuoteBot]) -> None:
-        """Edit the message to the next page."""
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        """Edit the message to the next page (the client is the QuoteBot that added this item)."""
         await interaction.client.another(interaction, self.offset, self.count, self.speaker_id, self.query)
 
 
@@ -83,7 +80,7 @@ class ContextButton(
         """Rebuild the button's state from its custom_id."""
         return cls(match["passage"])
 
-    async def callback(self, interaction: discord.Interaction[QuoteBot]) -> None:
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
         """Answer ephemerally with the whole passage."""
         await interaction.client.context(interaction, self.passage_id)
 

@@ -3,27 +3,36 @@
 from __future__ import annotations
 
 import zoneinfo
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bots.commands import QuoteRequest, daily_options
+from bots.commands import Caller, Commands, QuoteRequest, Reply, daily_options
 from quotecore import search_form
-
-if TYPE_CHECKING:  # a type only: bot.py imports this module, never the other way at run time
-    from bots.discord.bot import QuoteBot
 
 _ZONES = sorted(zoneinfo.available_timezones())
 _COMMON_ZONES = ["Asia/Shanghai", "Asia/Taipei", "Asia/Hong_Kong", "Asia/Singapore", "UTC", "Europe/London",
                  "Europe/Paris", "America/New_York", "America/Los_Angeles"]  # fmt: skip
 
 
+class Host(Protocol):
+    """What the cog needs of its bot (QuoteBot), without importing it: the command layer, and sending."""
+
+    quotes: Commands
+
+    def caller(self, interaction: discord.Interaction[Any]) -> Caller:
+        """Who sent the interaction."""
+
+    async def send(self, interaction: discord.Interaction[Any], reply: Reply, *, edit: bool = False) -> None:
+        """Answer the interaction with a reply of the command layer."""
+
+
 class QuoteCog(commands.Cog):
     """Everything a user types; each handler only gathers options and hands over."""
 
-    def __init__(self, bot: QuoteBot) -> None:
+    def __init__(self, bot: Host) -> None:
         self.bot = bot
 
     @app_commands.command(name="quote", description="Find the quote that best matches your words (empty: a random one)")

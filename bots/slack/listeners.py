@@ -17,10 +17,10 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
+import bots.slack.render as render
 from bots import wording
 from bots.commands import Caller, Commands, Notice, Results, parse_daily_text, parse_quote_text
 from bots.settings import SlackSettings
-from bots.slack import render
 from bots.slack.access import is_admin
 
 log = logging.getLogger(__name__)

@@ -3,13 +3,15 @@
 This module is the public API: adapters import from `quotecore` and nothing deeper, so the
 modules behind it can be split and renamed without touching a chat platform. Names are loaded
 on first use (PEP 562), so `import quotecore` stays cheap (no jieba, no OpenCC) and nothing is
-loaded on import: the corpus is reloadable and lives in a QuoteService snapshot.
+loaded on import: the corpus is reloadable and lives in a QuoteService snapshot. (No eager
+imports for type checkers either: the modules behind these names import `quotecore` themselves,
+and a TYPE_CHECKING block here would close that loop.)
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 __version__ = "0.1.0"
 
@@ -56,14 +58,6 @@ __all__ = [
     "truncate",
 ]
 
-if TYPE_CHECKING:  # the same names, eagerly, for type checkers only (no module imports quotecore back)
-    from quotecore.errors import CorpusError, QueryError, QuoteError, UnknownSpeakerError
-    from quotecore.excerpt import mark, truncate
-    from quotecore.models import KINDS, Document, Passage, Quote, Speaker
-    from quotecore.paths import cache_dir, config_dir, seeds_dir
-    from quotecore.service import QuoteService, ReloadReport, Results
-    from quotecore.text import search_form
-
 
 def __getattr__(name: str) -> Any:
     """Import the defining module on first use of a public name."""
@@ -73,3 +67,8 @@ def __getattr__(name: str) -> Any:
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value
+
+
+def __dir__() -> list[str]:
+    """The public names too, for completion and `help()`."""
+    return sorted([*globals(), *__all__])
