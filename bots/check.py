@@ -235,7 +235,7 @@ def check_slack(settings: Settings, report: Report) -> None:
             "SLACK_APP_TOKEN must be an app-level token starting with xapp- "
             "→ Basic Information → App-Level Tokens, scope connections:write"
         )
-    mode = slack.mode if slack.mode != "auto" else ("socket" if app_token else "http")
+    mode = slack.transport
     if mode == "socket" and not app_token:
         report.problems.append('slack.mode is socket but SLACK_APP_TOKEN is not set → set it, or use mode = "http"')
     elif mode == "http" and not secret:

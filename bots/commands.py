@@ -157,6 +157,13 @@ class Results:
         """A random quote: "Another" draws another one, forever."""
         return not self.state.query
 
+    def header(self, markup: Callable[[str], str], shown: int | None = None) -> str:
+        """`🔎 “query” · 1–3 / 13` (the query through the surface's `markup`), or 🎲 for a random quote."""
+        if self.random:
+            return wording.RANDOM_HEADER
+        last = self.state.offset + (len(self.quotes) if shown is None else shown)
+        return wording.results_header(markup(self.state.query), self.state.offset + 1, last, self.total)
+
     def next(self, shown: int | None = None) -> PageState | None:
         """The state for "Another" after `shown` quotes (all by default); None at the last match."""
         if self.random:

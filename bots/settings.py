@@ -97,6 +97,13 @@ class SlackSettings(_Section):
     ephemeral_by_default: bool = False
     cooldown_seconds: float = Field(default=5.0, ge=0, le=3600)
 
+    @property
+    def transport(self) -> Literal["socket", "http"]:
+        """Socket Mode or HTTP: `mode`, or with "auto", Socket Mode when an app token is set."""
+        if self.mode == "auto":
+            return "socket" if self.app_token else "http"
+        return self.mode
+
     @field_validator("api_url")
     @classmethod
     def _slash(cls, value: str) -> str:

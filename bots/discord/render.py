@@ -125,15 +125,9 @@ def bolded_words(message: discord.Message | None) -> list[str]:
 
 def results_message(results: Results) -> Message:
     """A page of results (or a random quote) with "Another" while there is more, and "Context"."""
-    quotes, state = list(results.quotes), results.state
-    first = state.offset + 1
+    quotes, first = list(results.quotes), results.state.offset + 1
     embeds = fit_embeds(quotes, first_number=first if len(quotes) > 1 else None)
-    last = state.offset + len(embeds)
-    header = (
-        wording.RANDOM_HEADER
-        if results.random
-        else wording.results_header(query_markup(state.query), first, last, results.total)
-    )
+    header = results.header(query_markup, len(embeds))
     view = result_view([q.id for q in quotes[: len(embeds)]], results.next(len(embeds)))
     return Message({"content": content(header), "embeds": embeds, "view": view}, private=False)
 

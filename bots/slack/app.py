@@ -1,8 +1,7 @@
-"""The bolt app factory and its two ways to run: Socket Mode or HTTP.
+"""The bolt app factory (`create_app`), the daily poster, and the two ways to serve: Socket Mode or HTTP.
 
-`create_app` is the one factory (`quotebot run` and the tests both use it). Its Web API client
-points at `slack.api_url` (Slack, GovSlack, or a test's mock) and retries rate-limited calls with
-slack_sdk's own handler, so start-up, answers and posts all go through the same configured client.
+One Web API client, on `slack.api_url` (Slack, GovSlack, a test's mock) with slack_sdk's rate-limit
+retries, carries start-up, answers and posts alike.
 """
 
 from __future__ import annotations
@@ -28,20 +27,9 @@ from quotecore import Quote
 log = logging.getLogger(__name__)
 
 #: Errors after which posting to the channel again cannot succeed without an admin's help.
-PERMANENT_ERRORS = frozenset(
-    {
-        "channel_not_found",
-        "not_in_channel",
-        "is_archived",
-        "account_inactive",
-        "invalid_auth",
-        "token_revoked",
-        "missing_scope",
-        "restricted_action",
-        "ekm_access_denied",
-        "not_authed",
-    }
-)
+PERMANENT_ERRORS = frozenset({"channel_not_found", "not_in_channel", "is_archived", "account_inactive",
+                              "invalid_auth", "token_revoked", "missing_scope", "restricted_action",
+                              "ekm_access_denied", "not_authed"})  # fmt: skip
 
 
 def web_client(settings: Settings) -> AsyncWebClient:
@@ -94,14 +82,6 @@ async def post_quote(client: AsyncWebClient, channel_id: str, quote: Quote, head
     return str(response["ts"])
 
 
-def mode(settings: Settings) -> str:
-    """Socket Mode or HTTP, from the config and the tokens present."""
-    chosen = settings.slack.mode
-    if chosen == "auto":
-        return "socket" if settings.slack.app_token else "http"
-    return chosen
-
-
 class SlackAdapter:
     """Slack as an adapter: Socket Mode or HTTP, until stopped."""
 
@@ -116,7 +96,9 @@ class SlackAdapter:
         try:
             auth = await app.client.auth_test()
             log.info("slack: connected as %s to %s", auth.get("user"), auth.get("team"))
-            await (_serve_socket if mode(ctx.settings) == "socket" else _serve_http)(app, ctx.settings.slack, stop)
+            await (_serve_socket if ctx.settings.slack.transport == "socket" else _serve_http)(
+                app, ctx.settings.slack, stop
+            )
         finally:
             ctx.withdraw_poster("slack")
 

@@ -1,10 +1,8 @@
 """The Slack listeners: one module-level function per command or action, attached by `register_listeners`.
 
-The shape of slack-samples/bolt-python-starter-template: each listener is a plain function of
-bolt's own arguments (`ack`, `command` or `action`, `respond`, `client`, `context`), so a test can
-call it directly with doubles. What the bot needs (the command layer, the Slack settings) reaches
-every listener through `context["quotebot"]`, set by one middleware. Every listener acks first
-(Slack's 3-second deadline), then works, then answers through `respond` (the response_url).
+As in slack-samples/bolt-python-starter-template, each listener is a plain function of bolt's own
+arguments, so a test calls it with doubles; `context["quotebot"]` (set by one middleware) carries
+the command layer. Each acks first (Slack's 3-second deadline), then answers through `respond`.
 """
 
 from __future__ import annotations
@@ -15,15 +13,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 import bots.slack.render as render
 from bots import wording
 from bots.commands import Caller, Commands, Notice, Results, parse_daily_text, parse_quote_text
 from bots.settings import SlackSettings
-from bots.slack.access import is_admin
 
 log = logging.getLogger(__name__)
+Body = dict[str, Any]
+Ctx = AsyncBoltContext
+Client = AsyncWebClient
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,8 +35,19 @@ class Deps:
     settings: SlackSettings
 
     def caller(self, client: AsyncWebClient, user_id: str) -> Caller:
-        """The user behind a request, with Slack's admin check (config, or users.info)."""
-        return Caller(user_id, lambda: is_admin(client, user_id, self.settings))
+        """The user behind a request, with Slack's admin check."""
+        return Caller(user_id, lambda: self.is_admin(client, user_id))
+
+    async def is_admin(self, client: AsyncWebClient, user_id: str) -> bool:
+        """admin_user_ids; with workspace_admins, also admins and owners according to users.info."""
+        if user_id in self.settings.admin_user_ids or not self.settings.workspace_admins:
+            return user_id in self.settings.admin_user_ids
+        try:
+            user = (await client.users_info(user=user_id)).get("user") or {}
+        except SlackApiError as exc:
+            log.warning("users.info failed for %s (%s): not an admin", user_id, exc.response.get("error"))
+            return False
+        return bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
 
 
 def channel_id(typed: str) -> str | None:
@@ -45,9 +57,7 @@ def channel_id(typed: str) -> str | None:
     return typed.lstrip("#") or None
 
 
-async def quote_command(
-    ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient, context: AsyncBoltContext
-) -> None:
+async def quote_command(ack: AsyncAck, command: Body, respond: AsyncRespond, client: Client, context: Ctx) -> None:
     """`/quote [words] [speaker:…] [count:…]`: public (or private with Share) results, or a private hint."""
     await ack()
     deps: Deps = context["quotebot"]
@@ -58,26 +68,22 @@ async def quote_command(
         await respond(**render.message(Notice("", "done", reply.notices)))
 
 
-async def another_action(
-    ack: AsyncAck, action: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
-) -> None:
-    """The Another button: the next page replaces the message; past the last match, a private "No more matches."."""
+async def another_action(ack: AsyncAck, action: Body, respond: AsyncRespond, context: Ctx) -> None:
+    """The Another button: the next page replaces the message; past the end, a private "No more matches."."""
     await ack()
     state, ephemeral = render.state_from_value(action.get("value"))
     reply = context["quotebot"].commands.page(state)
     await respond(replace_original=isinstance(reply, Results), **render.message(reply, ephemeral=ephemeral))
 
 
-async def context_action(
-    ack: AsyncAck, action: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
-) -> None:
+async def context_action(ack: AsyncAck, action: Body, respond: AsyncRespond, context: Ctx) -> None:
     """The Context button: the whole passage, only for the user who asked."""
     await ack()
     reply = context["quotebot"].commands.context(action.get("value") or "")
     await respond(replace_original=False, **render.message(reply))
 
 
-async def share_action(ack: AsyncAck, action: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext) -> None:
+async def share_action(ack: AsyncAck, action: Body, respond: AsyncRespond, context: Ctx) -> None:
     """The Share to channel button: the same page, public, in place of the private one."""
     await ack()
     state, _ = render.state_from_value(action.get("value"))
@@ -85,18 +91,14 @@ async def share_action(ack: AsyncAck, action: dict[str, Any], respond: AsyncResp
     await respond(delete_original=True)
 
 
-async def reload_command(
-    ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient, context: AsyncBoltContext
-) -> None:
+async def reload_command(ack: AsyncAck, command: Body, respond: AsyncRespond, client: Client, context: Ctx) -> None:
     """`/quote-reload`: admins only; says what changed, or why the old corpus stays."""
     await ack()
     deps: Deps = context["quotebot"]
     await respond(**render.message(await deps.commands.reload(deps.caller(client, command["user_id"]))))
 
 
-async def daily_command(
-    ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient, context: AsyncBoltContext
-) -> None:
+async def daily_command(ack: AsyncAck, command: Body, respond: AsyncRespond, client: Client, context: Ctx) -> None:
     """`/quote-daily [#channel] HH:MM zone` or `off [#channel]`: admins only."""
     await ack()
     deps: Deps = context["quotebot"]
@@ -106,15 +108,13 @@ async def daily_command(
     await respond(**render.message(reply))
 
 
-async def on_error(error: Exception, body: dict[str, Any], respond: AsyncRespond | None = None) -> None:
+async def on_error(error: Exception, body: Body, respond: AsyncRespond | None = None) -> None:
     """Log with context; the user gets a short private apology, never a traceback."""
     log.error("slack listener failed (type %s, command %s)", body.get("type"), body.get("command"), exc_info=error)
+    sorry = Notice(wording.failed(body.get("command") or "button"), "failed")
     if respond is not None:
         try:
-            await respond(
-                replace_original=False,
-                **render.message(Notice(wording.failed(body.get("command") or "button"), "failed")),
-            )
+            await respond(replace_original=False, **render.message(sorry))
         except Exception:
             log.warning("could not tell the user about the error")
 

@@ -1,10 +1,9 @@
 """Replies of the command layer as Block Kit, escaped for Slack and inside its limits.
 
-Slack parses `<…>` in any mrkdwn text as a link or a mention (`<!channel>` notifies everyone), so
-every piece of text from a quote or a user is escaped (&, <, >) before the bot's own markup is
-added. Bold around Chinese text needs a zero-width space on each side: Slack only recognises `*…*`
-at word boundaries, and CJK text has no spaces. Button state (query, speaker, offset, count,
-visibility) travels in the button value, so actions work on any process and after a restart.
+Slack reads `<…>` in mrkdwn as a link or a mention (`<!channel>` notifies everyone): all text from
+a quote or a user is escaped (&, <, >) before our markup is added. Bold around Chinese needs a
+zero-width space on each side (Slack wants `*…*` at word boundaries). Button values carry the page
+state, so actions work on any process and after a restart.
 """
 
 from __future__ import annotations
@@ -13,7 +12,7 @@ import json
 from typing import Any
 
 from bots import wording
-from bots.commands import Context, Notice, PageState, Reply, Results
+from bots.commands import Context, PageState, Reply, Results
 from quotecore import Quote, mark, truncate
 
 SECTION_LIMIT = 3000
@@ -61,12 +60,8 @@ def quote_blocks(quote: Quote, *, whole: bool = False) -> list[Block]:
 
 def button(text: str, action_id: str, value: str, *, primary: bool = False) -> Block:
     """A button whose value carries the state the action needs (no server-side state)."""
-    element: Block = {
-        "type": "button",
-        "text": {"type": "plain_text", "text": text, "emoji": True},
-        "action_id": action_id,
-        "value": value[:VALUE_LIMIT],
-    }
+    label = {"type": "plain_text", "text": text, "emoji": True}
+    element = {"type": "button", "text": label, "action_id": action_id, "value": value[:VALUE_LIMIT]}
     return element | ({"style": "primary"} if primary else {})
 
 
@@ -79,9 +74,8 @@ def state_value(state: PageState, ephemeral: bool) -> str:
 def state_from_value(value: str | None) -> tuple[PageState, bool]:
     """The inverse of `state_value`."""
     data = json.loads(value or "{}")
-    return PageState(data.get("q", ""), data.get("s"), int(data.get("n", 1)), int(data.get("o", 0))), bool(
-        data.get("e")
-    )
+    state = PageState(data.get("q", ""), data.get("s"), int(data.get("n", 1)), int(data.get("o", 0)))
+    return state, bool(data.get("e"))
 
 
 def fallback_text(quotes: list[Quote]) -> str:
@@ -92,12 +86,7 @@ def fallback_text(quotes: list[Quote]) -> str:
 def results_message(results: Results, ephemeral: bool) -> dict[str, Any]:
     """A page of results: header, quotes, then Another (while there is more), Context, Share."""
     state, quotes = results.state, list(results.quotes)
-    last = state.offset + len(quotes)
-    header = (
-        wording.RANDOM_HEADER
-        if results.random
-        else wording.results_header(escape(wording.cut(state.query, 80)), state.offset + 1, last, results.total)
-    )
+    header = results.header(lambda query: escape(wording.cut(query, 80)))
     blocks: list[Block] = [{"type": "context", "elements": [{"type": "mrkdwn", "text": header}]}]
     for quote in quotes:
         blocks += quote_blocks(quote)
@@ -112,11 +101,6 @@ def results_message(results: Results, ephemeral: bool) -> dict[str, Any]:
     return {"blocks": blocks, "text": fallback_text(quotes), "response_type": kind}
 
 
-def notice_text(notice: Notice) -> str:
-    """A notice's words, escaped; the help keeps its Slack formatting."""
-    return escape(notice.full_text).replace(escape(wording.HELP), HELP)
-
-
 def message(reply: Reply, *, ephemeral: bool = False) -> dict[str, Any]:
     """Any reply of the command layer as keyword arguments for `respond`."""
     if isinstance(reply, Results):
@@ -127,7 +111,7 @@ def message(reply: Reply, *, ephemeral: bool = False) -> dict[str, Any]:
             "text": fallback_text([reply.quote]),
             "response_type": "ephemeral",
         }
-    text = notice_text(reply)
+    text = escape(reply.full_text).replace(escape(wording.HELP), HELP)  # the help keeps its Slack markup
     return {
         "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}],
         "text": text,
