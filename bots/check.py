@@ -8,8 +8,6 @@ is reported by key *and* by environment variable name, since a user may have set
 
 from __future__ import annotations
 
-import base64
-import binascii
 import logging
 import os
 import re
@@ -171,16 +169,6 @@ def _pasted_badly(name: str, value: str, report: Report) -> bool:
     return False
 
 
-def _discord_token_app_id(token: str) -> int | None:
-    """The application (bot user) id encoded in a bot token's first part, if it decodes."""
-    first = token.split(".", 1)[0]
-    try:
-        decoded = base64.urlsafe_b64decode(first + "=" * (-len(first) % 4)).decode("ascii")
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        return None
-    return int(decoded) if decoded.isdigit() else None
-
-
 def check_discord(settings: Settings, report: Report) -> None:
     """DISCORD_TOKEN's shape, and that DISCORD_APPLICATION_ID belongs to the same application."""
     token = _secret(settings.discord.token)
@@ -193,7 +181,7 @@ def check_discord(settings: Settings, report: Report) -> None:
         )
         return
     app_id = settings.discord.application_id
-    from_token = _discord_token_app_id(token)
+    from_token = settings.discord.token_application_id
     if app_id is not None and from_token is not None and app_id != from_token:
         report.problems.append(
             f"DISCORD_APPLICATION_ID {app_id} is not the application of DISCORD_TOKEN ({from_token}) "

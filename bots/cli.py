@@ -107,10 +107,20 @@ def cmd_discord_sync(args: argparse.Namespace, settings: Settings, out: IO[str])
     return EXIT_ERROR if report.startswith("Sync failed") else EXIT_OK
 
 
+def invite_url(settings: Settings) -> str:
+    """The OAuth2 URL that adds the bot with exactly the scopes and permissions it needs."""
+    import discord
+
+    from bots.discord.sync import PERMISSIONS, SCOPES
+
+    app_id = settings.discord.application_id or settings.discord.token_application_id
+    if not app_id:
+        raise ValueError("set DISCORD_APPLICATION_ID (or DISCORD_TOKEN) to build the invite URL")
+    return discord.utils.oauth_url(app_id, permissions=PERMISSIONS, scopes=SCOPES)
+
+
 def cmd_discord_invite(args: argparse.Namespace, settings: Settings, out: IO[str]) -> int:
     """`discord-invite`: the URL that adds the bot with the scopes and permissions it needs."""
-    from bots.discord import invite_url
-
     try:
         out.write(invite_url(settings) + "\n")
     except ValueError as exc:

@@ -7,6 +7,8 @@ names the key (`discord.cooldown_seconds`) and what is wrong, before anything co
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
 import os
 import tomllib
@@ -73,6 +75,16 @@ class DiscordSettings(_Section):
     admin_role_ids: list[int] = []
     cooldown_seconds: float = Field(default=5.0, ge=0, le=3600)
     max_results: int = Field(default=5, ge=1, le=5)
+
+    @property
+    def token_application_id(self) -> int | None:
+        """The application (bot user) id a bot token starts with, in base64; None if it does not decode."""
+        first = self.token.get_secret_value().split(".", 1)[0] if self.token else ""
+        try:
+            decoded = base64.urlsafe_b64decode(first + "=" * (-len(first) % 4)).decode("ascii")
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            return None
+        return int(decoded) if decoded.isdigit() else None
 
 
 class SlackSettings(_Section):

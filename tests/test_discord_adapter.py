@@ -15,8 +15,9 @@ import discord
 import pytest
 import pytest_asyncio
 
+from bots.cli import invite_url
 from bots.daily_control import PostError
-from bots.discord import create_bot, invite_url, post_quote, sync_commands
+from bots.discord import create_bot, post_quote, sync_commands
 from bots.runtime import AppContext
 from bots.settings import CorpusSettings, DiscordSettings, Settings
 from quotecore.service import QuoteService

@@ -5,6 +5,5 @@
 """
 
 from bots.discord.bot import DiscordAdapter, QuoteBot, create_bot, post_quote, sync_commands
-from bots.discord.sync import invite_url
 
-__all__ = ["DiscordAdapter", "QuoteBot", "create_bot", "invite_url", "post_quote", "sync_commands"]
+__all__ = ["DiscordAdapter", "QuoteBot", "create_bot", "post_quote", "sync_commands"]

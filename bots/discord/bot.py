@@ -21,12 +21,12 @@ from discord.webhook.async_ import AsyncWebhookAdapter, async_context
 from bots import wording
 from bots.commands import Caller, Notice, PageState, Reply, Results
 from bots.daily_control import PostError
-from bots.discord.access import is_admin
 from bots.discord.buttons import AnotherButton, ContextButton, result_view
 from bots.discord.cog import QuoteCog
 from bots.discord.render import bolded_words, content, query_from_header, quote_embed, render, short
 from bots.discord.sync import sync as sync_tree
 from bots.runtime import AppContext, until_stopped
+from bots.settings import DiscordSettings
 from quotecore import Quote
 
 log = logging.getLogger(__name__)
@@ -61,6 +61,20 @@ class _ScopedWebhooks(AsyncWebhookAdapter):
     async def request(self, route: Route, *args: Any, **kwargs: Any) -> Any:
         """discord.py's webhook request, on this client's base URL."""
         return await super().request(_rebase(route, self.base), *args, **kwargs)
+
+
+async def is_admin(bot: commands.Bot, user: discord.User | discord.Member, settings: DiscordSettings) -> bool:
+    """The owner (or team admins), configured users and role holders (`default_permissions` is a hint)."""
+    if user.id in settings.admin_user_ids:
+        return True
+    roles = getattr(user, "roles", ())
+    if any(role.id in settings.admin_role_ids for role in roles):
+        return True
+    try:
+        return await bot.is_owner(user)
+    except discord.HTTPException:
+        log.warning("could not fetch the application owner; treating %s as not an admin", user.id)
+        return False
 
 
 class QuoteBot(commands.Bot):

@@ -1,4 +1,4 @@
-"""Command registration only when the definitions changed, and the invite URL.
+"""Command registration only when the definitions changed, and what the invite URL asks for.
 
 Discord limits how many commands an application may create per day, so syncing on every start
 is a way to get rate-limited on a crash loop. A fingerprint of the command payloads (per
@@ -72,27 +72,3 @@ async def sync(tree: app_commands.CommandTree[Any], settings: Settings, *, force
     message = f"Synced {len(synced)} commands {where}."
     log.info(message)
     return message
-
-
-def invite_url(settings: Settings, application_id: int | None = None) -> str:
-    """The OAuth2 URL that adds the bot with exactly the scopes and permissions it needs."""
-    app_id = application_id or settings.discord.application_id
-    if not app_id:
-        token = settings.discord.token.get_secret_value() if settings.discord.token else ""
-        app_id = _id_from_token(token)
-    if not app_id:
-        raise ValueError("set DISCORD_APPLICATION_ID (or DISCORD_TOKEN) to build the invite URL")
-    return discord.utils.oauth_url(app_id, permissions=PERMISSIONS, scopes=SCOPES)
-
-
-def _id_from_token(token: str) -> int | None:
-    """A bot token starts with the base64 of the bot's user id, which is also the application id."""
-    import base64
-    import binascii
-
-    head = token.split(".", 1)[0]
-    try:
-        decoded = base64.b64decode(head + "=" * (-len(head) % 4)).decode()
-    except (binascii.Error, UnicodeDecodeError):
-        return None
-    return int(decoded) if decoded.isdigit() else None
