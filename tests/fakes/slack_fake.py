@@ -157,10 +157,6 @@ class ResponseUrlPost:
     def replace_original(self) -> bool | None:
         return self.body.get("replace_original")
 
-    @property
-    def delete_original(self) -> bool | None:
-        return self.body.get("delete_original")
-
 
 @dataclass
 class _Failure:
@@ -258,7 +254,6 @@ class MockSlack:
 
         self._calls: list[ApiCall] = []
         self._responses: list[ResponseUrlPost] = []
-        self._misrouted: list[str] = []
         self._failures: dict[str, list[_Failure]] = {}
         self._responders: dict[str, Responder] = {}
         self._users: dict[str, JsonDict] = {}
@@ -293,8 +288,6 @@ class MockSlack:
         app.router.add_route("*", "/api/{method}", self._handle_api)
         app.router.add_post("/response/{response_id}", self._handle_response_url)
         app.router.add_get("/socket/{connection_id}", self._handle_socket)
-        # Catches clients whose base_url lacks the trailing "/api/" (urljoin then drops "api").
-        app.router.add_route("*", r"/{method:[A-Za-z]+\.[A-Za-z.]+}", self._handle_misrouted)
         # A short shutdown timeout: a stuck handler must not hang the test suite for aiohttp's 60 s.
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
@@ -422,17 +415,6 @@ class MockSlack:
         self._channels[channel_id] = channel
         return channel
 
-    def set_responder(self, method: str, responder: Responder | JsonDict) -> None:
-        """Answer ``method`` with a fixed JSON body or ``responder(call)`` instead of the built-in logic.
-
-        For Web API methods this mock does not model (unknown methods otherwise get ``{"ok": true}``).
-        """
-        if isinstance(responder, Mapping):
-            fixed = dict(responder)
-            self._responders[method] = lambda _call: dict(fixed)
-        else:
-            self._responders[method] = responder
-
     def fail_next(self, method: str, status: int = 429, retry_after: int | None = 1, *, times: int | None = 1) -> None:
         """Make the next ``times`` calls of ``method`` fail at the HTTP level (default: rate limited).
 
@@ -455,34 +437,12 @@ class MockSlack:
             _Failure(status=200, body={"ok": False, "error": error, **extra}, retry_after=None, remaining=times)
         )
 
-    def clear_failures(self, method: str | None = None) -> None:
-        """Drop queued failures for ``method`` (or all methods)."""
-        if method is None:
-            self._failures.clear()
-        else:
-            self._failures.pop(method, None)
-
     def new_response_url(self) -> str:
         """A fresh, unique ``response_url`` served by this mock (usable ``response_url_max_uses`` times)."""
         response_id = uuid.uuid4().hex
         url = f"{self.base_url}/response/{response_id}"
         self._response_urls[response_id] = _ResponseUrlState(url=url, created_at=time.monotonic())
         return url
-
-    def new_trigger_id(self) -> str:
-        """A trigger_id this mock will accept in ``views.open`` for 3 s (only checked when ``strict``)."""
-        trigger_id = _random_trigger_id()
-        self._trigger_ids[trigger_id] = time.monotonic()
-        return trigger_id
-
-    def reset(self) -> None:
-        """Forget recorded calls, response_url posts and queued failures (keeps users/channels/urls)."""
-        self._calls.clear()
-        self._responses.clear()
-        self._misrouted.clear()
-        self._failures.clear()
-        self._socket_acks.clear()
-        self._socket_messages.clear()
 
     # ---------------------------------------------------------------- inspection
 
@@ -496,20 +456,6 @@ class MockSlack:
             return list(self._responses)
         response_id = _response_id(url_or_id)
         return [r for r in self._responses if r.response_id == response_id]
-
-    def message(self, channel: str, ts: str) -> JsonDict | None:
-        """Current state of a message posted through the mock (after updates), None if absent/deleted."""
-        return self._messages.get((channel, ts))
-
-    def messages(self, channel: str | None = None) -> list[JsonDict]:
-        """Messages currently stored (posted and not deleted), oldest first."""
-        items = [m for (ch, _ts), m in self._messages.items() if channel is None or ch == channel]
-        return sorted(items, key=lambda m: m["ts"])
-
-    @property
-    def misrouted(self) -> list[str]:
-        """Paths requested outside ``/api/`` (a client built with a base_url missing the ``/api/``)."""
-        return list(self._misrouted)
 
     async def wait_for_call(
         self,
@@ -771,27 +717,13 @@ class MockSlack:
             await self._notify()
         return ws
 
-    async def _handle_misrouted(self, request: web.Request) -> web.Response:
-        self._misrouted.append(request.path)
-        logger.error(
-            "MockSlack got %s %s outside /api/: build the client with base_url=mock.api_url (it must end with '/api/')",
-            request.method,
-            request.path,
-        )
-        return web.json_response({"ok": False, "error": "mock_wrong_base_url_use_mock_api_url"}, status=404)
-
     # ---------------------------------------------------------------- Web API models
 
     def _builtin_responders(self) -> dict[str, Responder]:
         return {
             "auth.test": self._auth_test,
             "chat.postMessage": self._chat_post_message,
-            "chat.postEphemeral": self._chat_post_ephemeral,
-            "chat.update": self._chat_update,
-            "chat.delete": self._chat_delete,
             "users.info": self._users_info,
-            "conversations.info": self._conversations_info,
-            "views.open": self._views_open,
             "apps.connections.open": self._apps_connections_open,
         }
 
@@ -831,48 +763,6 @@ class MockSlack:
         self._messages[(channel, ts)] = message
         return {"channel": channel, "ts": ts, "message": dict(message)}
 
-    def _chat_post_ephemeral(self, call: ApiCall) -> JsonDict:
-        _channel, error = self._resolve_channel(call.params.get("channel"))
-        if error:
-            return {"ok": False, "error": error}
-        user = call.params.get("user")
-        if not user:
-            return {"ok": False, "error": "user_not_found"}
-        if self.strict and user not in self._users:
-            return {"ok": False, "error": "user_not_in_channel"}
-        if not _has_content(call.params):
-            return {"ok": False, "error": "no_text"}
-        if not _blocks_valid(call.params.get("blocks")):
-            return {"ok": False, "error": "invalid_blocks"}
-        return {"message_ts": self._next_ts()}
-
-    def _chat_update(self, call: ApiCall) -> JsonDict:
-        channel, error = self._resolve_channel(call.params.get("channel"))
-        if error:
-            return {"ok": False, "error": error}
-        ts = str(call.params.get("ts") or "")
-        if not ts:
-            return {"ok": False, "error": "message_not_found"}
-        existing = self._messages.get((channel, ts))
-        if existing is None and self.strict:
-            return {"ok": False, "error": "message_not_found"}
-        if not _blocks_valid(call.params.get("blocks")):
-            return {"ok": False, "error": "invalid_blocks"}
-        message = self._message_from(call.params, ts)
-        message["edited"] = {"user": self.bot_user_id, "ts": self._next_ts()}
-        self._messages[(channel, ts)] = message
-        return {"channel": channel, "ts": ts, "text": message["text"], "message": dict(message)}
-
-    def _chat_delete(self, call: ApiCall) -> JsonDict:
-        channel, error = self._resolve_channel(call.params.get("channel"))
-        if error:
-            return {"ok": False, "error": error}
-        ts = str(call.params.get("ts") or "")
-        existing = self._messages.pop((channel, ts), None)
-        if existing is None and (self.strict or not ts):
-            return {"ok": False, "error": "message_not_found"}
-        return {"channel": channel, "ts": ts}
-
     def _users_info(self, call: ApiCall) -> JsonDict:
         user_id = call.params.get("user")
         if not user_id:
@@ -883,61 +773,6 @@ class MockSlack:
                 return {"ok": False, "error": "user_not_found"}
             user = self.add_user(user_id)  # lenient: an ordinary, non-admin member
         return {"user": dict(user)}
-
-    def _conversations_info(self, call: ApiCall) -> JsonDict:
-        channel_id = call.params.get("channel")
-        if not channel_id:
-            return {"ok": False, "error": "channel_not_found"}
-        channel = self._channels.get(channel_id)
-        if channel is None:
-            if self.strict:
-                return {"ok": False, "error": "channel_not_found"}
-            channel = self.add_channel(channel_id, channel_id.lower())
-        return {"channel": dict(channel)}
-
-    def _views_open(self, call: ApiCall) -> JsonDict:
-        trigger_id = call.params.get("trigger_id")
-        view = call.params.get("view")
-        if not trigger_id:
-            return {
-                "ok": False,
-                "error": "invalid_arguments",
-                "response_metadata": {"messages": ["[ERROR] missing required field: trigger_id"]},
-            }
-        if self.strict:
-            issued = self._trigger_ids.get(trigger_id)
-            if issued is None:
-                return {"ok": False, "error": "invalid_trigger_id"}
-            if time.monotonic() - issued > 3:
-                return {"ok": False, "error": "expired_trigger_id"}
-        if not isinstance(view, dict) or "type" not in view:
-            return {
-                "ok": False,
-                "error": "invalid_arguments",
-                "response_metadata": {"messages": ["[ERROR] missing required field: view"]},
-            }
-        view_id = "V" + secrets.token_hex(5).upper()
-        opened: JsonDict = {
-            "id": view_id,
-            "team_id": self.team_id,
-            "type": view.get("type"),
-            "title": view.get("title"),
-            "submit": view.get("submit"),
-            "close": view.get("close"),
-            "blocks": view.get("blocks", []),
-            "private_metadata": view.get("private_metadata", ""),
-            "callback_id": view.get("callback_id", ""),
-            "external_id": view.get("external_id", ""),
-            "state": {"values": {}},
-            "hash": f"{int(time.time())}.{secrets.token_hex(4)}",
-            "clear_on_close": bool(view.get("clear_on_close", False)),
-            "notify_on_close": bool(view.get("notify_on_close", False)),
-            "root_view_id": view_id,
-            "previous_view_id": None,
-            "app_id": self.app_id,
-            "bot_id": self.bot_id,
-        }
-        return {"view": opened}
 
     # ---------------------------------------------------------------- model helpers
 
