@@ -54,6 +54,8 @@ import discord.http
 import yarl
 from aiohttp import web
 
+from tests.fakes.harness import LocalServer
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -550,7 +552,7 @@ class DiscordPatch:
 # ======================================================================================================
 
 
-class FakeDiscord:
+class FakeDiscord(LocalServer):
     """A fake Discord gateway + REST API on 127.0.0.1 for driving a real discord.py client.
 
     Start it with ``async with FakeDiscord(...) as fake`` (or ``await fake.start()`` /
@@ -634,56 +636,22 @@ class FakeDiscord:
         self._session: _GatewaySession | None = None
         self._connections: set[_GatewayConnection] = set()
         self._identified = asyncio.Event()
-        self._changed = asyncio.Condition()
-        self._runner: web.AppRunner | None = None
-        self._port: int | None = None
         self._routes = self._build_routes()
 
-    # ------------------------------------------------------------------ lifecycle
+    # ------------------------------------------------------------------ lifecycle and addresses
 
-    async def start(self) -> FakeDiscord:
-        """Bind to ``host`` on a random free port and start serving."""
-        app = web.Application(client_max_size=64 * 1024 * 1024)
+    def routes(self, app: web.Application) -> None:
         app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, 0)
-        await site.start()
-        self._port = int(self._runner.addresses[0][1])
-        log.info("fake Discord listening on %s", self.base_url)
-        return self
 
-    async def close(self) -> None:
-        """Close gateway sockets (code 1001) and stop the server. Close clients before this."""
+    async def before_stop(self) -> None:
+        """Close gateway sockets (code 1001). Close clients before this."""
         for conn in list(self._connections):
             with contextlib.suppress(Exception):
                 await conn.ws.close(code=1001, message=b"fake discord shutting down")
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-        log.info("fake Discord stopped")
-
-    async def __aenter__(self) -> FakeDiscord:
-        return await self.start()
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.close()
-
-    # ------------------------------------------------------------------ addresses
 
     @property
-    def port(self) -> int:
-        """The bound TCP port (only after :meth:`start`)."""
-        if self._port is None:
-            raise RuntimeError("FakeDiscord is not started")
-        return self._port
-
-    @property
-    def base_url(self) -> str:
-        """``http://127.0.0.1:PORT``."""
-        return f"http://{self.host}:{self.port}"
+    def recent(self) -> list[Any]:
+        return [str(r) for r in self.requests[-8:]]
 
     @property
     def api_base_url(self) -> str:
@@ -797,18 +765,6 @@ class FakeDiscord:
 
     # ------------------------------------------------------------------ waiting
 
-    async def _wait_until(self, find: Callable[[], T | None], timeout: float, what: str) -> T:
-        async with self._changed:
-            try:
-                return await asyncio.wait_for(self._changed.wait_for(find), timeout)
-            except TimeoutError:
-                recent = ", ".join(str(r) for r in self.requests[-8:]) or "none"
-                raise TimeoutError(f"timed out after {timeout}s waiting for {what}; recent: {recent}") from None
-
-    async def _notify(self) -> None:
-        async with self._changed:
-            self._changed.notify_all()
-
     async def wait_for_request(
         self,
         predicate: Callable[[RecordedRequest], bool] | None = None,
@@ -829,7 +785,7 @@ class FakeDiscord:
                     return request
             return None
 
-        return await self._wait_until(find, timeout, f"request method={method} path={path}")
+        return await self.wait_for(find, timeout, f"request method={method} path={path}")
 
     async def wait_for_interaction_response(
         self, interaction: SentInteraction, *, timeout: float = 5.0
@@ -852,7 +808,7 @@ class FakeDiscord:
             found = [r for r in self.requests[interaction.request_index :] if r.method == "POST" and r.path == path]
             return found[nth] if len(found) > nth else None
 
-        return await self._wait_until(find, timeout, f"follow-up #{nth} of interaction {interaction.id}")
+        return await self.wait_for(find, timeout, f"follow-up #{nth} of interaction {interaction.id}")
 
     async def wait_until_identified(self, timeout: float = 5.0) -> None:
         """Wait until a client has IDENTIFYed (or RESUMEd) and READY/GUILD_CREATE were sent.
@@ -1096,7 +1052,7 @@ class FakeDiscord:
             log.debug("recorded gateway op %s", op)
         else:
             log.warning("unexpected gateway op %r from client", op)
-        await self._notify()
+        await self.notify()
 
     async def _identify(self, conn: _GatewayConnection, data: Mapping[str, Any]) -> None:
         if self.token is not None and data.get("token") != self.token:
@@ -1531,7 +1487,7 @@ class FakeDiscord:
         record.index = len(self.requests)
         self.requests.append(record)
         log.debug("REST %s", record)
-        await self._notify()
+        await self.notify()
         return self._respond(record, status, payload, extra_headers)
 
     async def _route(self, record: RecordedRequest) -> tuple[int, Any]:

@@ -35,7 +35,6 @@ Typical use::
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import hashlib
 import hmac
@@ -47,16 +46,16 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlencode
 
 import aiohttp
 from aiohttp import web
 from multidict import CIMultiDict
 
-if TYPE_CHECKING:
-    from types import TracebackType
+from tests.fakes.harness import LocalServer, serve_app
 
+if TYPE_CHECKING:
     from slack_bolt.async_app import AsyncApp
 
 logger = logging.getLogger(__name__)
@@ -207,7 +206,7 @@ class SocketAck:
 # --------------------------------------------------------------------------------------------------
 
 
-class MockSlack:
+class MockSlack(LocalServer):
     """Mock Slack Web API plus ``response_url`` endpoint, served by aiohttp on 127.0.0.1.
 
     Start it inside the test's event loop (``async with MockSlack() as mock`` or ``await mock.start()``
@@ -265,9 +264,6 @@ class MockSlack:
         self._socket_acks: list[SocketAck] = []
         self._socket_messages: list[JsonDict] = []
         self._last_ts_micros = 0
-        self._changed: asyncio.Condition | None = None
-        self._runner: web.AppRunner | None = None
-        self.port: int | None = None
 
         self.add_user(bot_user_id, name=bot_name, is_bot=True, bot_id=bot_id)
         self.add_user(USER_ID, name=USER_NAME)
@@ -279,52 +275,20 @@ class MockSlack:
 
     # ---------------------------------------------------------------- lifecycle
 
-    async def start(self) -> Self:
-        """Bind an ephemeral port on ``host`` and start serving (must run in the test's loop)."""
-        if self._runner is not None:
-            raise RuntimeError("MockSlack is already started")
-        self._changed = asyncio.Condition()
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_route("*", "/api/{method}", self._handle_api)
         app.router.add_post("/response/{response_id}", self._handle_response_url)
         app.router.add_get("/socket/{connection_id}", self._handle_socket)
-        # A short shutdown timeout: a stuck handler must not hang the test suite for aiohttp's 60 s.
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, 0)
-        await site.start()
-        self.port = int(self._runner.addresses[0][1])
-        logger.debug("MockSlack listening on %s", self.base_url)
-        return self
 
-    async def stop(self) -> None:
-        """Stop serving; recorded calls stay available for post-mortem assertions."""
+    async def before_stop(self) -> None:
         for connection in self._sockets.values():
             if connection.open and connection.ws is not None:
                 # Going away (1001), as Slack does; without it aiohttp would wait for the socket handler.
                 await connection.ws.close(code=aiohttp.WSCloseCode.GOING_AWAY)
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-            logger.debug("MockSlack on port %s stopped", self.port)
-
-    async def __aenter__(self) -> Self:
-        return await self.start()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
     @property
-    def base_url(self) -> str:
-        """``http://127.0.0.1:PORT`` (no trailing slash)."""
-        if self.port is None:
-            raise RuntimeError("MockSlack is not started; use `async with MockSlack()` or `await start()`")
-        return f"http://{self.host}:{self.port}"
+    def recent(self) -> list[Any]:
+        return [*self._calls[-8:], *self._responses[-4:]]
 
     @property
     def api_url(self) -> str:
@@ -476,7 +440,7 @@ class MockSlack:
                     return call
             return None
 
-        return await self._wait(find, timeout, f"a {method!r} call", self._calls)
+        return await self.wait_for(find, timeout, f"a {method!r} call")
 
     async def wait_for_response(
         self,
@@ -493,7 +457,7 @@ class MockSlack:
                     return post
             return None
 
-        return await self._wait(find, timeout, f"a POST to response_url {response_id}", self._responses)
+        return await self.wait_for(find, timeout, f"a POST to response_url {response_id}")
 
     # ---------------------------------------------------------------- Socket Mode
 
@@ -513,7 +477,7 @@ class MockSlack:
             opened = self.sockets
             return opened[number - 1] if len(opened) >= number else None
 
-        return await self._wait(find, timeout, f"Socket Mode connection #{number}", self.calls("apps.connections.open"))
+        return await self.wait_for(find, timeout, f"Socket Mode connection #{number}")
 
     async def wait_for_sockets_closed(self, timeout: float = 5.0) -> list[SocketConnection]:
         """Wait until every Socket Mode connection opened so far has been closed; returns them all."""
@@ -521,7 +485,7 @@ class MockSlack:
         def find() -> list[SocketConnection] | None:
             return None if any(c.closed_at is None for c in self.sockets) else self.sockets
 
-        return await self._wait(find, timeout, "every Socket Mode connection to close", self.sockets)
+        return await self.wait_for(find, timeout, "every Socket Mode connection to close")
 
     async def send_envelope(
         self,
@@ -572,29 +536,10 @@ class MockSlack:
         def find() -> SocketAck | None:
             return next((a for a in self._socket_acks if a.envelope_id == envelope_id), None)
 
-        return await self._wait(find, timeout, f"an ack for envelope {envelope_id}", self._socket_messages)
+        return await self.wait_for(find, timeout, f"an ack for envelope {envelope_id}")
 
     def _newest_open_socket(self) -> SocketConnection | None:
         return next((c for c in reversed(self.sockets) if c.open), None)
-
-    async def _wait(self, find: Callable[[], _T | None], timeout: float, what: str, seen: list[Any]) -> _T:
-        if self._changed is None:
-            raise RuntimeError("MockSlack is not started")
-        found = find()
-        if found is not None:
-            return found
-        try:
-            async with asyncio.timeout(timeout), self._changed:
-                while (found := find()) is None:
-                    await self._changed.wait()
-        except TimeoutError:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}; recorded: {seen!r}") from None
-        return found
-
-    async def _notify(self) -> None:
-        if self._changed is not None:
-            async with self._changed:
-                self._changed.notify_all()
 
     # ---------------------------------------------------------------- HTTP handlers
 
@@ -606,7 +551,7 @@ class MockSlack:
         call.status = status
         call.response = body
         logger.debug("MockSlack %s -> %s %s", method, status, body.get("error", "ok"))
-        await self._notify()
+        await self.notify()
         return web.json_response(body, status=status, headers=headers)
 
     def _answer(self, call: ApiCall) -> tuple[int, JsonDict, dict[str, str]]:
@@ -664,7 +609,7 @@ class MockSlack:
                 received_at=time.monotonic(),
             )
         )
-        await self._notify()
+        await self.notify()
         return web.Response(status=200, text="ok")
 
     async def _handle_socket(self, request: web.Request) -> web.StreamResponse:
@@ -687,7 +632,7 @@ class MockSlack:
                 }
             )
         )
-        await self._notify()
+        await self.notify()
         try:
             async for msg in ws:
                 if msg.type != aiohttp.WSMsgType.TEXT:
@@ -711,10 +656,10 @@ class MockSlack:
                             received_at=time.monotonic(),
                         )
                     )
-                await self._notify()
+                await self.notify()
         finally:
             connection.closed_at = time.monotonic()
-            await self._notify()
+            await self.notify()
         return ws
 
     # ---------------------------------------------------------------- Web API models
@@ -1082,20 +1027,6 @@ async def post_signed(
 
 
 @contextlib.asynccontextmanager
-async def serve_aiohttp_app(app: web.Application, host: str = "127.0.0.1") -> AsyncIterator[str]:
-    """Serve ``app`` on ``host`` port 0 for the duration of the block; yields ``http://host:port``."""
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-    await runner.setup()
-    try:
-        site = web.TCPSite(runner, host, 0)
-        await site.start()
-        port = int(runner.addresses[0][1])
-        yield f"http://{host}:{port}"
-    finally:
-        await runner.cleanup()
-
-
-@contextlib.asynccontextmanager
 async def serve_bolt_app(
     bolt_app: AsyncApp, path: str = "/slack/events", host: str = "127.0.0.1"
 ) -> AsyncIterator[str]:
@@ -1105,7 +1036,7 @@ async def serve_bolt_app(
     request goes through the exact code path production uses, but on an ephemeral port in the
     current loop instead of ``web.run_app`` (which blocks and binds 0.0.0.0:3000).
     """
-    async with serve_aiohttp_app(bolt_app.web_app(path=path), host=host) as base:
+    async with serve_app(bolt_app.web_app(path=path), host) as (_, base):
         yield f"{base}{path}"
 
 
@@ -1127,7 +1058,6 @@ __all__ = [
     "block_actions_body",
     "block_actions_payload",
     "post_signed",
-    "serve_aiohttp_app",
     "serve_bolt_app",
     "sign",
     "slash_command_body",
