@@ -326,3 +326,15 @@ def test_stats_and_check_read_the_same_variables(
     assert len(json.loads(stats.getvalue())["documents"]) == 3
     assert status == 0, text
     assert f"corpus {seeds}: 3 documents" in text
+
+
+def test_nothing_reads_the_environment_at_import(tmp_path: Path) -> None:
+    """A broken variable cannot break an import: settings are read when a command builds them."""
+    env = {**os.environ, "DISCORD_COOLDOWN_SECONDS": "soon", "QUOTEBOT_DAILY_TARGETS": "not json"}
+    modules = [
+        "bots.app", "bots.check", "bots.cli", "bots.commands", "bots.console", "bots.discord", "bots.runtime",
+        "bots.scheduler", "bots.settings", "bots.slack", "bots.wording", "quotecore",
+    ]  # fmt: skip
+    code = "import importlib, sys\nfor name in sys.argv[1:]: importlib.import_module(name)"
+    ran = subprocess.run([sys.executable, "-c", code, *modules], env=env, capture_output=True, text=True, check=False)
+    assert ran.returncode == 0, ran.stderr
