@@ -12,10 +12,10 @@ import sys
 from collections.abc import Sequence
 from typing import IO, TYPE_CHECKING
 
+from quotecore import QuoteService
 from quotecore.cli import EXIT_ERROR, EXIT_OK
 from quotecore.cli import build_parser as build_core_parser
 from quotecore.cli import run as run_cli
-from quotecore.service import QuoteService
 
 if TYPE_CHECKING:  # imported only by the commands that need it (see _settings)
     from bots.settings import Settings

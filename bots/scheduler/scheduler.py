@@ -31,8 +31,7 @@ from bots.daily_control import Platform, Poster, PostError
 from bots.scheduler.rotation import SHARED_SCOPE, Rotation
 from bots.scheduler.store import ChatTarget, Store
 from bots.settings import DailySettings, Settings
-from quotecore.models import Quote
-from quotecore.service import QuoteService
+from quotecore import Quote, QuoteService
 
 log = logging.getLogger(__name__)
 
