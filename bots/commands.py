@@ -348,7 +348,7 @@ class Commands:
             return Notice(wording.DAILY_DISABLED, "refused")
         target = here if request.channel is None else channel(request.channel)
         if request.problem or target is None:
-            text = request.problem or wording.not_a_channel(request.channel or "", wording.DAILY_USAGE)
+            text = request.problem or wording.not_a_channel(request.channel or "")
             return Notice(text, "invalid", tuple(await self.admin_notices(caller)))
         by = f"{self.platform}:{caller.key}"
         if request.off:

@@ -168,9 +168,9 @@ def not_a_zone(text: str) -> str:
     return f"“{cut(text, 60)}” is not a timezone: use an IANA name such as Asia/Shanghai, Europe/Paris or UTC"
 
 
-def not_a_channel(text: str, usage: str) -> str:
+def not_a_channel(text: str) -> str:
     """A `/quote-daily` channel this surface does not have."""
-    return f"“{cut(text, 60)}” is not a channel here. {usage}"
+    return f"“{cut(text, 60)}” is not a channel here: name one of this server's channels, or leave it out for this one."
 
 
 def failed(what: str) -> str:
