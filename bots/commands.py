@@ -25,7 +25,7 @@ from typing import Literal
 
 from bots import wording
 from bots.daily_control import DailyControl, Platform
-from quotecore import CorpusError, Quote, QuoteError, QuoteService
+from quotecore import CorpusError, Quote, QuoteError, QuoteService, Speaker, search_form
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +105,18 @@ def is_timezone(name: str) -> bool:
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         return False
     return True
+
+
+#: What `/quote-daily`'s timezone suggests before anything is typed.
+COMMON_ZONES = ("Asia/Shanghai", "Asia/Taipei", "Asia/Hong_Kong", "Asia/Singapore", "UTC", "Europe/London",
+                "Europe/Paris", "America/New_York", "America/Los_Angeles")  # fmt: skip
+
+
+def timezone_choices(typed: str, limit: int = 25) -> list[str]:
+    """IANA zones containing what was typed (any case), for a surface that suggests as one types."""
+    if not typed:
+        return list(COMMON_ZONES[:limit])
+    return [z for z in sorted(zoneinfo.available_timezones()) if typed.lower() in z.lower()][:limit]
 
 
 def daily_options(time: str, timezone: str = "UTC", channel: str | None = None) -> DailyRequest:
@@ -310,6 +322,13 @@ class Commands:
         """The whole passage behind a quote, with `terms` highlighted again."""
         quote = self.service.show(passage_id, terms) if passage_id else None
         return Context(quote) if quote is not None else Notice(wording.passage_gone(passage_id), "invalid")
+
+    def speaker_choices(self, typed: str, limit: int = 25) -> list[Speaker]:
+        """Speakers whose id, names or aliases contain what was typed (any script or case): autocomplete."""
+        wanted = search_form(typed).replace(" ", "")
+        speakers = self.service.speakers()
+        names = {s.id: [s.id, s.name, s.name_en or "", *s.aliases] for s in speakers}
+        return [s for s in speakers if any(wanted in search_form(n).replace(" ", "") for n in names[s.id])][:limit]
 
     def quoted_speakers(self) -> list[str]:
         """Speakers with quotes of their own, most quoted first: the no-match hint names them."""

@@ -20,6 +20,7 @@ from bots.commands import (
     daily_options,
     parse_daily_text,
     parse_quote_text,
+    timezone_choices,
 )
 from quotecore import QuoteService
 from tests.fakes.daily import RecordingDaily
@@ -158,3 +159,11 @@ def test_attribution_line_marks_doubtful_quotes(service: QuoteService) -> None:
 @pytest.mark.parametrize(("raw", "clean"), [("a\x00b\u202ec\u200b", "abc"), (" 能源\t\x07核 \n美 ", "能源 核 美")])
 def test_control_characters_go_once_for_every_surface(raw: str, clean: str) -> None:
     assert wording.one_line(raw) == clean
+
+
+def test_suggestions_for_surfaces_that_autocomplete(service: QuoteService) -> None:
+    commands = Commands(service, "discord")
+    assert [s.id for s in commands.speaker_choices("light")] == ["lightcap"]
+    assert [s.id for s in commands.speaker_choices("奧特曼")] == ["altman"], "traditional script finds the alias"
+    assert len(commands.speaker_choices("")) == len(service.speakers())
+    assert timezone_choices("shang") == ["Asia/Shanghai"] and timezone_choices("")[0] == "Asia/Shanghai"

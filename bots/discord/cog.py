@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import zoneinfo
 from typing import Any, Protocol
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bots.commands import Caller, Commands, QuoteRequest, Reply, daily_options
-from quotecore import search_form
-
-_ZONES = sorted(zoneinfo.available_timezones())
-_COMMON_ZONES = ["Asia/Shanghai", "Asia/Taipei", "Asia/Hong_Kong", "Asia/Singapore", "UTC", "Europe/London",
-                 "Europe/Paris", "America/New_York", "America/Los_Angeles"]  # fmt: skip
+from bots.commands import Caller, Commands, QuoteRequest, Reply, daily_options, timezone_choices
 
 
 class Host(Protocol):
@@ -54,13 +48,8 @@ class QuoteCog(commands.Cog):
 
     @quote.autocomplete("speaker")
     async def _speakers(self, interaction: discord.Interaction[Any], current: str) -> list[app_commands.Choice[str]]:
-        wanted = search_form(current).replace(" ", "")
-        choices = []
-        for speaker in self.bot.quotes.service.speakers():
-            names = [speaker.id, speaker.name, speaker.name_en or "", *speaker.aliases]
-            if not wanted or any(wanted in search_form(n).replace(" ", "") for n in names):
-                choices.append(app_commands.Choice(name=speaker.display[:100], value=speaker.id))
-        return choices[:25]
+        speakers = self.bot.quotes.speaker_choices(current)
+        return [app_commands.Choice(name=s.display[:100], value=s.id) for s in speakers]
 
     @app_commands.command(name="quote-reload", description="Admins: reload the corpus from disk")
     @app_commands.default_permissions(manage_guild=True)
@@ -96,5 +85,4 @@ class QuoteCog(commands.Cog):
 
     @quote_daily.autocomplete("timezone")
     async def _zones(self, interaction: discord.Interaction[Any], current: str) -> list[app_commands.Choice[str]]:
-        names = [z for z in _ZONES if current.lower() in z.lower()] if current else _COMMON_ZONES
-        return [app_commands.Choice(name=z, value=z) for z in names[:25]]
+        return [app_commands.Choice(name=z, value=z) for z in timezone_choices(current)]
