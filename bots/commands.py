@@ -272,13 +272,15 @@ class Commands:
         cooldown_seconds: float = 0.0,
         max_results: int = MAX_COUNT,
         clock: Callable[[], float] = time.monotonic,
+        memo: dict[str, list[str]] | None = None,
     ) -> None:
         self.service = service
         self.platform = platform
         self.daily = daily
         self.cooldown = Cooldown(cooldown_seconds, clock)
         self.max_results = max_results
-        self._quoted: list[str] | None = None
+        #: Answers computed from the corpus, shared by every surface and dropped on any reload.
+        self.memo = {} if memo is None else memo
 
     async def quote(self, caller: Caller, request: QuoteRequest) -> Reply:
         """/quote: help, a cooldown refusal, a random quote, or the first page of matches."""
@@ -332,11 +334,11 @@ class Commands:
 
     def quoted_speakers(self) -> list[str]:
         """Speakers with quotes of their own, most quoted first: the no-match hint names them."""
-        if self._quoted is None:
+        if "quoted" not in self.memo:
             counts = Counter(q.speaker.id for q in self.service.passages() if q.speaker and _quotable(q))
             ranked = sorted((s for s in self.service.speakers() if counts[s.id]), key=lambda s: -counts[s.id])
-            self._quoted = [s.name for s in ranked]
-        return self._quoted
+            self.memo["quoted"] = [s.name for s in ranked]
+        return self.memo["quoted"]
 
     async def reload(self, caller: Caller) -> Notice:
         """/quote-reload: admins only; rebuilt in a worker thread, the old corpus serves on failure."""
@@ -352,7 +354,7 @@ class Commands:
             log.exception("reload crashed, keeping the current corpus")
             text, kind = wording.reload_failed(None), "failed"
         else:
-            self._quoted = None
+            self.memo.clear()
             text, kind = wording.reloaded(report), "done"
         log.info("reload by %s: %s in %.2f s", caller.key, kind, time.perf_counter() - started)
         return Notice(text, kind, tuple(await self.admin_notices(caller)))  # type: ignore[arg-type]

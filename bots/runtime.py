@@ -29,11 +29,18 @@ class AppContext:
     settings: Settings
     daily: DailyControl | None = None
     posters: dict[Platform, Poster] = field(default_factory=dict)
+    #: What the command layers of all surfaces compute once from the corpus (a reload clears it).
+    memo: dict[str, list[str]] = field(default_factory=dict)
 
     def commands(self, platform: Platform, *, cooldown_seconds: float = 0.0, max_results: int = 5) -> Commands:
         """The command layer for one surface, over the shared service and scheduler."""
         return Commands(
-            self.service, platform, daily=self.daily, cooldown_seconds=cooldown_seconds, max_results=max_results
+            self.service,
+            platform,
+            daily=self.daily,
+            cooldown_seconds=cooldown_seconds,
+            max_results=max_results,
+            memo=self.memo,
         )
 
     def offer_poster(self, platform: Platform, poster: Poster) -> None:
