@@ -130,11 +130,7 @@ class ConsoleChat:
         except Exception:  # the chat keeps serving whatever one command does
             log.exception("console command failed: %r", text[:200])
             reply = Notice(wording.failed(command), "failed")
-        self.say(
-            render_reply(reply, color=self.color)
-            if reply
-            else f"Unknown command {command}. Type /help for the commands."
-        )
+        self.say(render_reply(reply, color=self.color) if reply else wording.unknown_command(command))
         return True
 
     async def quote(self, text: str) -> Reply:

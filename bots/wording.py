@@ -173,6 +173,11 @@ def not_a_channel(text: str) -> str:
     return f"“{cut(text, 60)}” is not a channel here: name one of this server's channels, or leave it out for this one."
 
 
+def unknown_command(command: str) -> str:
+    """A command a text surface does not know (chat platforms only offer the ones that exist)."""
+    return f"Unknown command {cut(command, 40)}. Type /help for the commands."
+
+
 def failed(what: str) -> str:
     """The apology for a command (`/quote`) or a button that raised: never a traceback."""
     sorry = SOMETHING_WRONG if what.startswith("/") else f"Sorry, the {what} did not work."
