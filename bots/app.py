@@ -133,11 +133,7 @@ async def main(
     out: TextIO | None = None,
     console: bool = True,
 ) -> int:
-    """Serve until stopped (or, for the console, until end of input); returns the exit status.
-
-    `console=False` (`quotebot run --no-console`, as a service runs it) makes a missing chat token
-    an error instead of opening the console chat on a stdin nobody types into.
-    """
+    """Serve until stopped or the console's input ends; the exit status (`console=False`: no token is an error)."""
     adapters = choose_adapters(settings, stdin, out, console)
     if not adapters:
         (out or sys.stderr).write(NO_TOKEN)

@@ -195,16 +195,8 @@ def check_slack(settings: Settings, report: Report) -> None:
     """Slack tokens that fit together: a bot token plus an app token (Socket) or signing secret (HTTP)."""
     slack = settings.slack
     bot_token, app_token, secret = _secret(slack.bot_token), _secret(slack.app_token), _secret(slack.signing_secret)
-    bad = [
-        _pasted_badly(name, value, report)
-        for name, value in (
-            ("SLACK_BOT_TOKEN", bot_token),
-            ("SLACK_APP_TOKEN", app_token),
-            ("SLACK_SIGNING_SECRET", secret),
-        )
-        if value
-    ]
-    if any(bad):
+    named = (("SLACK_BOT_TOKEN", bot_token), ("SLACK_APP_TOKEN", app_token), ("SLACK_SIGNING_SECRET", secret))
+    if any([_pasted_badly(name, value, report) for name, value in named if value]):
         return
     if not bot_token:
         if app_token or secret:
@@ -214,22 +206,7 @@ def check_slack(settings: Settings, report: Report) -> None:
             )
         return
     problems = len(report.problems)
-    if not bot_token.startswith("xoxb-"):
-        report.problems.append(
-            "SLACK_BOT_TOKEN must be a bot token starting with xoxb- → OAuth & Permissions → Bot User OAuth Token"
-        )
-    if app_token and not app_token.startswith("xapp-"):
-        report.problems.append(
-            "SLACK_APP_TOKEN must be an app-level token starting with xapp- "
-            "→ Basic Information → App-Level Tokens, scope connections:write"
-        )
-    mode = slack.transport
-    if mode == "socket" and not app_token:
-        report.problems.append('slack.mode is socket but SLACK_APP_TOKEN is not set → set it, or use mode = "http"')
-    elif mode == "http" and not secret:
-        report.problems.append(
-            "Slack needs SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP mode) → set one of them"
-        )
+    report.problems += _slack_token_problems(slack.transport, bot_token, app_token, secret)
     for user in slack.admin_user_ids:
         if not re.fullmatch(r"[UW][A-Z0-9]{2,}", user):
             report.problems.append(
@@ -237,7 +214,28 @@ def check_slack(settings: Settings, report: Report) -> None:
                 "user's profile → ⋮ → Copy member ID, not the display name"
             )
     if len(report.problems) == problems:
-        report.ok.append(f"Slack: SLACK_BOT_TOKEN set, {mode} mode")
+        report.ok.append(f"Slack: SLACK_BOT_TOKEN set, {slack.transport} mode")
+
+
+def _slack_token_problems(mode: str, bot_token: str, app_token: str, secret: str) -> list[str]:
+    """Token kinds (xoxb-, xapp-) and the one the chosen mode needs."""
+    problems = []
+    if not bot_token.startswith("xoxb-"):
+        problems.append(
+            "SLACK_BOT_TOKEN must be a bot token starting with xoxb- → OAuth & Permissions → Bot User OAuth Token"
+        )
+    if app_token and not app_token.startswith("xapp-"):
+        problems.append(
+            "SLACK_APP_TOKEN must be an app-level token starting with xapp- "
+            "→ Basic Information → App-Level Tokens, scope connections:write"
+        )
+    if mode == "socket" and not app_token:
+        problems.append('slack.mode is socket but SLACK_APP_TOKEN is not set → set it, or use mode = "http"')
+    elif mode == "http" and not secret:
+        problems.append(
+            "Slack needs SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP mode) → set one of them"
+        )
+    return problems
 
 
 def check_tokens(settings: Settings, report: Report) -> None:

@@ -41,6 +41,13 @@ def fingerprint(tree: app_commands.CommandTree[Any], guild_ids: list[int]) -> st
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
+def _stored(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except OSError:
+        return ""
+
+
 async def sync(tree: app_commands.CommandTree[Any], settings: Settings, *, force: bool = False) -> str:
     """Register the commands (guild-scoped for guild_ids, else global) when they changed."""
     client = tree.client
@@ -48,11 +55,7 @@ async def sync(tree: app_commands.CommandTree[Any], settings: Settings, *, force
     guild_ids = settings.discord.guild_ids
     current = fingerprint(tree, guild_ids)
     path = _fingerprint_file(settings, application_id)
-    try:
-        stored = path.read_text(encoding="utf-8").strip()
-    except OSError:
-        stored = ""
-    if stored == current and not force:
+    if not force and _stored(path) == current:
         log.info("slash commands unchanged since the last sync: not syncing")
         return "Commands unchanged since the last sync; nothing sent (use discord-sync to force)."
     if guild_ids:
