@@ -149,10 +149,9 @@ class QuoteBot(commands.Bot):
         """The Another button: the next page, edited into the message (the query from its header if too long)."""
         try:
             query = query if query is not None else query_from_header(interaction.message)
-            if query is None:
-                await interaction.response.send_message(wording.LOST_QUERY, ephemeral=True, allowed_mentions=NONE)
-                return
-            await self.send(interaction, self.quotes.page(PageState(query, speaker, count, offset)), edit=True)
+            state = PageState(query, speaker, count, offset) if query is not None else None
+            reply = self.quotes.page(state) if state else Notice(wording.LOST_QUERY, "invalid")
+            await self.send(interaction, reply, edit=True)
         except Exception as exc:
             await self.failed(interaction, "Another button", exc)
 
