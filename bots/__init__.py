@@ -1,4 +1,5 @@
 """quotebot's adapters: Discord, Slack, console, and the daily scheduler.
 
-Transport and rendering only: every answer comes from quotecore.QuoteService.
+What every command does and says is `bots.commands` (with `bots.wording`), over the core's public
+API (`from quotecore import …`); the adapters only render its replies and send them.
 """

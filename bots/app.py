@@ -1,15 +1,15 @@
-"""`quotebot run`: the composition root. Builds the service and the scheduler once, starts what is configured.
+"""`quotebot run`: the composition root. `main()` builds and owns every resource, in one exit stack.
 
 One asyncio loop runs every adapter side by side (Discord, Slack, or the console chat when no token
 is set) and the daily scheduler. Order matters and is kept here only:
 
 1. the corpus loads in a worker thread (jieba takes about a second; the loop stays free);
-2. the scheduler starts (its database opens, missed posts are caught up) with the console's poster
-   already registered, so a post that is due prints before the first prompt is read;
-3. every adapter gets the same service, settings, stop event and scheduler (`daily=`);
-4. SIGINT/SIGTERM (or the console's end of input) set the one stop event; adapters close their
-   connections, then the scheduler shuts down last so a post in flight records its outcome. A second
-   signal gets the default behaviour back, for a shutdown that hangs.
+2. each adapter prepares (the console greets and offers its poster), then the scheduler starts (its
+   database opens, missed posts are caught up), so a post that is due prints before the first prompt;
+3. every adapter is served with the same `AppContext` and stop event (`serve(ctx, stop)`);
+4. SIGINT/SIGTERM (or the console's end of input) set the stop event; adapters close their
+   connections, then the exit stack shuts the scheduler down, so a post in flight records its
+   outcome, and restores the signal handlers. A second signal gets the default behaviour back.
 """
 
 from __future__ import annotations
@@ -19,21 +19,24 @@ import contextlib
 import logging
 import signal
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Iterator
 from typing import Protocol, TextIO
 
-from bots.daily_control import DailyControl, Platform, Poster
+from bots.daily_control import DailyControl
+from bots.runtime import Adapter, AppContext, until_stopped
 from bots.settings import Settings
-from quotecore.errors import CorpusError
-from quotecore.service import QuoteService
+from quotecore import CorpusError, QuoteService, cache_dir
 
 log = logging.getLogger(__name__)
 
-Serve = Callable[..., Awaitable[None]]  # serve(service, settings, stop, daily=None)
+NO_TOKEN = (
+    "quotebot: no chat token set: set DISCORD_TOKEN, or SLACK_BOT_TOKEN plus SLACK_APP_TOKEN or "
+    "SLACK_SIGNING_SECRET (without --no-console, `quotebot run` opens the console chat)\n"
+)
 
 
 class Scheduler(DailyControl, Protocol):
-    """What run() needs of bots.scheduler.DailyScheduler beyond the adapters' seam."""
+    """What main() needs of bots.scheduler.DailyScheduler beyond the adapters' seam."""
 
     async def start(self) -> None:
         """Open the database, schedule the targets, catch up."""
@@ -44,44 +47,44 @@ class Scheduler(DailyControl, Protocol):
 
 def build_service(settings: Settings) -> QuoteService:
     """The one QuoteService every adapter shares."""
-    return QuoteService(settings.corpus.seeds_dir, settings.corpus.config_dir, settings.corpus.cache_dir)
+    corpus = settings.corpus
+    return QuoteService(corpus.seeds_dir, corpus.config_dir, cache_dir(corpus.cache_dir))
 
 
-def adapters(settings: Settings) -> dict[str, Serve]:
-    """The chat adapters the settings turn on, imported only when used."""
-    chosen: dict[str, Serve] = {}
+def choose_adapters(settings: Settings, stdin: TextIO | None, out: TextIO | None, console: bool) -> list[Adapter]:
+    """The adapters the settings turn on (imported only when used); the console when no token is set."""
+    chosen: list[Adapter] = []
     if settings.discord_enabled:
-        from bots.discord import serve as serve_discord
+        from bots.discord import DiscordAdapter
 
-        chosen["discord"] = serve_discord
+        chosen.append(DiscordAdapter())
     if settings.slack_enabled:
-        from bots.slack import serve as serve_slack
+        from bots.slack import SlackAdapter
 
-        chosen["slack"] = serve_slack
+        chosen.append(SlackAdapter())
+    if not chosen and console:
+        from bots.console import ConsoleAdapter
+
+        chosen.append(ConsoleAdapter(stdin or sys.stdin, out or sys.stdout))
     return chosen
 
 
-async def start_daily(
-    service: QuoteService, settings: Settings, posters: dict[Platform, Poster] | None = None
-) -> Scheduler | None:
-    """The scheduler, started; None (with a log line) when disabled or when its database fails.
-
-    `posters` are registered before the start, so its catch-up pass can already post through them.
-    """
-    if not settings.daily.enabled:
+async def start_daily(ctx: AppContext) -> Scheduler | None:
+    """The scheduler, started with the posters offered so far; None when disabled or its database fails."""
+    if not ctx.settings.daily.enabled:
         return None
     from bots.scheduler import DailyScheduler
 
     scheduler: DailyScheduler | None = None
     try:
-        scheduler = DailyScheduler.from_settings(service, settings)  # the engine is built here (may fail)
-        for platform, poster in (posters or {}).items():
+        scheduler = DailyScheduler.from_settings(ctx.service, ctx.settings)  # the engine is built here (may fail)
+        for platform, poster in ctx.posters.items():
             scheduler.register_poster(platform, poster)
         await scheduler.start()
     except Exception as exc:
         log.error(
             "daily excerpt disabled: the database %s did not open: %s (see `quotebot check`)",
-            settings.storage.url,
+            ctx.settings.storage.url,
             exc,
         )
         if scheduler is not None:
@@ -91,8 +94,10 @@ async def start_daily(
     return scheduler
 
 
-def _install_signals(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> list[signal.Signals]:
+@contextlib.contextmanager
+def stop_on_signals(stop: asyncio.Event) -> Iterator[None]:
     """SIGINT/SIGTERM set `stop` once; the next one gets the default behaviour back."""
+    loop = asyncio.get_running_loop()
     installed: list[signal.Signals] = []
 
     def handle(sig: signal.Signals) -> None:
@@ -106,7 +111,11 @@ def _install_signals(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> li
         except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or Windows
             continue
         installed.append(sig)
-    return installed
+    try:
+        yield
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
 
 
 def _is_environment_failure(exc: BaseException) -> bool:
@@ -115,96 +124,62 @@ def _is_environment_failure(exc: BaseException) -> bool:
     return isinstance(exc, OSError | TimeoutError) or module in ("discord", "slack_sdk", "slack_bolt", "aiohttp")
 
 
-async def run(
+async def main(
     settings: Settings,
-    service: QuoteService,
+    service: QuoteService | None = None,
     stop: asyncio.Event | None = None,
     *,
     stdin: TextIO | None = None,
     out: TextIO | None = None,
     console: bool = True,
 ) -> int:
-    """Serve until stopped (or, for the console, until end of input); returns the exit status.
-
-    `console=False` (`quotebot run --no-console`, as a service runs it) makes a missing chat token
-    an error instead of opening the console chat on a stdin nobody types into.
-    """
-    if not console and not adapters(settings):
-        (out or sys.stderr).write(
-            "quotebot: no chat token set: set DISCORD_TOKEN, or SLACK_BOT_TOKEN plus SLACK_APP_TOKEN or "
-            "SLACK_SIGNING_SECRET (without --no-console, `quotebot run` opens the console chat)\n"
-        )
+    """Serve until stopped or the console's input ends; the exit status (`console=False`: no token is an error)."""
+    adapters = choose_adapters(settings, stdin, out, console)
+    if not adapters:
+        (out or sys.stderr).write(NO_TOKEN)
         return 1
     stop = stop or asyncio.Event()
-    loop = asyncio.get_running_loop()
-    installed = _install_signals(loop, stop)
-    try:
-        return await _run(settings, service, stop, stdin, out)
-    finally:
-        for sig in installed:
-            loop.remove_signal_handler(sig)
-
-
-async def _run(
-    settings: Settings, service: QuoteService, stop: asyncio.Event, stdin: TextIO | None, out: TextIO | None
-) -> int:
-    if not service.loaded:
-        try:
-            await asyncio.to_thread(service.load)
-        except CorpusError as exc:
-            log.error("the corpus did not load: %s", exc)
-            (out or sys.stderr).write(f"quotebot: corpus error: {exc}\n")
+    ctx = AppContext(service or build_service(settings), settings)
+    async with contextlib.AsyncExitStack() as stack:
+        stack.enter_context(stop_on_signals(stop))
+        if not await load_corpus(ctx.service, out or sys.stderr):
             return 1
-    chosen = adapters(settings)
-    posters: dict[Platform, Poster] = {}
-    console = None
-    if not chosen:
-        from bots.console import ConsoleChat, console_color
+        for adapter in adapters:
+            adapter.prepare(ctx)
+        scheduler = await start_daily(ctx)
+        if scheduler is not None:
+            ctx.daily = scheduler
+            stack.push_async_callback(_shut_down, scheduler)
+        return await serve_all(adapters, ctx, stop)
+    return 1  # not reached: the stack does not swallow exceptions
 
-        output = out or sys.stdout
-        console = ConsoleChat(service, settings, None, output, color=console_color(output))
-        console.greet()  # the up-front line, before anything the scheduler may print
-        posters["console"] = console.post
-    daily = await start_daily(service, settings, posters)
+
+async def load_corpus(service: QuoteService, out: TextIO) -> bool:
+    """Load in a worker thread (the loop stays free); a corpus that does not load stops `run` with its reason."""
+    if service.loaded:
+        return True
     try:
-        if console is not None:
-            from bots.console import read_lines
-
-            console.daily = daily
-            lines = read_lines(stdin or sys.stdin, asyncio.get_running_loop())
-
-            async def serve_console(
-                service: QuoteService, settings: Settings, stop: asyncio.Event, daily: DailyControl | None = None
-            ) -> None:
-                await console.serve(lines, stop)
-
-            chosen = {"console": serve_console}
-        return await _serve_all(chosen, service, settings, stop, daily)
-    finally:
-        if daily is not None:
-            await daily.shutdown()
-            log.info("daily scheduler stopped")
+        await asyncio.to_thread(service.load)
+    except CorpusError as exc:
+        log.error("the corpus did not load: %s", exc)
+        out.write(f"quotebot: corpus error: {exc}\n")
+        return False
+    return True
 
 
-async def _serve_all(
-    chosen: dict[str, Serve],
-    service: QuoteService,
-    settings: Settings,
-    stop: asyncio.Event,
-    daily: DailyControl | None,
-) -> int:
+async def _shut_down(scheduler: Scheduler) -> None:
+    await scheduler.shutdown()
+    log.info("daily scheduler stopped")
+
+
+async def serve_all(adapters: list[Adapter], ctx: AppContext, stop: asyncio.Event) -> int:
     """Run the adapters until one ends or `stop` is set; then stop the others and collect failures."""
-    log.info("starting: %s", ", ".join(chosen))
-    tasks = {
-        name: asyncio.create_task(serve(service, settings, stop, daily=daily), name=name)
-        for name, serve in chosen.items()
-    }
-    stopper = asyncio.create_task(stop.wait())
+    log.info("starting: %s", ", ".join(a.name for a in adapters))
+    tasks = {a.name: asyncio.create_task(a.serve(ctx, stop), name=a.name) for a in adapters}
     try:
-        await asyncio.wait({stopper, *tasks.values()}, return_when=asyncio.FIRST_COMPLETED)
+        await until_stopped(asyncio.wait(tasks.values(), return_when=asyncio.FIRST_COMPLETED), stop)
     finally:
         stop.set()
-        stopper.cancel()
     failed = 0
     for name, task in tasks.items():
         try:

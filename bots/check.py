@@ -8,29 +8,24 @@ is reported by key *and* by environment variable name, since a user may have set
 
 from __future__ import annotations
 
-import base64
-import binascii
-import importlib
 import logging
 import os
 import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
 
 from pydantic import ValidationError
 from pydantic_settings import SettingsError as EnvParseError
 
-from quotecore.errors import CorpusError
-
-if TYPE_CHECKING:
-    from bots.settings import Settings
+from bots import settings as settings_module
+from bots.settings import Settings, SettingsError, load_settings
+from quotecore import CorpusError
 
 log = logging.getLogger(__name__)
 
-#: Section class name → (config table, environment prefix). Kept here as well as in bots.settings
-#: because a bad environment variable can stop bots.settings from importing at all.
+#: Section class name → (config table, environment prefix): how a problem names its variable.
 SECTIONS: dict[str, tuple[str, str]] = {
     "CorpusSettings": ("corpus", "QUOTEBOT_CORPUS_"),
     "DiscordSettings": ("discord", "DISCORD_"),
@@ -86,17 +81,10 @@ def _env_name(key: str) -> str | None:
 
 def _known_keys(key: str) -> list[str]:
     """The keys allowed next to `key` (for an unknown-key hint); empty when unknown."""
-    try:
-        settings = importlib.import_module("bots.settings")
-    except Exception:  # bots.settings itself does not import: no list to offer
-        return []
     parts = key.split(".")
-    classes = {table: getattr(settings, cls, None) for cls, (table, _) in SECTIONS.items()}
-    model = classes.get(parts[0])
-    if len(parts) > 3 and parts[1] == "targets":
-        model = getattr(settings, "Target", None)
-    fields = getattr(model, "model_fields", {})
-    return sorted(fields)
+    classes = {table: getattr(settings_module, cls, None) for cls, (table, _) in SECTIONS.items()}
+    model = settings_module.Target if len(parts) > 3 and parts[1] == "targets" else classes.get(parts[0])
+    return sorted(getattr(model, "model_fields", {}))
 
 
 def explain(problem: str) -> str:
@@ -128,7 +116,7 @@ def explain(problem: str) -> str:
 
 
 def _validation_problems(exc: ValidationError) -> list[str]:
-    """Problems from a section that failed while bots.settings read the environment at import."""
+    """Problems from a section the environment made invalid."""
     table, _ = SECTIONS.get(exc.title, (exc.title, ""))
     problems = []
     for error in exc.errors():
@@ -152,19 +140,12 @@ def _env_parse_problem(exc: EnvParseError) -> str:
 def load_checked(path: str | os.PathLike[str] | None) -> tuple[Settings | None, list[str]]:
     """The settings `quotebot run` would use, or every reason they cannot be built, each with its fix.
 
-    Never raises for bad config: a bad environment variable can fail while bots.settings imports
-    (its section defaults read the environment), and a list that is not JSON fails inside
-    pydantic-settings; both become problem lines like the file's own.
+    Never raises for bad config: a list that is not JSON fails inside pydantic-settings, and it
+    becomes a problem line like the file's own.
     """
     try:
-        settings_module = importlib.import_module("bots.settings")
-    except ValidationError as exc:
-        return None, _validation_problems(exc)
-    except EnvParseError as exc:
-        return None, [_env_parse_problem(exc)]
-    try:
-        return settings_module.load_settings(path), []
-    except settings_module.SettingsError as exc:
+        return load_settings(path), []
+    except SettingsError as exc:
         return None, [explain(problem) for problem in exc.problems]
     except ValidationError as exc:
         return None, _validation_problems(exc)
@@ -188,16 +169,6 @@ def _pasted_badly(name: str, value: str, report: Report) -> bool:
     return False
 
 
-def _discord_token_app_id(token: str) -> int | None:
-    """The application (bot user) id encoded in a bot token's first part, if it decodes."""
-    first = token.split(".", 1)[0]
-    try:
-        decoded = base64.urlsafe_b64decode(first + "=" * (-len(first) % 4)).decode("ascii")
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        return None
-    return int(decoded) if decoded.isdigit() else None
-
-
 def check_discord(settings: Settings, report: Report) -> None:
     """DISCORD_TOKEN's shape, and that DISCORD_APPLICATION_ID belongs to the same application."""
     token = _secret(settings.discord.token)
@@ -210,7 +181,7 @@ def check_discord(settings: Settings, report: Report) -> None:
         )
         return
     app_id = settings.discord.application_id
-    from_token = _discord_token_app_id(token)
+    from_token = settings.discord.token_application_id
     if app_id is not None and from_token is not None and app_id != from_token:
         report.problems.append(
             f"DISCORD_APPLICATION_ID {app_id} is not the application of DISCORD_TOKEN ({from_token}) "
@@ -224,16 +195,8 @@ def check_slack(settings: Settings, report: Report) -> None:
     """Slack tokens that fit together: a bot token plus an app token (Socket) or signing secret (HTTP)."""
     slack = settings.slack
     bot_token, app_token, secret = _secret(slack.bot_token), _secret(slack.app_token), _secret(slack.signing_secret)
-    bad = [
-        _pasted_badly(name, value, report)
-        for name, value in (
-            ("SLACK_BOT_TOKEN", bot_token),
-            ("SLACK_APP_TOKEN", app_token),
-            ("SLACK_SIGNING_SECRET", secret),
-        )
-        if value
-    ]
-    if any(bad):
+    named = (("SLACK_BOT_TOKEN", bot_token), ("SLACK_APP_TOKEN", app_token), ("SLACK_SIGNING_SECRET", secret))
+    if any([_pasted_badly(name, value, report) for name, value in named if value]):
         return
     if not bot_token:
         if app_token or secret:
@@ -243,22 +206,7 @@ def check_slack(settings: Settings, report: Report) -> None:
             )
         return
     problems = len(report.problems)
-    if not bot_token.startswith("xoxb-"):
-        report.problems.append(
-            "SLACK_BOT_TOKEN must be a bot token starting with xoxb- → OAuth & Permissions → Bot User OAuth Token"
-        )
-    if app_token and not app_token.startswith("xapp-"):
-        report.problems.append(
-            "SLACK_APP_TOKEN must be an app-level token starting with xapp- "
-            "→ Basic Information → App-Level Tokens, scope connections:write"
-        )
-    mode = slack.mode if slack.mode != "auto" else ("socket" if app_token else "http")
-    if mode == "socket" and not app_token:
-        report.problems.append('slack.mode is socket but SLACK_APP_TOKEN is not set → set it, or use mode = "http"')
-    elif mode == "http" and not secret:
-        report.problems.append(
-            "Slack needs SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP mode) → set one of them"
-        )
+    report.problems += _slack_token_problems(slack.transport, bot_token, app_token, secret)
     for user in slack.admin_user_ids:
         if not re.fullmatch(r"[UW][A-Z0-9]{2,}", user):
             report.problems.append(
@@ -266,7 +214,28 @@ def check_slack(settings: Settings, report: Report) -> None:
                 "user's profile → ⋮ → Copy member ID, not the display name"
             )
     if len(report.problems) == problems:
-        report.ok.append(f"Slack: SLACK_BOT_TOKEN set, {mode} mode")
+        report.ok.append(f"Slack: SLACK_BOT_TOKEN set, {slack.transport} mode")
+
+
+def _slack_token_problems(mode: str, bot_token: str, app_token: str, secret: str) -> list[str]:
+    """Token kinds (xoxb-, xapp-) and the one the chosen mode needs."""
+    problems = []
+    if not bot_token.startswith("xoxb-"):
+        problems.append(
+            "SLACK_BOT_TOKEN must be a bot token starting with xoxb- → OAuth & Permissions → Bot User OAuth Token"
+        )
+    if app_token and not app_token.startswith("xapp-"):
+        problems.append(
+            "SLACK_APP_TOKEN must be an app-level token starting with xapp- "
+            "→ Basic Information → App-Level Tokens, scope connections:write"
+        )
+    if mode == "socket" and not app_token:
+        problems.append('slack.mode is socket but SLACK_APP_TOKEN is not set → set it, or use mode = "http"')
+    elif mode == "http" and not secret:
+        problems.append(
+            "Slack needs SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP mode) → set one of them"
+        )
+    return problems
 
 
 def check_tokens(settings: Settings, report: Report) -> None:

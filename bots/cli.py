@@ -12,20 +12,19 @@ import sys
 from collections.abc import Sequence
 from typing import IO, TYPE_CHECKING
 
+from quotecore import QuoteService
 from quotecore.cli import EXIT_ERROR, EXIT_OK
 from quotecore.cli import build_parser as build_core_parser
 from quotecore.cli import run as run_cli
-from quotecore.service import QuoteService
 
-if TYPE_CHECKING:  # bots.settings is imported only by the commands that need it (see _settings)
+if TYPE_CHECKING:  # imported only by the commands that need it (see _settings)
     from bots.settings import Settings
 
 
 def _settings(args: argparse.Namespace) -> tuple[Settings | None, list[str]]:
     """The bot settings, or the problems (each with its fix) that stop them from loading.
 
-    bots.settings is imported here and not at the top: its section defaults read the environment
-    at import, so a bad variable there must not break `quotebot search`.
+    Imported here and not at the top so that `quotebot search` never pays for pydantic.
     """
     from bots.check import load_checked
 
@@ -54,10 +53,10 @@ def _with_settings(handler: object) -> object:
 
 def cmd_run(args: argparse.Namespace, settings: Settings, out: IO[str]) -> int:
     """`run`: the bots for the tokens set, or the console chat; the daily scheduler with them."""
-    from bots.app import build_service, run
+    from bots.app import main as run_main
 
     output = None if out is sys.stdout else out  # None: the chat on stdout, errors on stderr
-    return asyncio.run(run(settings, build_service(settings), out=output, console=not args.no_console))
+    return asyncio.run(run_main(settings, out=output, console=not args.no_console))
 
 
 def cmd_check(args: argparse.Namespace, service: QuoteService, out: IO[str]) -> int:
@@ -98,19 +97,30 @@ def cmd_discord_sync(args: argparse.Namespace, settings: Settings, out: IO[str])
     """`discord-sync`: register the slash commands now (a normal start syncs only on changes)."""
     from bots.app import build_service
     from bots.discord import sync_commands
+    from bots.runtime import AppContext
 
     if not settings.discord_enabled:
         print("quotebot: DISCORD_TOKEN is not set", file=sys.stderr)  # noqa: T201
         return EXIT_ERROR
-    report = asyncio.run(sync_commands(build_service(settings), settings))
+    report = asyncio.run(sync_commands(AppContext(build_service(settings), settings)))
     out.write(report + "\n")
     return EXIT_ERROR if report.startswith("Sync failed") else EXIT_OK
 
 
+def invite_url(settings: Settings) -> str:
+    """The OAuth2 URL that adds the bot with exactly the scopes and permissions it needs."""
+    import discord
+
+    from bots.discord.sync import PERMISSIONS, SCOPES
+
+    app_id = settings.discord.application_id or settings.discord.token_application_id
+    if not app_id:
+        raise ValueError("set DISCORD_APPLICATION_ID (or DISCORD_TOKEN) to build the invite URL")
+    return discord.utils.oauth_url(app_id, permissions=PERMISSIONS, scopes=SCOPES)
+
+
 def cmd_discord_invite(args: argparse.Namespace, settings: Settings, out: IO[str]) -> int:
     """`discord-invite`: the URL that adds the bot with the scopes and permissions it needs."""
-    from bots.discord import invite_url
-
     try:
         out.write(invite_url(settings) + "\n")
     except ValueError as exc:

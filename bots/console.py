@@ -1,9 +1,11 @@
 """The console chat: what `quotebot run` starts when no chat token is set.
 
 It speaks the same commands as Discord and Slack (`/quote …`, `/quote-reload`, `/quote-daily …`,
-`/help`), so a new user learns the bot before creating any app, and scripts can drive it through a
-pipe: stdin is read line by line on a daemon thread (never blocking the loop, never holding up
-exit), and end of input ends the chat. The console user is the local admin.
+`/help`), with `/more` and `/context` for the buttons, so a new user learns the bot before creating
+any app, and scripts can drive it through a pipe: stdin is read line by line on a daemon thread
+(never blocking the loop, never holding up exit), and end of input ends the chat. The console
+user is the local admin. Render (terminal text) and transport (stdin/stdout) only: every answer
+comes from `bots.commands`.
 """
 
 from __future__ import annotations
@@ -12,58 +14,88 @@ import asyncio
 import contextlib
 import logging
 import os
-import re
 import threading
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import TextIO
 
-from bots.common import HELP_TEXT, error_message, no_match_message, parse_quote_text, reload_corpus
-from bots.daily_control import DailyControl, DailyInputError, parse_daily_text
-from bots.settings import Settings
-from quotecore.cli import attribution
-from quotecore.errors import QuoteError
-from quotecore.excerpt import mark
-from quotecore.models import Quote
-from quotecore.service import QuoteService
+from bots import wording
+from bots.commands import (
+    Caller,
+    Commands,
+    Context,
+    Notice,
+    PageState,
+    Reply,
+    Results,
+    local_admin,
+    parse_daily_text,
+    parse_quote_text,
+)
+from bots.runtime import AppContext, until_stopped
+from quotecore import Quote, mark
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "console"
-#: Control characters and bidi overrides in typed text: never echoed back to the terminal.
-_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 CONSOLE_HELP = (
-    HELP_TEXT.replace("<channel> ", "")
+    wording.HELP.replace("<channel> ", "")
     + "\n/more — the next match for the last /quote"
     + "\n/context <id> — the whole passage of a quote"
     + "\n/quit — leave (or end of input)"
     + "\nWords without a command are a /quote."
 )
+TOKEN_HINT = (
+    "No chat token set, so this is the console chat. Discord: set DISCORD_TOKEN. "
+    "Slack: set SLACK_BOT_TOKEN plus SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP). "
+    "Type /help for the commands."
+)
 
 
-def token_hint() -> str:
-    """The one line that says how to leave the console for a real chat platform."""
-    return (
-        "No chat token set, so this is the console chat. Discord: set DISCORD_TOKEN. "
-        "Slack: set SLACK_BOT_TOKEN plus SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP). "
-        "Type /help for the commands."
-    )
+def render(quote: Quote, number: int | None = None, *, color: bool = False) -> str:
+    """Highlights in bold on a terminal, in 【】 otherwise; then the attribution and the id."""
+    before, after = ("\033[1m", "\033[0m") if color else ("【", "】")
+    head = f"{number}. " if number else ""
+    pad = " " * len(head)
+    meta = " · ".join(p for p in (quote.id, wording.kind_label(quote.passage.kind), quote.passage.topic) if p)
+    body = mark(quote.text, quote.highlights, before, after, escape=wording.strip_controls)
+    return f"{head}“{body}”\n{pad}— {wording.attribution(quote)}\n{pad}[{meta}]"
+
+
+def render_reply(reply: Reply, *, color: bool = False) -> str:
+    """Any reply of the command layer as terminal text."""
+    if isinstance(reply, Notice):
+        return reply.full_text.replace(wording.HELP, CONSOLE_HELP)
+    if isinstance(reply, Context):
+        return render(reply.quote, color=color)
+    numbered = len(reply.quotes) > 1
+    lines = [
+        render(q, n if numbered else None, color=color) for n, q in enumerate(reply.quotes, reply.state.offset + 1)
+    ]
+    if not reply.random:
+        more = " (/more for the next)" if reply.next() else f" · {wording.NO_MORE}"
+        lines.append(f"— {reply.state.offset + len(reply.quotes)} of {reply.total}{more}")
+    return "\n".join([*lines, *map(wording.notice_line, reply.notices)])
 
 
 class ConsoleChat:
     """One local user, one channel, the terminal as the chat window."""
 
-    def __init__(
-        self, service: QuoteService, settings: Settings, daily: DailyControl | None, out: TextIO, *, color: bool = False
-    ) -> None:
-        self.service = service
-        self.settings = settings
-        self.daily = daily
+    def __init__(self, commands: Commands, out: TextIO, *, color: bool = False, caller: Caller | None = None) -> None:
+        self.commands = commands
+        self.caller = caller or local_admin()  # the person at the terminal owns the bot
         self.out = out
         self.color = color
-        self._last: tuple[str, str | None, int, int] | None = None  # query, speaker, count, next offset
         self.closed = False
-        self.greeted = False
-
-    # ---------------------------------------------------------------- output
+        self._more: PageState | None = None  # what /more shows next
+        self._handlers: dict[str, Callable[[str], Awaitable[Reply]]] = {
+            "/quote": self.quote,
+            "/more": self.more,
+            "/context": self.context,
+            "/show": self.context,
+            "/quote-reload": self.reload,
+            "/quote-daily": self.set_daily,
+        }
 
     def say(self, text: str) -> None:
         """Write a reply and flush, so a pipe reader sees it at once; a closed pipe ends the chat."""
@@ -75,154 +107,105 @@ class ConsoleChat:
         except BrokenPipeError:  # `quotebot run | head`: the reader left, so nobody is listening
             self.closed = True
 
-    def render(self, quote: Quote, number: int | None = None) -> str:
-        """Highlights in bold on a terminal, in 【】 otherwise; then the attribution and the id."""
-        before, after = ("\033[1m", "\033[0m") if self.color else ("【", "】")
-        head = f"{number}. " if number else ""
-        pad = " " * len(head)
-        topic = f" · {quote.passage.topic}" if quote.passage.topic else ""
-        meta = f"{pad}[{quote.id} · {quote.passage.kind}{topic}]"
-        return f"{head}“{mark(quote.text, quote.highlights, before, after)}”\n{pad}{attribution(quote)}\n{meta}"
-
-    def greet(self) -> None:
-        """The one up-front line: which tokens would turn on Discord or Slack, and /help."""
-        if not self.greeted:
-            self.greeted = True
-            self.say(token_hint())
-
     async def post(self, channel: str, quote: Quote, heading: str) -> str:
         """The daily poster for the console: the day's excerpt, printed at its time."""
-        self.say(f"\n{heading}\n{self.render(quote)}")
-        return "console"
-
-    # ---------------------------------------------------------------- commands
+        self.say(f"\n{heading}\n{render(quote, color=self.color)}")
+        return CHANNEL
 
     async def handle(self, line: str) -> bool:
         """Answer one line; False when the user asked to leave."""
-        text = _UNSAFE.sub("", line).strip()
-        if not text:
-            return True
+        text = wording.one_line(line)
         command, _, rest = text.partition(" ")
         if not command.startswith("/"):
             command, rest = "/quote", text
         command = command.lower()
+        if not text or command in ("/quit", "/exit"):
+            return not text
+        if command in ("/help", "/quote-help"):
+            self.say(CONSOLE_HELP)
+            return True
+        handler = self._handlers.get(command)
         try:
-            if command in ("/quit", "/exit"):
-                return False
-            if command in ("/help", "/quote-help"):
-                self.say(CONSOLE_HELP)
-            elif command == "/quote":
-                self.quote(rest)
-            elif command == "/more":
-                self.more()
-            elif command in ("/context", "/show"):
-                self.context(rest.strip())
-            elif command == "/quote-reload":
-                self.say((await reload_corpus(self.service)).message)
-            elif command == "/quote-daily":
-                await self.set_daily(rest)
-            else:
-                self.say(f"Unknown command {command}. Type /help for the commands.")
-        except QuoteError as exc:
-            self.say(error_message(exc))
+            reply = await handler(rest.strip()) if handler else None
         except Exception:  # the chat keeps serving whatever one command does
             log.exception("console command failed: %r", text[:200])
-            self.say("Sorry, something went wrong with that command (details in the log).")
+            reply = Notice(wording.failed(command), "failed")
+        self.say(render_reply(reply, color=self.color) if reply else wording.unknown_command(command))
         return True
 
-    def quote(self, text: str) -> None:
+    async def quote(self, text: str) -> Reply:
         """`/quote …`: the same syntax as Slack (`speaker:`, `count:`, `help`)."""
-        request = parse_quote_text(text)
-        if request.help:
-            self.say((f"Sorry: {request.problem}.\n" if request.problem else "") + CONSOLE_HELP)
-            return
-        if not request.query:
-            quote = self.service.random(request.speaker)
-            self.say(self.render(quote) if quote else "There are no quotes yet: the corpus is empty.")
-            return
-        self.page(request.query, request.speaker, request.count, 0)
+        return self._remember(await self.commands.quote(self.caller, parse_quote_text(text)))
 
-    def page(self, query: str, speaker: str | None, count: int, offset: int) -> None:
-        """Print one page of results and remember where /more continues."""
-        results = self.service.search(query, speaker=speaker, limit=count, offset=offset)
-        if not results.quotes:
-            self.say("No more matches." if offset else no_match_message(query, self.service, speaker))
-            self._last = None
-            return
-        numbered = len(results.quotes) > 1
-        for number, quote in enumerate(results.quotes, offset + 1):
-            self.say(self.render(quote, number if numbered else None))
-        shown = offset + len(results.quotes)
-        more = " (/more for the next)" if shown < results.total else ""
-        self.say(f"— {shown} of {results.total}{more}")
-        self._last = (query, speaker, count, shown) if shown < results.total else None
-
-    def more(self) -> None:
+    async def more(self, text: str) -> Reply:
         """`/more`: the console's "Another" button."""
-        if self._last is None:
-            self.say("Nothing more to show: search with /quote first.")
-            return
-        query, speaker, count, offset = self._last
-        self.page(query, speaker, count, offset)
+        if self._more is None:
+            return Notice(wording.NOTHING_TO_CONTINUE, "invalid")
+        return self._remember(self.commands.page(self._more))
 
-    def context(self, passage_id: str) -> None:
+    async def context(self, passage_id: str) -> Reply:
         """`/context <id>`: the console's "Context" button."""
-        quote = self.service.show(passage_id) if passage_id else None
-        self.say(self.render(quote) if quote else f"No passage with id “{passage_id}”.")
+        return self.commands.context(passage_id)
 
-    async def set_daily(self, text: str) -> None:
+    async def reload(self, text: str) -> Reply:
+        """`/quote-reload`."""
+        return await self.commands.reload(self.caller)
+
+    async def set_daily(self, text: str) -> Reply:
         """`/quote-daily <HH:MM> <zone>` or `off`: the console is the only channel."""
-        if self.daily is None:
-            self.say("The daily excerpt is not enabled ([daily] enabled = false, or the database did not open).")
-            return
-        try:
-            request = parse_daily_text(text)
-            if request.channel not in (None, CHANNEL, f"#{CHANNEL}"):
-                raise DailyInputError(
-                    f"The console has one channel: /quote-daily <HH:MM> <timezone> (e.g. /quote-daily 09:00 "
-                    f"Asia/Shanghai) or /quote-daily off; “{request.channel}” is for Discord or Slack."
-                )
-            if request.off:
-                reply = await self.daily.disable_target("console", CHANNEL, by="console")
-            else:
-                assert request.time is not None and request.timezone is not None
-                reply = await self.daily.set_target("console", CHANNEL, request.time, request.timezone, by="console")
-        except DailyInputError as exc:
-            reply = str(exc)
-        self.say(reply)
-        for notice in self.daily.take_notices("console"):
-            self.say(f"⚠ {notice}")
+        request = parse_daily_text(text)
+        return await self.commands.set_daily(self.caller, request, CHANNEL, _console_channel)
 
-    # ---------------------------------------------------------------- the loop
+    def _remember(self, reply: Reply) -> Reply:
+        """Where /more goes on: past the last match too, so it answers "No more matches."."""
+        if isinstance(reply, Results):
+            self._more = reply.next() or replace(reply.state, offset=reply.state.offset + len(reply.quotes))
+        elif not (isinstance(reply, Notice) and reply.kind == "no_more"):
+            self._more = None
+        return reply
 
-    async def serve(self, lines: asyncio.Queue[str | None], stop: asyncio.Event) -> None:
+
+def _console_channel(typed: str) -> str | None:
+    return CHANNEL if typed.lstrip("#") == CHANNEL else None
+
+
+class ConsoleAdapter:
+    """The console as an adapter: greets and offers its poster before the scheduler starts."""
+
+    name = "console"
+
+    def __init__(self, stdin: TextIO, out: TextIO, *, color: bool | None = None) -> None:
+        self.stdin = stdin
+        self.out = out
+        self.color = console_color(out) if color is None else color
+        self.chat: ConsoleChat | None = None
+
+    def prepare(self, ctx: AppContext) -> None:
+        """The up-front line, then the poster: a due daily post prints after it, before any answer."""
+        self.chat = ConsoleChat(ctx.commands(CHANNEL), self.out, color=self.color)
+        self.chat.say(TOKEN_HINT)
+        ctx.offer_poster("console", self.chat.post)
+
+    async def serve(self, ctx: AppContext, stop: asyncio.Event) -> None:
         """Answer lines until /quit, end of input, or `stop`; the daily poster goes with the chat."""
-        self.greet()
+        if self.chat is None:
+            self.prepare(ctx)
+        assert self.chat is not None
+        self.chat.commands.daily = ctx.daily
+        lines = read_lines(self.stdin, asyncio.get_running_loop())
         try:
-            await self._loop(lines, stop)
+            while not self.chat.closed:
+                finished, line = await until_stopped(lines.get(), stop)
+                if not finished or line is None or not await self.chat.handle(line):
+                    break
         finally:
-            if self.daily is not None:
-                self.daily.unregister_poster("console")
-            self.say("Bye.")
-
-    async def _loop(self, lines: asyncio.Queue[str | None], stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            getter = asyncio.ensure_future(lines.get())
-            stopper = asyncio.ensure_future(stop.wait())
-            done, _ = await asyncio.wait({getter, stopper}, return_when=asyncio.FIRST_COMPLETED)
-            if getter not in done:
-                getter.cancel()
-                break
-            stopper.cancel()
-            line = getter.result()
-            if line is None or not await self.handle(line) or self.closed:
-                break
+            ctx.withdraw_poster("console")
+            self.chat.say("Bye.")
 
 
 def read_lines(stream: TextIO, loop: asyncio.AbstractEventLoop) -> asyncio.Queue[str | None]:
     """Feed `stream`'s lines into a queue from a daemon thread; None marks the end of input."""
     queue: asyncio.Queue[str | None] = asyncio.Queue()
-
     binary = getattr(stream, "buffer", None)  # decode ourselves: a stray byte must not end the chat
     encoding = getattr(stream, "encoding", None) or "utf-8"
 

@@ -9,13 +9,10 @@ tested without the others.
 from __future__ import annotations
 
 import datetime as dt
-import re
-import zoneinfo
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from quotecore.models import Quote
+from quotecore import Quote
 
 Platform = Literal["discord", "slack", "console"]
 
@@ -36,10 +33,6 @@ class PostError(Exception):
         self.permanent = permanent
 
 
-class DailyInputError(ValueError):
-    """A `/quote-daily` argument a user got wrong; str() is the friendly one-line reply."""
-
-
 class DailyControl(Protocol):
     """What an adapter may ask of the daily scheduler."""
 
@@ -57,55 +50,3 @@ class DailyControl(Protocol):
 
     def take_notices(self, platform: Platform) -> list[str]:
         """Problems an admin should hear about (a target marked broken), each returned once."""
-
-
-_TIME = re.compile(r"^(\d{1,2})[:：h]?(\d{2})$")
-
-
-def parse_time(text: str) -> dt.time:
-    """`09:00`, `9:00`, `0900`, `21h30` → a time; anything else is a DailyInputError."""
-    match = _TIME.match(text.strip())
-    if match:
-        hour, minute = int(match.group(1)), int(match.group(2))
-        if hour < 24 and minute < 60:
-            return dt.time(hour, minute)
-    raise DailyInputError(f"“{text}” is not a time of day: use HH:MM, for example 09:00")
-
-
-def check_timezone(name: str) -> str:
-    """An IANA zone name (`Asia/Shanghai`, `UTC`), else a DailyInputError saying what is expected."""
-    try:
-        zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise DailyInputError(
-            f"“{name}” is not a timezone: use an IANA name such as Asia/Shanghai, Europe/Paris or UTC"
-        ) from None
-    return name
-
-
-@dataclass(frozen=True, slots=True)
-class DailyRequest:
-    """`/quote-daily <channel> <HH:MM> <timezone>` or `/quote-daily off [channel]`, parsed."""
-
-    off: bool
-    channel: str | None  # as typed (the adapter resolves mentions/ids); None = the current channel
-    time: dt.time | None = None
-    timezone: str | None = None
-
-
-DAILY_USAGE = (
-    "Usage: /quote-daily <channel> <HH:MM> <timezone> (e.g. /quote-daily #general 09:00 Asia/Shanghai),"
-    " or /quote-daily off [channel]"
-)
-
-
-def parse_daily_text(text: str) -> DailyRequest:
-    """Parse the free text of `/quote-daily` (Slack, console); DailyInputError carries the usage."""
-    words = text.split()
-    if words and words[0].lower() == "off" and len(words) <= 2:
-        return DailyRequest(off=True, channel=words[1] if len(words) == 2 else None)
-    if len(words) == 2:  # time and timezone: the current channel
-        return DailyRequest(off=False, channel=None, time=parse_time(words[0]), timezone=check_timezone(words[1]))
-    if len(words) == 3:
-        return DailyRequest(off=False, channel=words[0], time=parse_time(words[1]), timezone=check_timezone(words[2]))
-    raise DailyInputError(DAILY_USAGE)

@@ -7,6 +7,8 @@ names the key (`discord.cooldown_seconds`) and what is wrong, before anything co
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
 import os
 import tomllib
@@ -17,7 +19,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from quotecore import paths
+from quotecore import config_dir
 
 DEFAULT_FILE = "quotebot.toml"
 
@@ -74,6 +76,16 @@ class DiscordSettings(_Section):
     cooldown_seconds: float = Field(default=5.0, ge=0, le=3600)
     max_results: int = Field(default=5, ge=1, le=5)
 
+    @property
+    def token_application_id(self) -> int | None:
+        """The application (bot user) id a bot token starts with, in base64; None if it does not decode."""
+        first = self.token.get_secret_value().split(".", 1)[0] if self.token else ""
+        try:
+            decoded = base64.urlsafe_b64decode(first + "=" * (-len(first) % 4)).decode("ascii")
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            return None
+        return int(decoded) if decoded.isdigit() else None
+
 
 class SlackSettings(_Section):
     """SLACK_BOT_TOKEN plus SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP mode)."""
@@ -96,6 +108,13 @@ class SlackSettings(_Section):
     #: Answer /quote only to the caller (with a "Share to channel" button) instead of the channel.
     ephemeral_by_default: bool = False
     cooldown_seconds: float = Field(default=5.0, ge=0, le=3600)
+
+    @property
+    def transport(self) -> Literal["socket", "http"]:
+        """Socket Mode or HTTP: `mode`, or with "auto", Socket Mode when an app token is set."""
+        if self.mode == "auto":
+            return "socket" if self.app_token else "http"
+        return self.mode
 
     @field_validator("api_url")
     @classmethod
@@ -160,11 +179,12 @@ class Settings(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    corpus: CorpusSettings = CorpusSettings()
-    discord: DiscordSettings = DiscordSettings()
-    slack: SlackSettings = SlackSettings()
-    daily: DailySettings = DailySettings()
-    storage: StorageSettings = StorageSettings()
+    # Factories, not instances: a section reads the environment when Settings is built, never at import.
+    corpus: CorpusSettings = Field(default_factory=CorpusSettings)
+    discord: DiscordSettings = Field(default_factory=DiscordSettings)
+    slack: SlackSettings = Field(default_factory=SlackSettings)
+    daily: DailySettings = Field(default_factory=DailySettings)
+    storage: StorageSettings = Field(default_factory=StorageSettings)
     source: Path | None = None
 
     @property
@@ -192,7 +212,7 @@ def settings_path(explicit: str | os.PathLike[str] | None = None) -> Path:
     if explicit:
         return Path(explicit)
     env = os.environ.get("QUOTEBOT_CONFIG")
-    return Path(env) if env else paths.config_dir() / DEFAULT_FILE
+    return Path(env) if env else config_dir() / DEFAULT_FILE
 
 
 def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:

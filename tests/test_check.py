@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import shutil
@@ -13,8 +14,9 @@ from pathlib import Path
 import pytest
 
 from bots.check import run_check
-from bots.cli import main
+from bots.cli import build_parser, main
 from bots.settings import CorpusSettings, DailySettings, DiscordSettings, SlackSettings, StorageSettings
+from quotecore.cli import run as cli_run
 
 ROOT = Path(__file__).resolve().parent.parent
 ENV_PREFIXES = ("DISCORD_", "SLACK_", "QUOTEBOT_")
@@ -263,7 +265,7 @@ def test_a_bad_environment_variable_never_shows_a_traceback(tmp_path: Path, cach
     """bots.settings reads the environment at import: `check` and `run` still answer in one line each,
     and `search` (which needs no bot settings) keeps working."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(ENV_PREFIXES)}
-    env.update(DISCORD_COOLDOWN_SECONDS="soon", QUOTEBOT_CACHE_DIR=str(cache_dir))
+    env.update(DISCORD_COOLDOWN_SECONDS="soon", QUOTEBOT_CORPUS_CACHE_DIR=str(cache_dir))
     config = str(write_config(tmp_path, cache_dir))
 
     def quotebot(*args: str) -> subprocess.CompletedProcess[str]:
@@ -305,3 +307,34 @@ def test_env_example_as_shipped_passes(tmp_path: Path, cache_dir: Path, monkeypa
             monkeypatch.setenv(key, value.split(" #")[0].strip().strip("'\""))
     status, text = check(write_config(tmp_path, cache_dir))
     assert status == 0 and "console chat" in text, text
+
+
+def test_stats_and_check_read_the_same_variables(
+    tmp_path: Path, cache_dir: Path, corpus_copy: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With only the documented variables set, `stats` and `check` see the same corpus."""
+    seeds, config = corpus_copy
+    (seeds / "002_new.txt").write_text("新访谈\n\n奥特曼:我们会继续研究核聚变和太空能源。\n", encoding="utf-8")
+    monkeypatch.setenv("QUOTEBOT_CORPUS_SEEDS_DIR", str(seeds))
+    monkeypatch.setenv("QUOTEBOT_CORPUS_CONFIG_DIR", str(config))
+    monkeypatch.setenv("QUOTEBOT_CORPUS_CACHE_DIR", str(cache_dir))
+    monkeypatch.setenv("QUOTEBOT_STORAGE_URL", f"sqlite:///{tmp_path / 'q.sqlite3'}")
+    monkeypatch.setenv("QUOTEBOT_CONFIG", str(tmp_path / "none.toml"))
+    stats = io.StringIO()
+    assert cli_run(build_parser(), ["stats", "--json"], stats) == 0
+    status, text = check(None)  # type: ignore[arg-type]
+    assert len(json.loads(stats.getvalue())["documents"]) == 3
+    assert status == 0, text
+    assert f"corpus {seeds}: 3 documents" in text
+
+
+def test_nothing_reads_the_environment_at_import(tmp_path: Path) -> None:
+    """A broken variable cannot break an import: settings are read when a command builds them."""
+    env = {**os.environ, "DISCORD_COOLDOWN_SECONDS": "soon", "QUOTEBOT_DAILY_TARGETS": "not json"}
+    modules = [
+        "bots.app", "bots.check", "bots.cli", "bots.commands", "bots.console", "bots.discord", "bots.runtime",
+        "bots.scheduler", "bots.settings", "bots.slack", "bots.wording", "quotecore",
+    ]  # fmt: skip
+    code = "import importlib, sys\nfor name in sys.argv[1:]: importlib.import_module(name)"
+    ran = subprocess.run([sys.executable, "-c", code, *modules], env=env, capture_output=True, text=True, check=False)
+    assert ran.returncode == 0, ran.stderr

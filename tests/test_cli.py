@@ -21,9 +21,10 @@ RESULT_KEYS = {"id", "text", "passage", "speaker", "kind", "attribution", "topic
 def cli(cache_dir, monkeypatch):
     monkeypatch.setenv("QUOTEBOT_CACHE_DIR", str(cache_dir))
 
-    def call(*argv: str, stdin: str | None = None) -> tuple[int, str]:
+    def call(*argv: str, stdin: str | bytes | None = None) -> tuple[int, str]:
         if stdin is not None:
-            monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+            raw = stdin if isinstance(stdin, bytes) else stdin.encode()
+            monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(raw), encoding="utf-8"))
         out = io.StringIO()
         code = run(build_parser(), ["--seeds", str(SEEDS), "--config-dir", str(CONFIG), *argv], out)
         return code, out.getvalue()
@@ -60,6 +61,14 @@ def test_batch_mode_one_line_per_query(cli) -> None:
     lines = [json.loads(line) for line in out.splitlines()]
     assert code == 0 and [line["query"] for line in lines] == ["能源", "天气预报", "", "GPT-5"]
     assert lines[0]["results"] and lines[1]["results"] == [] and "error" in lines[2]
+
+
+def test_batch_mode_answers_every_line_of_any_bytes(cli) -> None:
+    code, out = cli("search", "--json", "-", stdin=b"GPU\n\xff\n\xed\xa0\x80\nGPU\n")
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert code == 0 and len(lines) == 4
+    assert lines[0]["results"] and lines[3]["results"]
+    assert lines[1]["results"] == [] and lines[2]["results"] == []
 
 
 @pytest.mark.parametrize(

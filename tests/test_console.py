@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from bots.app import run
+from bots.app import main
+from bots.commands import Commands
 from bots.console import ConsoleChat
 from bots.scheduler import DailyScheduler, Store
 from bots.settings import CorpusSettings, DailySettings, Settings, StorageSettings, Target
@@ -33,7 +34,7 @@ def settings_for(tmp_path: Path, cache_dir: Path, **daily: object) -> Settings:
 
 async def chat(settings: Settings, service: QuoteService, script: str) -> tuple[int, str]:
     out = io.StringIO()
-    status = await run(settings, service, stdin=io.StringIO(script), out=out)
+    status = await main(settings, service, stdin=io.StringIO(script), out=out)
     return status, out.getvalue()
 
 
@@ -95,7 +96,7 @@ async def test_the_daily_excerpt_is_printed_at_its_time(tmp_path: Path, cache_di
     now = [dt.datetime(2026, 11, 24, 8, 0, tzinfo=dt.UTC)]
     sched = DailyScheduler(service, daily, Store(f"sqlite:///{tmp_path / 'd.sqlite3'}"), clock=lambda: now[0])
     out = io.StringIO()
-    console = ConsoleChat(service, settings_for(tmp_path, cache_dir), sched, out)
+    console = ConsoleChat(Commands(service, "console", daily=sched), out)
     sched.register_poster("console", console.post)
     await sched.start()
     await sched.tick()
@@ -109,7 +110,7 @@ async def test_the_daily_excerpt_is_printed_at_its_time(tmp_path: Path, cache_di
 
 def test_quotebot_run_through_a_pipe(tmp_path: Path, cache_dir: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "SLACK_", "QUOTEBOT_"))}
-    env.update(QUOTEBOT_CACHE_DIR=str(cache_dir), QUOTEBOT_STORAGE_URL=f"sqlite:///{tmp_path / 'q.sqlite3'}")
+    env.update(QUOTEBOT_CORPUS_CACHE_DIR=str(cache_dir), QUOTEBOT_STORAGE_URL=f"sqlite:///{tmp_path / 'q.sqlite3'}")
     result = subprocess.run(
         [sys.executable, "-m", "bots.cli", "run"],
         input=b"\xff\xfe stray bytes\n" + "/quote 能源\n".encode(),  # a bad byte must not end the chat
@@ -126,7 +127,7 @@ def test_quotebot_run_through_a_pipe(tmp_path: Path, cache_dir: Path) -> None:
 
 async def test_highlights_are_bold_on_a_terminal(tmp_path: Path, cache_dir: Path, service: QuoteService) -> None:
     out = io.StringIO()
-    chat = ConsoleChat(service, settings_for(tmp_path, cache_dir), None, out, color=True)
+    chat = ConsoleChat(Commands(service, "console"), out, color=True)
     await chat.handle("/quote 计算资源")
     assert "\x1b[1m计算资源\x1b[0m" in out.getvalue() and "【" not in out.getvalue()
 

@@ -6,6 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 from bots.discord import create_bot
+from bots.runtime import AppContext
 from bots.scheduler import DailyScheduler, Store
 from bots.settings import CorpusSettings, DailySettings, DiscordSettings, Settings, SlackSettings, Target
 from bots.slack import create_app
@@ -49,8 +50,9 @@ async def test_both_platforms_post_once_a_day_and_a_restart_does_not_repost(
         for restart in range(2):
             sched = DailyScheduler(service, daily, Store(url), clock=clock, sleep=no_sleep)
             await sched.start()
-            create_app(service, settings, daily=sched)  # registers the Slack poster
-            async with fake.run_client(create_bot(service, settings, daily=sched)):
+            ctx = AppContext(service, settings, sched)
+            create_app(ctx)  # offers the Slack poster
+            async with fake.run_client(create_bot(ctx)):
                 for minutes in range(0, 120, 10):  # 08:30 → 10:20 local
                     clock.now = dt.datetime(2026, 11, 24, 0, 30, tzinfo=UTC) + dt.timedelta(minutes=minutes)
                     await sched.tick()

@@ -15,10 +15,13 @@ import discord
 import pytest
 import pytest_asyncio
 
+from bots.cli import invite_url
 from bots.daily_control import PostError
-from bots.discord import create_bot, invite_url, post_quote, sync_commands
+from bots.discord import create_bot, post_quote, sync_commands
+from bots.runtime import AppContext
 from bots.settings import CorpusSettings, DiscordSettings, Settings
 from quotecore.service import QuoteService
+from tests.fakes.daily import RecordingDaily
 from tests.fakes.discord_fake import (
     CALLBACK_CHANNEL_MESSAGE,
     CALLBACK_UPDATE_MESSAGE,
@@ -52,23 +55,27 @@ def make_settings(fake: FakeDiscord, cache_dir: Path, **discord_options: Any) ->
     return Settings(discord=DiscordSettings(**options), corpus=CorpusSettings(cache_dir=cache_dir))
 
 
-@pytest_asyncio.fixture
-async def fake() -> AsyncIterator[FakeDiscord]:
-    guild = FakeGuild(
+def owner_guild() -> FakeGuild:
+    """A server with two channels, the owner, an ordinary member and a moderator with the admin role."""
+    return FakeGuild(
         name="Quotes",
         channels=[FakeChannel("general"), FakeChannel("daily-quotes", position=1)],
         roles=[Users.admin_role],
         members=[FakeMember(Users.owner), FakeMember(Users.alice), FakeMember(Users.mod, roles=[Users.admin_role.id])],
     )
-    async with FakeDiscord(guilds=[guild], default_user=Users.owner, token=TOKEN) as server:
+
+
+@pytest_asyncio.fixture
+async def fake() -> AsyncIterator[FakeDiscord]:
+    async with FakeDiscord(guilds=[owner_guild()], default_user=Users.owner, token=TOKEN) as server:
         yield server
         assert not server.unhandled_requests, "the bot called routes the fake does not implement"
         refused = [str(r) for r in server.requests if r.status == 400]
         assert not refused, f"Discord would have refused: {refused}"
 
 
-async def run_bot(fake: FakeDiscord, service: QuoteService, settings: Settings, **kwargs: Any) -> Any:
-    return fake.run_client(create_bot(service, settings, **kwargs))
+async def run_bot(fake: FakeDiscord, service: QuoteService, settings: Settings, daily: Any = None) -> Any:
+    return fake.run_client(create_bot(AppContext(service, settings, daily)))
 
 
 def all_outgoing_bodies(fake: FakeDiscord) -> list[dict[str, Any]]:
@@ -246,7 +253,7 @@ async def test_admin_reload_of_a_broken_corpus_keeps_the_old_one(
         after = await fake.send_slash_command("quote", {"query": "计算资源"}, user=Users.alice)
         still = await fake.wait_for_interaction_response(after)
     assert deferred.body["type"] == 5 and deferred.body["data"]["flags"] & FLAG_EPHEMERAL, "deferred at once"
-    text = followup.body["content"]
+    text = followup.body["content"].replace("\\", "")  # what users read: Discord hides the escapes
     assert "Reload failed" in text and "002_broken.txt" in text and ":2" in text
     assert own.search("计算资源").total == before
     assert still.data["embeds"], "the old corpus keeps serving"
@@ -343,33 +350,6 @@ def test_invite_url_has_the_scopes_and_permissions(cache_dir: Path) -> None:
     )
 
 
-class RecordingDaily:
-    """A stand-in for the scheduler behind the DailyControl seam (the scheduler has its own tests)."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[Any, ...]] = []
-        self.posters: dict[str, Any] = {}
-        self.notices = ["channel 42 is broken: Missing Access"]
-
-    def register_poster(self, platform: str, poster: Any) -> None:
-        self.posters[platform] = poster
-
-    def unregister_poster(self, platform: str) -> None:
-        self.posters.pop(platform, None)
-
-    async def set_target(self, platform: str, channel: str, time: Any, timezone: str, *, by: str) -> str:
-        self.calls.append(("set", platform, channel, time.strftime("%H:%M"), timezone, by))
-        return f"Daily excerpt set for {channel} at {time:%H:%M} {timezone}."
-
-    async def disable_target(self, platform: str, channel: str, *, by: str) -> str:
-        self.calls.append(("off", platform, channel, by))
-        return f"Daily excerpt off for {channel}."
-
-    def take_notices(self, platform: str) -> list[str]:
-        taken, self.notices = self.notices, []
-        return taken
-
-
 async def test_quote_daily_is_admin_only_and_reaches_the_scheduler(
     fake: FakeDiscord, service: QuoteService, cache_dir: Path
 ) -> None:
@@ -405,7 +385,7 @@ async def test_quotebot_run_serves_discord_until_stopped(
 ) -> None:
     import asyncio
 
-    from bots.app import run
+    from bots.app import main
     from bots.settings import DailySettings, StorageSettings
 
     settings = make_settings(fake, cache_dir).model_copy(
@@ -416,7 +396,7 @@ async def test_quotebot_run_serves_discord_until_stopped(
     )
     stop = asyncio.Event()
     with fake.patched():  # the gateway URL; REST goes to discord.api_base_url through the settings
-        task = asyncio.create_task(run(settings, service, stop))
+        task = asyncio.create_task(main(settings, service, stop))
         await fake.wait_until_identified(timeout=10)
         sent = await fake.send_slash_command("quote", {"query": "能源"}, user=Users.alice)
         reply = await fake.wait_for_interaction_response(sent)
@@ -455,28 +435,38 @@ async def test_another_with_a_query_too_long_for_a_custom_id(
     assert second.data["content"] == first.data["content"].replace(" · 1 / ", " · 2 / ")
 
 
-async def test_another_wraps_around_and_context_bolds_the_same_words(
+async def test_another_stops_at_the_last_match_and_context_bolds_the_same_words(
     fake: FakeDiscord, service: QuoteService, cache_dir: Path
 ) -> None:
     results = service.search("计算资源", limit=50)
-    last = results.total - 1
     async with await run_bot(fake, service, make_settings(fake, cache_dir)):
         sent = await fake.send_slash_command("quote", {"query": "计算资源"}, user=Users.alice)
         await fake.wait_for_interaction_response(sent)
         message = fake.original_message(sent)
         assert message is not None
-        edits = []
-        for _ in range(results.total):
-            more = next(c for c in button_ids(fake.messages[int(message["id"])]) if c.startswith("qb:more:"))
-            click = await fake.click_button(fake.messages[int(message["id"])], more, user=Users.alice)
+        mid = int(message["id"])
+        edits, shown = [], message
+        while more := [c for c in button_ids(fake.messages[mid]) if c.startswith("qb:more:")]:
+            shown = json.loads(json.dumps(fake.messages[mid]))  # as the user's client shows it
+            click = await fake.click_button(mid, more[0], user=Users.alice)
             edits.append(await fake.wait_for_interaction_response(click))
-        context = await fake.click_button(
-            fake.messages[int(message["id"])], f"qb:ctx:{results.quotes[0].id}", user=Users.alice
-        )
+        # A button from before a reload that left fewer matches: past the end, said so, nothing edited.
+        past_the_end = f"qb:more:{results.total}:1::计算资源"
+        before_reload = json.loads(json.dumps(shown, ensure_ascii=False).replace(more_id(shown), past_the_end))
+        stale = await fake.click_button(mid, past_the_end, as_shown=before_reload)
+        past = await fake.wait_for_interaction_response(stale)
+        context = await fake.click_button(mid, f"qb:ctx:{results.quotes[-1].id}", user=Users.alice)
         whole = await fake.wait_for_interaction_response(context)
-    assert edits[last - 1].data["embeds"][0]["footer"]["text"].startswith(results.quotes[last].id)
-    assert edits[-1].data["embeds"][0]["footer"]["text"].startswith(results.quotes[0].id), "back to the first"
-    assert "**计算资源**" in whole.data["embeds"][0]["description"]
+    assert [e.data["embeds"][0]["footer"]["text"].split(" · ")[0] for e in edits] == [
+        q.id for q in results.quotes[1:]
+    ], "every match once, in order, and the last one without Another"
+    assert edits[-1].data["content"].endswith(f"{results.total} / {results.total} · No more matches.")
+    assert past.data["flags"] & FLAG_EPHEMERAL and past.data["content"] == "No more matches."
+    assert "**计算能力**" in whole.data["embeds"][0]["description"], "the words the message bolded"
+
+
+def more_id(message: dict[str, Any]) -> str:
+    return next(c for c in button_ids(message) if c.startswith("qb:more:"))
 
 
 async def test_several_quotes_fit_one_message_with_numbers(
@@ -586,11 +576,11 @@ async def test_global_sync_and_forced_sync_from_the_cli(
     puts = fake.requests_matching("PUT")
     assert len(puts) == 1 and "/guilds/" not in puts[0].path
     assert {c["name"] for c in fake.registered_commands()} == {"quote", "quote-reload", "quote-daily"}
-    report = await sync_commands(service, settings)
+    report = await sync_commands(AppContext(service, settings))
     assert report.startswith("Synced 3 commands globally")
     assert len(fake.requests_matching("PUT")) == 2, "discord-sync syncs even when nothing changed"
     wrong = make_settings(fake, cache_dir / "global-sync", token="not-the-token")
-    assert (await sync_commands(service, wrong)).startswith("Sync failed: Discord rejected DISCORD_TOKEN")
+    assert (await sync_commands(AppContext(service, wrong))).startswith("Sync failed: Discord rejected DISCORD_TOKEN")
     assert not fake.unhandled_requests
 
 
@@ -620,3 +610,16 @@ async def test_a_failing_button_is_an_apology_too(
         reply = await fake.wait_for_interaction_response(click)
     assert reply.data["flags"] & FLAG_EPHEMERAL and "Another button did not work" in reply.data["content"]
     assert any("Another button failed for user" in r.getMessage() for r in caplog.records)
+
+
+async def test_the_api_base_url_belongs_to_the_client_that_asked(
+    fake: FakeDiscord, service: QuoteService, cache_dir: Path
+) -> None:
+    """discord.py's Route.BASE is process-wide: the bot keeps its base URL to itself, REST and callbacks."""
+    default = discord.http.Route.BASE
+    bot = create_bot(AppContext(service, make_settings(fake, cache_dir)))
+    async with fake.run_client(bot, patch_rest=False):  # only the gateway is patched here
+        assert default == discord.http.Route.BASE
+        sent = await fake.send_slash_command("quote", {"query": "能源"}, user=Users.alice)
+        reply = await fake.wait_for_interaction_response(sent)
+    assert reply.data["embeds"] and discord.http.Route.BASE == default == "https://discord.com/api/v10"

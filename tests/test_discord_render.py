@@ -10,13 +10,13 @@ from bots.discord.buttons import CUSTOM_ID_LIMIT, more_id
 from bots.discord.render import (
     DESCRIPTION_LIMIT,
     MESSAGE_EMBEDS_LIMIT,
-    canonical_query,
     fit_embeds,
     query_from_markup,
     query_markup,
     quote_embed,
     safe_text,
 )
+from bots.wording import one_line
 from quotecore.models import Quote
 from quotecore.service import QuoteService
 
@@ -55,11 +55,11 @@ def test_safe_text_drops_controls_and_defuses_mentions() -> None:
 
 def test_the_query_line_round_trips_exactly() -> None:
     for raw in ["计算资源", "a\\b [x](y) **粗** `c` “引号” ” · 1 / 2 @everyone <@1>", " 能源\t\x07核 \n美 "]:
-        query = canonical_query(raw)
+        query = one_line(raw)
         shown = query_markup(query)
         assert query_from_markup(shown) == query
         assert "@everyone" not in shown and "\n" not in shown
-    assert canonical_query(" 能源\t\x07核 \n美 ") == "能源 核 美"
+    assert one_line(" 能源\t\x07核 \n美 ") == "能源 核 美"
 
 
 def test_another_carries_the_query_only_when_it_fits_whole() -> None:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from bots.app import run
+from bots.app import main
 from bots.scheduler import DailyTarget, Store
 from bots.settings import (
     CorpusSettings,
@@ -57,7 +57,7 @@ def settings_for(tmp_path: Path, cache_dir: Path, targets: list[Target] | None =
 
 async def console(settings: Settings, service: QuoteService, script: str) -> tuple[int, str]:
     out = io.StringIO()
-    status = await run(settings, service, stdin=io.StringIO(script), out=out)
+    status = await main(settings, service, stdin=io.StringIO(script), out=out)
     return status, out.getvalue()
 
 
@@ -104,7 +104,7 @@ async def test_quote_daily_from_the_console_is_stored(tmp_path: Path, cache_dir:
     script = "/quote-daily #general 09:00 UTC\n/quote-daily 9h UTC\n/quote-daily 21:30 Asia/Shanghai\n"
     status, text = await console(settings, service, script)
     assert status == 0
-    assert "The console has one channel" in text and "not a time of day" in text
+    assert "is not a channel here" in text and "not a time of day" in text
     assert "every day at 21:30 Asia/Shanghai" in text
     status, text = await console(settings, service, "/quote-daily off\n")
     assert "Daily excerpt for channel console is off." in text, "the setting outlived the restart"
@@ -138,7 +138,7 @@ async def test_an_adapter_that_cannot_connect_ends_run_with_one_line(
         discord=DiscordSettings(token="a.b.c", api_base_url=f"http://127.0.0.1:{port}/api/v10"),
     )
     with caplog.at_level(logging.ERROR, logger="bots.app"):
-        status = await asyncio.wait_for(run(settings, service), 30)
+        status = await asyncio.wait_for(main(settings, service), 30)
     assert status == 1
     [record] = [r for r in caplog.records if r.name == "bots.app"]
     assert record.getMessage().startswith("discord stopped: ") and record.exc_info is None
@@ -167,7 +167,7 @@ async def test_run_gives_the_scheduler_to_discord_and_slack(
         )
         stop = asyncio.Event()
         with fake.patched():
-            task = asyncio.create_task(run(settings, service, stop))
+            task = asyncio.create_task(main(settings, service, stop))
             await eventually(lambda: fake.channel_messages(), "the daily post on Discord")
             await eventually(lambda: [c for c in slack.calls("chat.postMessage") if c.ok], "the daily post on Slack")
             stop.set()
@@ -184,7 +184,7 @@ async def test_run_gives_the_scheduler_to_discord_and_slack(
 def test_a_signal_stops_quotebot_run_cleanly(sig: signal.Signals, tmp_path: Path, cache_dir: Path) -> None:
     """As systemd stops it (SIGTERM) or a user presses Ctrl-C (SIGINT): the chat says goodbye, exit 0."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "SLACK_", "QUOTEBOT_"))}
-    env.update(QUOTEBOT_CACHE_DIR=str(cache_dir), QUOTEBOT_STORAGE_URL=f"sqlite:///{tmp_path / 'q.sqlite3'}")
+    env.update(QUOTEBOT_CORPUS_CACHE_DIR=str(cache_dir), QUOTEBOT_STORAGE_URL=f"sqlite:///{tmp_path / 'q.sqlite3'}")
     proc = subprocess.Popen(
         [sys.executable, "-m", "bots.cli", "run"],
         stdin=subprocess.PIPE,  # kept open: only the signal can end this chat
@@ -220,5 +220,5 @@ async def test_no_console_makes_a_missing_token_an_error(
 ) -> None:
     """As the systemd unit runs it: nobody types into a service's stdin, so no token is a failure."""
     out = io.StringIO()
-    status = await run(settings_for(tmp_path, cache_dir), service, out=out, console=False)
+    status = await main(settings_for(tmp_path, cache_dir), service, out=out, console=False)
     assert status == 1 and "no chat token set: set DISCORD_TOKEN" in out.getvalue()

@@ -14,9 +14,11 @@ import pytest
 import pytest_asyncio
 
 from bots.daily_control import PostError
+from bots.runtime import AppContext
 from bots.settings import CorpusSettings, Settings, SlackSettings
 from bots.slack import create_app, post_quote, web_client
 from quotecore.service import QuoteService
+from tests.fakes.daily import RecordingDaily
 from tests.fakes.slack_fake import (
     CHANNEL_ID,
     USER_ID,
@@ -78,8 +80,8 @@ class Bot:
         return url
 
 
-async def serve(mock: MockSlack, service: QuoteService, settings: Settings, **kwargs: Any) -> Any:
-    app = create_app(service, settings, **kwargs)
+async def serve(mock: MockSlack, service: QuoteService, settings: Settings, daily: Any = None) -> Any:
+    app = create_app(AppContext(service, settings, daily))
     return serve_bolt_app(app)
 
 
@@ -281,8 +283,6 @@ async def test_post_quote_retries_rate_limits_and_reports_dead_channels(
 
 
 async def test_daily_command_reaches_the_scheduler(mock: MockSlack, service: QuoteService, cache_dir: Path) -> None:
-    from tests.test_discord_adapter import RecordingDaily
-
     daily = RecordingDaily()
     async with await serve(mock, service, make_settings(mock, cache_dir), daily=daily) as url:
         bot = Bot(mock, url)
@@ -302,7 +302,7 @@ async def test_quotebot_run_serves_slack_over_http_until_stopped(
     import asyncio
     import socket
 
-    from bots.app import run
+    from bots.app import main
     from bots.settings import DailySettings, StorageSettings
 
     with socket.socket() as probe:  # a free port for the HTTP listener
@@ -315,7 +315,7 @@ async def test_quotebot_run_serves_slack_over_http_until_stopped(
         }
     )
     stop = asyncio.Event()
-    task = asyncio.create_task(run(settings, service, stop))
+    task = asyncio.create_task(main(settings, service, stop))
     await mock.wait_for_call("auth.test")
     for _ in range(50):  # the listener starts right after auth.test
         try:

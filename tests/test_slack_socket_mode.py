@@ -13,8 +13,9 @@ from typing import Any, TypeVar
 
 from slack_sdk.errors import SlackApiError
 
+from bots.runtime import AppContext
 from bots.settings import Settings
-from bots.slack import serve
+from bots.slack import SlackAdapter
 from quotecore.service import QuoteService
 from tests import test_slack_adapter
 from tests.fakes.slack_fake import MockSlack, ResponseUrlPost, block_actions_payload, slash_command_payload
@@ -69,7 +70,7 @@ class SocketBot:
 async def serving(mock: MockSlack, service: QuoteService, settings: Settings) -> AsyncIterator[SocketBot]:
     """Run `serve` until the block ends, then stop it and require a clean, bounded shutdown."""
     stop = asyncio.Event()
-    task = asyncio.create_task(serve(service, settings, stop))
+    task = asyncio.create_task(SlackAdapter().serve(AppContext(service, settings), stop))
     bot = SocketBot(mock, task)
     try:
         await bot.until(mock.wait_for_socket(1))
@@ -94,9 +95,9 @@ def _sdk_task(task: asyncio.Task[Any]) -> bool:
 async def test_socket_mode_quote_another_reconnect_and_clean_stop(
     mock: MockSlack, service: QuoteService, cache_dir: Path
 ) -> None:
-    first, second, third = service.search("能源", limit=3).quotes
+    first, second, third = service.search("计算资源", limit=3).quotes
     async with serving(mock, service, socket_settings(mock, cache_dir)) as bot:
-        reply = await bot.command("/quote", "能源")
+        reply = await bot.command("/quote", "计算资源")
         replaced = await bot.click(reply.blocks, "quote_another")
         # Slack asks apps to move to a fresh connection every few hours; the next envelope comes there.
         await mock.request_disconnect()
@@ -113,7 +114,7 @@ async def test_socket_mode_quote_another_reconnect_and_clean_stop(
     # What the user sees: the same answer as over HTTP (tests/test_slack_adapter.py).
     assert reply.response_type == "in_channel"
     text = section_texts(reply.blocks)
-    assert "\u200b*能源*\u200b" in text, "the matched word is bold"
+    assert "\u200b*计算资源*\u200b" in text, "the matched word is bold"
     assert "Sam Altman" in text and first.document.title in text and first.id in text
     assert first.passage.text[:12] in text.replace("\u200b*", "").replace("*\u200b", "")
     assert any(b["type"] == "actions" for b in reply.blocks)
@@ -141,7 +142,7 @@ async def test_a_refused_app_token_ends_serve_with_the_api_error(
 ) -> None:
     """slack_sdk alone would retry the refused token forever; `quotebot run` would never stop."""
     settings = make_settings(mock, cache_dir, app_token="xoxb-not-an-app-token", signing_secret=None)
-    task = asyncio.ensure_future(serve(service, settings, asyncio.Event()))
+    task = asyncio.ensure_future(SlackAdapter().serve(AppContext(service, settings), asyncio.Event()))
     done, _ = await asyncio.wait({task}, timeout=15)  # a hang guard, not a timing assertion
     assert task in done, "serve() kept retrying a refused app token"
     error = task.exception()

@@ -1,8 +1,8 @@
-"""The Discord client: built once from a QuoteService and the settings (`create_bot`), run by `serve`.
+"""The Discord client: built from the AppContext (`create_bot`), served by `DiscordAdapter`.
 
-Resources are owned by the caller (the service, the daily scheduler); the bot only adds transport.
-The client is created with `AllowedMentions.none()` and `Intents.default()`: nothing the bot
-sends can ping anyone, and no privileged intent is needed.
+Transport only: slash commands and buttons hand their options to `bots.commands`, and the reply is
+rendered by `render.py` and sent here. The client is created with `AllowedMentions.none()` and
+`Intents.default()`: nothing the bot sends can ping anyone, and no privileged intent is needed.
 """
 
 from __future__ import annotations
@@ -15,46 +15,94 @@ from typing import Any
 import discord
 from discord import app_commands
 from discord.ext import commands
+from discord.http import HTTPClient, Route
+from discord.webhook.async_ import AsyncWebhookAdapter, async_context
 
-from bots.common import Cooldown
-from bots.daily_control import DailyControl, PostError
-from bots.discord import sync as command_sync
+from bots import wording
+from bots.commands import Caller, Notice, PageState, Reply, Results
+from bots.daily_control import PostError
 from bots.discord.buttons import AnotherButton, ContextButton, result_view
-from bots.discord.commands_cog import QuoteCog
-from bots.discord.failures import apologise
-from bots.discord.render import content, quote_embed, short
-from bots.discord.replies import Replies
-from bots.settings import Settings
-from quotecore.models import Quote
-from quotecore.service import QuoteService
+from bots.discord.cog import QuoteCog
+from bots.discord.render import bolded_words, content, query_from_header, quote_embed, render, short
+from bots.discord.sync import sync as sync_tree
+from bots.runtime import AppContext, until_stopped
+from bots.settings import DiscordSettings
+from quotecore import Quote
 
 log = logging.getLogger(__name__)
 
-DEFAULT_API_BASE = "https://discord.com/api/v10"
+NONE = discord.AllowedMentions.none()
+
+
+def _rebase(route: Route, base: str) -> Route:
+    """Point a route built on discord.py's class-wide base at this client's base instead."""
+    if base != Route.BASE and route.url.startswith(Route.BASE):
+        route.url = base + route.url[len(Route.BASE) :]
+    return route
+
+
+class _ScopedHTTP(HTTPClient):
+    """REST calls of one client go to its own `api_base` (a proxy, a fake); others are untouched."""
+
+    api_base: str = Route.BASE
+
+    async def request(self, route: Route, **kwargs: Any) -> Any:
+        """discord.py's request, on this client's base URL."""
+        return await super().request(_rebase(route, self.api_base), **kwargs)
+
+
+class _ScopedWebhooks(AsyncWebhookAdapter):
+    """Interaction callbacks and followups (discord.py sends them through webhooks) on the same base."""
+
+    def __init__(self, base: str) -> None:
+        super().__init__()
+        self.base = base
+
+    async def request(self, route: Route, *args: Any, **kwargs: Any) -> Any:
+        """discord.py's webhook request, on this client's base URL."""
+        return await super().request(_rebase(route, self.base), *args, **kwargs)
+
+
+async def is_admin(bot: commands.Bot, user: discord.User | discord.Member, settings: DiscordSettings) -> bool:
+    """The owner (or team admins), configured users and role holders (`default_permissions` is a hint)."""
+    if user.id in settings.admin_user_ids:
+        return True
+    roles = getattr(user, "roles", ())
+    if any(role.id in settings.admin_role_ids for role in roles):
+        return True
+    try:
+        return await bot.is_owner(user)
+    except discord.HTTPException:
+        log.warning("could not fetch the application owner; treating %s as not an admin", user.id)
+        return False
 
 
 class QuoteBot(commands.Bot):
-    """commands.Bot for `is_owner` (teams included) and cogs; no prefix commands are registered."""
+    """commands.Bot for `is_owner` (teams included) and the cog; no prefix commands are registered."""
 
-    def __init__(
-        self, service: QuoteService, settings: Settings, daily: DailyControl | None = None, *, sync: bool = True
-    ) -> None:
+    def __init__(self, ctx: AppContext, *, sync: bool = True) -> None:
         super().__init__(
             command_prefix=commands.when_mentioned,
             help_command=None,
             intents=discord.Intents.default(),
-            allowed_mentions=discord.AllowedMentions.none(),
+            allowed_mentions=NONE,
         )
-        self.service = service
-        self.settings = settings
-        self.daily = daily
-        self.replies = Replies(service)
-        self.cooldown = Cooldown(settings.discord.cooldown_seconds)
+        # discord.py keeps the REST base in a class attribute (Route.BASE); this client's HTTP object
+        # gets its own instead, so another client in the process (or a test) is never redirected.
+        self.api_base = ctx.settings.discord.api_base_url.rstrip("/")
+        self.http.__class__ = _ScopedHTTP
+        self.http.api_base = self.api_base  # type: ignore[attr-defined]
+        self.ctx = ctx
+        settings = ctx.settings.discord
+        self.quotes = ctx.commands(
+            "discord", cooldown_seconds=settings.cooldown_seconds, max_results=settings.max_results
+        )
         self._sync_on_start = sync
         self.tree.on_error = self.on_app_command_error  # type: ignore[method-assign]
 
     async def setup_hook(self) -> None:
-        """Register commands and persistent buttons, sync if the definitions changed, offer the poster."""
+        """Register commands and buttons, sync if the definitions changed, offer the daily poster."""
+        async_context.set(_ScopedWebhooks(self.api_base))  # inherited by every task this client starts
         await self.add_cog(QuoteCog(self))
         self.add_dynamic_items(AnotherButton, ContextButton)
         if self.user is not None:  # learn the owner now, not inside an interaction's 3-second window
@@ -64,60 +112,88 @@ class QuoteBot(commands.Bot):
                 log.warning("could not fetch the application owner yet; will retry on the first admin check")
         if self._sync_on_start:
             try:
-                await command_sync.sync(self.tree, self.settings)
+                await sync_tree(self.tree, self.ctx.settings)
             except discord.HTTPException:
                 log.exception("command sync failed; the commands registered before keep working")
-        if self.daily is not None:
-            self.daily.register_poster("discord", self.post_daily)
+        self.ctx.offer_poster("discord", self.post_daily)
 
     async def close(self) -> None:
         """Stop offering the poster before the connection goes, then close."""
-        if self.daily is not None:
-            self.daily.unregister_poster("discord")
+        self.ctx.withdraw_poster("discord")
         await super().close()
 
     async def post_daily(self, channel_id: str, quote: Quote, heading: str) -> str:
         """The scheduler's poster for Discord channels."""
         return await post_quote(self, channel_id, quote, heading)
 
+    def caller(self, interaction: discord.Interaction[Any]) -> Caller:
+        """Who clicked or typed: their id, and the run-time admin check."""
+        return Caller(str(interaction.user.id), lambda: is_admin(self, interaction.user, self.ctx.settings.discord))
+
+    async def send(self, interaction: discord.Interaction[Any], reply: Reply, *, edit: bool = False) -> None:
+        """Answer (or, for "Another", edit the message); an admin's notices follow privately."""
+        message = render(reply)
+        if edit and not message.private:
+            await interaction.response.edit_message(**message.fields, allowed_mentions=NONE)
+        elif interaction.response.is_done():
+            await interaction.followup.send(**message.fields, ephemeral=message.private, allowed_mentions=NONE)
+        else:
+            await interaction.response.send_message(**message.fields, ephemeral=message.private, allowed_mentions=NONE)
+        if isinstance(reply, Results) and reply.notices:  # the answer may be public: notices go privately
+            text = "\n".join(map(wording.notice_line, reply.notices))
+            await interaction.followup.send(content(text), ephemeral=True, allowed_mentions=NONE)
+
+    async def another(
+        self, interaction: discord.Interaction[Any], offset: int, count: int, speaker: str | None, query: str | None
+    ) -> None:
+        """The Another button: the next page, edited into the message (the query from its header if too long)."""
+        try:
+            query = query if query is not None else query_from_header(interaction.message)
+            state = PageState(query, speaker, count, offset) if query is not None else None
+            reply = self.quotes.page(state) if state else Notice(wording.LOST_QUERY, "invalid")
+            await self.send(interaction, reply, edit=True)
+        except Exception as exc:
+            await self.failed(interaction, "Another button", exc)
+
+    async def context(self, interaction: discord.Interaction[Any], passage_id: str) -> None:
+        """The Context button: the whole passage, to whoever asked, with the words the message bolded."""
+        try:
+            await self.send(interaction, self.quotes.context(passage_id, bolded_words(interaction.message)))
+        except Exception as exc:
+            await self.failed(interaction, "Context button", exc)
+
     async def on_app_command_error(
         self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError
     ) -> None:
-        """Log with context; the user gets a short apology, never a traceback."""
+        """A slash command raised: logged with its context, a short apology for the user."""
         command = interaction.command.qualified_name if interaction.command else "?"
+        await self.failed(interaction, f"/{command}", error)
+
+    async def failed(self, interaction: discord.Interaction[Any], what: str, error: BaseException) -> None:
+        """Log a failure with its context (user, guild, channel, options); tell the user privately."""
+        data = interaction.data or {}
         log.error(
-            "/%s failed for user %s in guild %s channel %s (options %s):\n%s",
-            command,
+            "%s failed for user %s in guild %s channel %s (%r):\n%s",
+            what,
             interaction.user.id,
             interaction.guild_id,
             interaction.channel_id,
-            (interaction.data or {}).get("options"),
+            data.get("options") or data.get("custom_id"),
             "".join(traceback.format_exception(error)),
         )
-        await apologise(interaction, "Sorry, something went wrong with that command.")
+        try:
+            await self.send(interaction, Notice(wording.failed(what), "failed"))
+        except discord.HTTPException:
+            log.warning("could not tell user %s about the failure", interaction.user.id)
 
 
-def create_bot(
-    service: QuoteService, settings: Settings, daily: DailyControl | None = None, *, sync: bool = True
-) -> QuoteBot:
-    """The one factory for the Discord client (`quotebot run` and the tests both use it).
-
-    `discord.api_base_url` points discord.py's REST routes elsewhere (a proxy such as nirn-proxy,
-    or a test fake); discord.py keeps that base in a class attribute, the only knob it offers.
-    """
-    base = settings.discord.api_base_url.rstrip("/")
-    if base != discord.http.Route.BASE and base != DEFAULT_API_BASE:
-        discord.http.Route.BASE = base
-    return QuoteBot(service, settings, daily, sync=sync)
+def create_bot(ctx: AppContext, *, sync: bool = True) -> QuoteBot:
+    """The one factory for the Discord client (`quotebot run` and the tests both use it)."""
+    return QuoteBot(ctx, sync=sync)
 
 
 async def post_quote(client: discord.Client, channel_id: str, quote: Quote, heading: str) -> str:
-    """Post a quote under a heading in a channel (the daily excerpt); returns the message id.
-
-    Rendered like a /quote answer, with a "Context" button (it works on any client built by
-    `create_bot`, restarts included). Raises PostError: permanent when retrying cannot help (no
-    such channel, no access, not a channel that holds messages), else transient.
-    """
+    """Post a quote under a heading (the daily excerpt); the message id, or PostError (permanent when hopeless)."""
     if client.is_closed():
         raise PostError("the Discord connection is closed", permanent=False)
     try:
@@ -126,8 +202,7 @@ async def post_quote(client: discord.Client, channel_id: str, quote: Quote, head
         raise PostError(f"{channel_id!r} is not a Discord channel id", permanent=True) from None
     except (discord.NotFound, discord.Forbidden) as exc:
         raise PostError(f"channel {channel_id} is gone or hidden from the bot: {exc.text}", permanent=True) from exc
-    except discord.HTTPException as exc:
-        # 400: Discord refuses the id itself; 5xx and the like may pass on a later try.
+    except discord.HTTPException as exc:  # 400: Discord refuses the id itself; 5xx may pass later
         raise PostError(f"could not look up channel {channel_id}: {exc}", permanent=exc.status == 400) from exc
     except (OSError, TimeoutError) as exc:
         raise PostError(f"could not reach Discord: {exc}", permanent=False) from exc
@@ -135,10 +210,10 @@ async def post_quote(client: discord.Client, channel_id: str, quote: Quote, head
         raise PostError(f"channel {channel_id} cannot hold messages", permanent=True)
     try:
         message = await channel.send(
-            content=content(short(heading, 200)),
+            content=short(heading, 200),
             embed=quote_embed(quote),
-            view=result_view([quote.id], None, 1, None, ""),
-            allowed_mentions=discord.AllowedMentions.none(),
+            view=result_view([quote.id], None),
+            allowed_mentions=NONE,
         )
     except (discord.NotFound, discord.Forbidden) as exc:
         raise PostError(f"cannot post in channel {channel_id}: {exc.text}", permanent=True) from exc
@@ -148,34 +223,32 @@ async def post_quote(client: discord.Client, channel_id: str, quote: Quote, head
     return str(message.id)
 
 
-async def serve(
-    service: QuoteService, settings: Settings, stop: asyncio.Event, daily: DailyControl | None = None
-) -> None:
-    """Run the bot until `stop` is set, then close the connection cleanly."""
-    if settings.discord.token is None:
-        raise RuntimeError("DISCORD_TOKEN is not set")
-    bot = create_bot(service, settings, daily)
-    async with bot:
-        runner = asyncio.create_task(bot.start(settings.discord.token.get_secret_value()), name="discord")
-        stopper = asyncio.create_task(stop.wait())
-        done, _ = await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
-        stopper.cancel()
-        await bot.close()
-        if runner in done:
-            runner.result()  # a login failure or a fatal gateway error: let run() report it
-        else:
-            await runner
+class DiscordAdapter:
+    """Discord as an adapter: log in, serve until stopped, close the connection cleanly."""
+
+    name = "discord"
+
+    def prepare(self, ctx: AppContext) -> None:
+        """Nothing before the scheduler: the poster is offered once logged in (setup_hook)."""
+
+    async def serve(self, ctx: AppContext, stop: asyncio.Event) -> None:
+        """Run the bot until `stop` is set; a login failure or fatal gateway error propagates."""
+        token = ctx.settings.discord.token
+        if token is None:
+            raise RuntimeError("DISCORD_TOKEN is not set")
+        async with create_bot(ctx) as bot:
+            await until_stopped(bot.start(token.get_secret_value()), stop)
 
 
-async def sync_commands(service: QuoteService, settings: Settings) -> str:
+async def sync_commands(ctx: AppContext) -> str:
     """`quotebot discord-sync`: log in over REST only, register the commands now, report."""
-    if settings.discord.token is None:
+    token = ctx.settings.discord.token
+    if token is None:
         raise RuntimeError("DISCORD_TOKEN is not set")
-    bot = create_bot(service, settings, sync=False)
-    async with bot:
+    async with create_bot(ctx, sync=False) as bot:
         try:
-            await bot.login(settings.discord.token.get_secret_value())
-            return await command_sync.sync(bot.tree, settings, force=True)
+            await bot.login(token.get_secret_value())
+            return await sync_tree(bot.tree, ctx.settings, force=True)
         except discord.LoginFailure:
             return "Sync failed: Discord rejected DISCORD_TOKEN (reset it in the Developer Portal → Bot)."
         except (discord.HTTPException, OSError) as exc:

@@ -1,4 +1,4 @@
-"""Command registration only when the definitions changed, and the invite URL.
+"""Command registration only when the definitions changed, and what the invite URL asks for.
 
 Discord limits how many commands an application may create per day, so syncing on every start
 is a way to get rate-limited on a crash loop. A fingerprint of the command payloads (per
@@ -18,7 +18,7 @@ import discord
 from discord import app_commands
 
 from bots.settings import Settings
-from quotecore.tokenize import default_cache_dir
+from quotecore import cache_dir
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +31,7 @@ SCOPES = ("bot", "applications.commands")
 
 
 def _fingerprint_file(settings: Settings, application_id: int) -> Path:
-    base = settings.corpus.cache_dir or default_cache_dir()
-    return Path(base).expanduser() / f"discord-commands-{application_id}.json"
+    return cache_dir(settings.corpus.cache_dir) / f"discord-commands-{application_id}.json"
 
 
 def fingerprint(tree: app_commands.CommandTree[Any], guild_ids: list[int]) -> str:
@@ -42,6 +41,13 @@ def fingerprint(tree: app_commands.CommandTree[Any], guild_ids: list[int]) -> st
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
+def _stored(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except OSError:
+        return ""
+
+
 async def sync(tree: app_commands.CommandTree[Any], settings: Settings, *, force: bool = False) -> str:
     """Register the commands (guild-scoped for guild_ids, else global) when they changed."""
     client = tree.client
@@ -49,11 +55,7 @@ async def sync(tree: app_commands.CommandTree[Any], settings: Settings, *, force
     guild_ids = settings.discord.guild_ids
     current = fingerprint(tree, guild_ids)
     path = _fingerprint_file(settings, application_id)
-    try:
-        stored = path.read_text(encoding="utf-8").strip()
-    except OSError:
-        stored = ""
-    if stored == current and not force:
+    if not force and _stored(path) == current:
         log.info("slash commands unchanged since the last sync: not syncing")
         return "Commands unchanged since the last sync; nothing sent (use discord-sync to force)."
     if guild_ids:
@@ -73,27 +75,3 @@ async def sync(tree: app_commands.CommandTree[Any], settings: Settings, *, force
     message = f"Synced {len(synced)} commands {where}."
     log.info(message)
     return message
-
-
-def invite_url(settings: Settings, application_id: int | None = None) -> str:
-    """The OAuth2 URL that adds the bot with exactly the scopes and permissions it needs."""
-    app_id = application_id or settings.discord.application_id
-    if not app_id:
-        token = settings.discord.token.get_secret_value() if settings.discord.token else ""
-        app_id = _id_from_token(token)
-    if not app_id:
-        raise ValueError("set DISCORD_APPLICATION_ID (or DISCORD_TOKEN) to build the invite URL")
-    return discord.utils.oauth_url(app_id, permissions=PERMISSIONS, scopes=SCOPES)
-
-
-def _id_from_token(token: str) -> int | None:
-    """A bot token starts with the base64 of the bot's user id, which is also the application id."""
-    import base64
-    import binascii
-
-    head = token.split(".", 1)[0]
-    try:
-        decoded = base64.b64decode(head + "=" * (-len(head) % 4)).decode()
-    except (binascii.Error, UnicodeDecodeError):
-        return None
-    return int(decoded) if decoded.isdigit() else None

@@ -14,7 +14,7 @@ import datetime as dt
 import logging
 
 from bots.scheduler.store import Store
-from quotecore.service import QuoteService
+from quotecore import QuoteService
 
 log = logging.getLogger(__name__)
 

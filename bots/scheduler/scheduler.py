@@ -31,8 +31,7 @@ from bots.daily_control import Platform, Poster, PostError
 from bots.scheduler.rotation import SHARED_SCOPE, Rotation
 from bots.scheduler.store import ChatTarget, Store
 from bots.settings import DailySettings, Settings
-from quotecore.models import Quote
-from quotecore.service import QuoteService
+from quotecore import Quote, QuoteService
 
 log = logging.getLogger(__name__)
 
@@ -209,15 +208,7 @@ class DailyScheduler:
         if existing is not None:
             return
         if late > self.settings.misfire_grace_seconds:
-            if (target.key, local_date) not in self._skipped:
-                self._skipped.add((target.key, local_date))
-                log.warning(
-                    "daily: skipping %s for %s: missed by %d min (grace %d min)",
-                    target.key,
-                    local_date,
-                    late // 60,
-                    self.settings.misfire_grace_seconds // 60,
-                )
+            self._skip(target, local_date, late)
             return
         passage_id = await asyncio.to_thread(self.rotation.pick, self._scope(target), local_date, commit=True)
         quote = self.service.quote_for(passage_id) if passage_id else None
@@ -229,49 +220,55 @@ class DailyScheduler:
             return
         await self._send(target, local_date, quote, poster)
 
+    def _skip(self, target: DailyTarget, local_date: dt.date, late: float) -> None:
+        """A post missed by more than the grace period is skipped, and said once."""
+        if (target.key, local_date) not in self._skipped:
+            self._skipped.add((target.key, local_date))
+            grace = self.settings.misfire_grace_seconds
+            log.warning("daily: skipping %s for %s: missed by %d min (grace %d min)", target.key, local_date,
+                        late // 60, grace // 60)  # fmt: skip
+
     async def _send(self, target: DailyTarget, local_date: dt.date, quote: Quote, poster: Poster) -> None:
+        """Post with retries (transient errors only), then record the outcome on the claim."""
         heading = self.heading(local_date)
-        attempts = 0
-        error = ""
+        attempts, message_id, error = 0, None, ""
         for delay in (*self.retry_delays, None):
             attempts += 1
-            try:
-                message_id = await poster(target.channel, quote, heading)
-            except PostError as exc:
-                error = str(exc)
-                if exc.permanent:
-                    log.error("daily: %s is broken, not retrying: %s", target.key, exc)
-                    await asyncio.to_thread(self.store.mark_broken, target.key, error)
-                    break
-                log.warning("daily: post to %s failed (attempt %d): %s", target.key, attempts, exc)
-                if delay is not None:
-                    await self.sleep(delay)
-                continue
-            except Exception as exc:  # an adapter bug must not kill the scheduler
-                log.exception("daily: poster for %s crashed", target.key)
-                error = repr(exc)
+            message_id, error, retry = await self._attempt(target, quote, heading, poster, attempts)
+            if message_id is not None or not retry:
                 break
-            await asyncio.to_thread(
-                self.store.record,
-                target.key,
-                local_date,
-                status="sent",
-                passage_id=quote.id,
-                message_id=message_id,
-                attempts=attempts,
-                error=None,
-            )
-            log.info("daily: posted %s to %s for %s", quote.id, target.key, local_date)
-            return
+            if delay is not None:
+                await self.sleep(delay)
+        sent = message_id is not None
+        outcome = {"message_id": message_id, "error": None} if sent else {"error": error}
         await asyncio.to_thread(
             self.store.record,
             target.key,
             local_date,
-            status="failed",
+            status="sent" if sent else "failed",
             passage_id=quote.id,
             attempts=attempts,
-            error=error,
+            **outcome,
         )
+        if sent:
+            log.info("daily: posted %s to %s for %s", quote.id, target.key, local_date)
+
+    async def _attempt(
+        self, target: DailyTarget, quote: Quote, heading: str, poster: Poster, attempt: int
+    ) -> tuple[str | None, str, bool]:
+        """One try: (message id, error, whether to retry); a permanent failure marks the target broken."""
+        try:
+            return await poster(target.channel, quote, heading), "", False
+        except PostError as exc:
+            if exc.permanent:
+                log.error("daily: %s is broken, not retrying: %s", target.key, exc)
+                await asyncio.to_thread(self.store.mark_broken, target.key, str(exc))
+                return None, str(exc), False
+            log.warning("daily: post to %s failed (attempt %d): %s", target.key, attempt, exc)
+            return None, str(exc), True
+        except Exception as exc:  # an adapter bug must not kill the scheduler
+            log.exception("daily: poster for %s crashed", target.key)
+            return None, repr(exc), False
 
     def preview(self, date: dt.date, target: DailyTarget | None = None) -> tuple[Quote, str] | None:
         """The quote and heading that `date`'s post carries (what `quotebot daily --date` shows).

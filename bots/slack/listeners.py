@@ -1,146 +1,137 @@
-"""The Slack listeners: one function per command or action, registered by `register_listeners`.
+"""The Slack listeners: one module-level function per command or action, attached by `register_listeners`.
 
-Every listener acks first (Slack's 3-second deadline), then works, then answers through `respond`
-(the interaction's response_url), so a slow moment never turns into a "dispatch_failed" for the user.
+As in slack-samples/bolt-python-starter-template, each listener is a plain function of bolt's own
+arguments, so a test calls it with doubles; `context["quotebot"]` (set by one middleware) carries
+the command layer. Each acks first (Slack's 3-second deadline), then answers through `respond`.
 """
 
 from __future__ import annotations
 
-import json
 import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bots.common import HELP_TEXT, Cooldown, cooldown_message, parse_quote_text, reload_corpus
-from bots.daily_control import DailyControl, DailyInputError, parse_daily_text
+import bots.slack.render as render
+from bots import wording
+from bots.commands import Caller, Commands, Notice, Results, parse_daily_text, parse_quote_text
 from bots.settings import SlackSettings
-from bots.slack.access import is_admin
-from bots.slack.blocks import escape
-from bots.slack.replies import ANOTHER, CONTEXT, SHARE, context_page, page, refusal
-from quotecore.service import QuoteService
 
 log = logging.getLogger(__name__)
-
-HELP = "*quotebot*\n" + escape(HELP_TEXT).replace("/quote ", "`/quote` ", 1)
-
-
-def _channel_id(raw: str | None, current: str) -> str:
-    """`<#C123|general>` (escaped channel mention), `C123`, or nothing (the current channel)."""
-    if not raw:
-        return current
-    if raw.startswith("<#") and raw.endswith(">"):
-        return raw[2:-1].split("|", 1)[0]
-    return raw.lstrip("#")
+Body = dict[str, Any]
+Ctx = AsyncBoltContext
+Client = AsyncWebClient
 
 
-def register_listeners(
-    app: AsyncApp, service: QuoteService, settings: SlackSettings, daily: DailyControl | None = None
-) -> None:
-    """Attach every command and action to `app`."""
-    cooldown = Cooldown(settings.cooldown_seconds)
+@dataclass(frozen=True, slots=True)
+class Deps:
+    """What the listeners share: the command layer and the Slack settings."""
 
-    async def notices(client: AsyncWebClient, user_id: str) -> str:
-        if daily is None or not await is_admin(client, user_id, settings):
-            return ""
-        return "".join(f"\n:warning: {escape(n)}" for n in daily.take_notices("slack"))
+    commands: Commands
+    settings: SlackSettings
 
-    @app.command("/quote")
-    async def quote_command(
-        ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
-    ) -> None:
-        await ack()
-        request = parse_quote_text(command.get("text") or "")
-        if request.help:
-            text = (f"Sorry: {escape(request.problem)}.\n" if request.problem else "") + HELP
-            await respond(response_type="ephemeral", text=text)
-            return
-        user = command["user_id"]
-        wait = cooldown.retry_after(f"{command.get('team_id')}:{user}")
-        if wait and not await is_admin(client, user, settings):
-            await respond(response_type="ephemeral", text=cooldown_message(wait))
-            return
-        reply = page(service, request.query, request.speaker, request.count, 0, settings.ephemeral_by_default)
-        await respond(**reply.message(response_type="ephemeral" if reply.ephemeral else "in_channel"))
+    def caller(self, client: AsyncWebClient, user_id: str) -> Caller:
+        """The user behind a request, with Slack's admin check."""
+        return Caller(user_id, lambda: self.is_admin(client, user_id))
 
-    @app.action(ANOTHER)
-    async def another(ack: AsyncAck, action: dict[str, Any], respond: AsyncRespond) -> None:
-        await ack()
-        state = json.loads(action.get("value") or "{}")
-        reply = page(
-            service,
-            state.get("q", ""),
-            state.get("s"),
-            int(state.get("n", 1)),
-            int(state.get("o", 0)),
-            bool(state.get("e")),
-        )
-        if reply.refused:
-            await respond(replace_original=False, response_type="ephemeral", text=reply.text)  # e.g. no more
-            return
-        await respond(replace_original=True, **reply.message())
-
-    @app.action(CONTEXT)
-    async def context(ack: AsyncAck, action: dict[str, Any], respond: AsyncRespond) -> None:
-        await ack()
-        reply = context_page(service, action.get("value") or "")
-        await respond(replace_original=False, response_type="ephemeral", **reply.message())
-
-    @app.action(SHARE)
-    async def share(ack: AsyncAck, action: dict[str, Any], respond: AsyncRespond) -> None:
-        await ack()
-        state = json.loads(action.get("value") or "{}")
-        reply = page(service, state.get("q", ""), state.get("s"), int(state.get("n", 1)), int(state.get("o", 0)), False)
-        await respond(replace_original=False, response_type="in_channel", **reply.message())
-        await respond(delete_original=True)
-
-    @app.command("/quote-reload")
-    async def reload_command(
-        ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
-    ) -> None:
-        await ack()
-        if not await is_admin(client, command["user_id"], settings):
-            await respond(response_type="ephemeral", text="Only quotebot admins can reload the corpus.")
-            return
-        outcome = await reload_corpus(service)
-        log.info("reload by %s: %s", command["user_id"], "ok" if outcome.ok else "failed")
-        text = escape(outcome.message) + await notices(client, command["user_id"])
-        await respond(response_type="ephemeral", text=text)
-
-    @app.command("/quote-daily")
-    async def daily_command(
-        ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
-    ) -> None:
-        await ack()
-        user = command["user_id"]
-        if not await is_admin(client, user, settings):
-            await respond(response_type="ephemeral", text="Only quotebot admins can change the daily excerpt.")
-            return
-        if daily is None:
-            await respond(response_type="ephemeral", text="The daily excerpt is not enabled on this bot.")
-            return
+    async def is_admin(self, client: AsyncWebClient, user_id: str) -> bool:
+        """admin_user_ids; with workspace_admins, also admins and owners according to users.info."""
+        if user_id in self.settings.admin_user_ids or not self.settings.workspace_admins:
+            return user_id in self.settings.admin_user_ids
         try:
-            request = parse_daily_text(command.get("text") or "")
-            channel = _channel_id(request.channel, command["channel_id"])
-            if request.off:
-                reply = await daily.disable_target("slack", channel, by=f"slack:{user}")
-            else:
-                assert request.time is not None and request.timezone is not None
-                reply = await daily.set_target("slack", channel, request.time, request.timezone, by=f"slack:{user}")
-        except DailyInputError as exc:
-            reply = str(exc)
-        await respond(response_type="ephemeral", text=escape(reply) + await notices(client, user))
+            user = (await client.users_info(user=user_id)).get("user") or {}
+        except SlackApiError as exc:
+            log.warning("users.info failed for %s (%s): not an admin", user_id, exc.response.get("error"))
+            return False
+        return bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
 
-    @app.error
-    async def on_error(error: Exception, body: dict[str, Any], respond: AsyncRespond | None = None) -> None:
-        log.error("slack listener failed (type %s, command %s)", body.get("type"), body.get("command"), exc_info=error)
-        if respond is not None:
-            try:
-                await respond(
-                    **refusal("Sorry, something went wrong. It has been logged; please try again.").message(
-                        response_type="ephemeral", replace_original=False
-                    )
-                )
-            except Exception:
-                log.warning("could not tell the user about the error")
+
+def channel_id(typed: str) -> str | None:
+    """`<#C123|general>` (Slack's escaped channel mention) or `C123` → the channel id."""
+    if typed.startswith("<#") and typed.endswith(">"):
+        return typed[2:-1].split("|", 1)[0]
+    return typed.lstrip("#") or None
+
+
+async def quote_command(ack: AsyncAck, command: Body, respond: AsyncRespond, client: Client, context: Ctx) -> None:
+    """`/quote [words] [speaker:…] [count:…]`: public (or private with Share) results, or a private hint."""
+    await ack()
+    deps: Deps = context["quotebot"]
+    request = parse_quote_text(command.get("text") or "")
+    reply = await deps.commands.quote(deps.caller(client, command["user_id"]), request)
+    await respond(**render.message(reply, ephemeral=deps.settings.ephemeral_by_default))
+    if isinstance(reply, Results) and reply.notices:
+        await respond(**render.message(Notice("", "done", reply.notices)))
+
+
+async def another_action(ack: AsyncAck, action: Body, respond: AsyncRespond, context: Ctx) -> None:
+    """The Another button: the next page replaces the message; past the end, a private "No more matches."."""
+    await ack()
+    state, ephemeral = render.state_from_value(action.get("value"))
+    reply = context["quotebot"].commands.page(state)
+    await respond(replace_original=isinstance(reply, Results), **render.message(reply, ephemeral=ephemeral))
+
+
+async def context_action(ack: AsyncAck, action: Body, respond: AsyncRespond, context: Ctx) -> None:
+    """The Context button: the whole passage, only for the user who asked."""
+    await ack()
+    reply = context["quotebot"].commands.context(action.get("value") or "")
+    await respond(replace_original=False, **render.message(reply))
+
+
+async def share_action(ack: AsyncAck, action: Body, respond: AsyncRespond, context: Ctx) -> None:
+    """The Share to channel button: the same page, public, in place of the private one."""
+    await ack()
+    state, _ = render.state_from_value(action.get("value"))
+    await respond(replace_original=False, **render.message(context["quotebot"].commands.page(state)))
+    await respond(delete_original=True)
+
+
+async def reload_command(ack: AsyncAck, command: Body, respond: AsyncRespond, client: Client, context: Ctx) -> None:
+    """`/quote-reload`: admins only; says what changed, or why the old corpus stays."""
+    await ack()
+    deps: Deps = context["quotebot"]
+    await respond(**render.message(await deps.commands.reload(deps.caller(client, command["user_id"]))))
+
+
+async def daily_command(ack: AsyncAck, command: Body, respond: AsyncRespond, client: Client, context: Ctx) -> None:
+    """`/quote-daily [#channel] HH:MM zone` or `off [#channel]`: admins only."""
+    await ack()
+    deps: Deps = context["quotebot"]
+    caller = deps.caller(client, command["user_id"])
+    request = parse_daily_text(command.get("text") or "")
+    reply = await deps.commands.set_daily(caller, request, command["channel_id"], channel_id)
+    await respond(**render.message(reply))
+
+
+async def on_error(error: Exception, body: Body, respond: AsyncRespond | None = None) -> None:
+    """Log with context; the user gets a short private apology, never a traceback."""
+    log.error("slack listener failed (type %s, command %s)", body.get("type"), body.get("command"), exc_info=error)
+    sorry = Notice(wording.failed(body.get("command") or "button"), "failed")
+    if respond is not None:
+        try:
+            await respond(replace_original=False, **render.message(sorry))
+        except Exception:
+            log.warning("could not tell the user about the error")
+
+
+def register_listeners(app: AsyncApp, commands: Commands, settings: SlackSettings) -> None:
+    """Attach every command and action to `app`, and the middleware that hands them their `Deps`."""
+    deps = Deps(commands, settings)
+
+    async def inject(context: AsyncBoltContext, next: Callable[[], Awaitable[None]]) -> None:
+        context["quotebot"] = deps
+        await next()
+
+    app.use(inject)
+    app.command("/quote")(quote_command)
+    app.command("/quote-reload")(reload_command)
+    app.command("/quote-daily")(daily_command)
+    app.action(render.ANOTHER)(another_action)
+    app.action(render.CONTEXT)(context_action)
+    app.action(render.SHARE)(share_action)
+    app.error(on_error)

@@ -18,6 +18,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from typing import IO, NoReturn
 
+from quotecore import paths
 from quotecore.errors import CorpusError, QueryError, QuoteError, UnknownSpeakerError, printable
 from quotecore.excerpt import mark
 from quotecore.models import Drop, Quote
@@ -117,8 +118,9 @@ def cmd_search(args: argparse.Namespace, service: QuoteService, out: IO[str]) ->
             raise UsageError("reading queries from stdin ('-') needs --json")
         # Bytes, decoded line by line: one undecodable line is answered with an error line and the
         # rest of the batch still gets its answers.
-        for raw in sys.stdin.buffer:
-            query = raw.decode("utf-8", "replace").rstrip("\r\n")
+        lines = getattr(sys.stdin, "buffer", sys.stdin)  # text when a caller gave a text stream
+        for raw in lines:
+            query = (raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw).rstrip("\r\n")
             try:
                 _dump(service.search(query, args.speaker, args.limit, explain=args.explain).to_json(), out)
             except QuoteError as exc:
@@ -326,7 +328,8 @@ def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None, out:
         if not getattr(args, "handler", None):
             parser.print_help(out)
             return EXIT_USAGE
-        service = QuoteService(args.seeds, args.config_dir)
+        # Every directory through quotecore.paths: the same environment variables as `run` and `check`.
+        service = QuoteService(args.seeds, args.config_dir, paths.cache_dir())
         if getattr(args, "needs_corpus", False):
             service.load()
         return int(args.handler(args, service, out))

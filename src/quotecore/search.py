@@ -69,6 +69,8 @@ def search(
     want = offset + max(limit, 0)
     positions, final = order(scored, snap.layout, plan, want, lambda d: snap.passages[d].text.lower())
     weights = _highlight_weights(snap, plan)
+    if not weights:  # found through character grams: mark the words as typed
+        weights = {w.word: 1.0 for w in plan.words}
     quotes = []
     for pos in positions[offset:].tolist():
         passage = snap.passages[int(scored.docs[pos])]

@@ -54,6 +54,8 @@ import discord.http
 import yarl
 from aiohttp import web
 
+from tests.fakes.harness import LocalServer
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -448,11 +450,6 @@ class SentInteraction:
     payload: dict[str, Any]
     request_index: int
 
-    @property
-    def callback_path(self) -> str:
-        """Path of this interaction's callback route."""
-        return f"/interactions/{self.id}/{self.token}/callback"
-
 
 @dataclass
 class _InteractionRecord:
@@ -549,26 +546,13 @@ class DiscordPatch:
         discord.http.Route.BASE = base
         discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = gateway
 
-    async def __aenter__(self) -> DiscordPatch:
-        return self.__enter__()
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.__exit__(exc_type, exc, tb)
-
-
-def patch_discord(api_base_url: str, gateway_url: str) -> DiscordPatch:
-    """Return a context manager pointing discord.py at ``api_base_url`` (incl. ``/api/v10``)."""
-    return DiscordPatch(api_base_url, gateway_url)
-
 
 # ======================================================================================================
 # The fake
 # ======================================================================================================
 
 
-class FakeDiscord:
+class FakeDiscord(LocalServer):
     """A fake Discord gateway + REST API on 127.0.0.1 for driving a real discord.py client.
 
     Start it with ``async with FakeDiscord(...) as fake`` (or ``await fake.start()`` /
@@ -644,7 +628,6 @@ class FakeDiscord:
         self._interactions_by_token: dict[str, _InteractionRecord] = {}
         self._commands: dict[int | None, list[dict[str, Any]]] = {}
         self._failures: list[_Failure] = []
-        self._dm_channels: dict[int, dict[str, Any]] = {}
         self._known_users: dict[int, FakeUser] = {self.bot_user.id: self.bot_user}
         self._known_users[self.default_user.id] = self.default_user
         for g in self.guilds:
@@ -653,56 +636,22 @@ class FakeDiscord:
         self._session: _GatewaySession | None = None
         self._connections: set[_GatewayConnection] = set()
         self._identified = asyncio.Event()
-        self._changed = asyncio.Condition()
-        self._runner: web.AppRunner | None = None
-        self._port: int | None = None
         self._routes = self._build_routes()
 
-    # ------------------------------------------------------------------ lifecycle
+    # ------------------------------------------------------------------ lifecycle and addresses
 
-    async def start(self) -> FakeDiscord:
-        """Bind to ``host`` on a random free port and start serving."""
-        app = web.Application(client_max_size=64 * 1024 * 1024)
+    def routes(self, app: web.Application) -> None:
         app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, 0)
-        await site.start()
-        self._port = int(self._runner.addresses[0][1])
-        log.info("fake Discord listening on %s", self.base_url)
-        return self
 
-    async def close(self) -> None:
-        """Close gateway sockets (code 1001) and stop the server. Close clients before this."""
+    async def before_stop(self) -> None:
+        """Close gateway sockets (code 1001). Close clients before this."""
         for conn in list(self._connections):
             with contextlib.suppress(Exception):
                 await conn.ws.close(code=1001, message=b"fake discord shutting down")
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-        log.info("fake Discord stopped")
-
-    async def __aenter__(self) -> FakeDiscord:
-        return await self.start()
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.close()
-
-    # ------------------------------------------------------------------ addresses
 
     @property
-    def port(self) -> int:
-        """The bound TCP port (only after :meth:`start`)."""
-        if self._port is None:
-            raise RuntimeError("FakeDiscord is not started")
-        return self._port
-
-    @property
-    def base_url(self) -> str:
-        """``http://127.0.0.1:PORT``."""
-        return f"http://{self.host}:{self.port}"
+    def recent(self) -> list[Any]:
+        return [str(r) for r in self.requests[-8:]]
 
     @property
     def api_base_url(self) -> str:
@@ -714,9 +663,12 @@ class FakeDiscord:
         """``ws://127.0.0.1:PORT/``, for ``DiscordWebSocket.DEFAULT_GATEWAY`` and resume."""
         return f"ws://{self.host}:{self.port}/"
 
-    def patched(self) -> DiscordPatch:
-        """Context manager (sync or async) pointing discord.py at this fake, restoring afterwards."""
-        return DiscordPatch(self.api_base_url, self.gateway_url)
+    def patched(self, rest: bool = True) -> DiscordPatch:
+        """Context manager (sync or async) pointing discord.py at this fake, restoring afterwards.
+
+        `rest=False` patches only the gateway: for a client that is given the REST base itself.
+        """
+        return DiscordPatch(self.api_base_url if rest else discord.http.Route.BASE, self.gateway_url)
 
     # ------------------------------------------------------------------ convenience accessors
 
@@ -729,16 +681,6 @@ class FakeDiscord:
     def channel(self) -> FakeChannel:
         """The first text channel of the first guild."""
         return self.guild.text_channels()[0]
-
-    @property
-    def session_id(self) -> str | None:
-        """Current gateway session id, if any client identified."""
-        return self._session.id if self._session else None
-
-    @property
-    def sequence(self) -> int:
-        """Last dispatched sequence number of the current session."""
-        return self._session.sequence if self._session else 0
 
     @property
     def unhandled_requests(self) -> list[RecordedRequest]:
@@ -760,14 +702,6 @@ class FakeDiscord:
         path = f"/webhooks/{self.application_id}/{interaction.token}"
         return [r for r in self.requests if r.method == "POST" and r.path == path]
 
-    def interaction_requests(self, interaction: SentInteraction) -> list[RecordedRequest]:
-        """Every request that used this interaction's id or token (callback, followups, edits)."""
-        return [
-            r
-            for r in self.requests
-            if r.path.startswith(f"/interactions/{interaction.id}/") or f"/{interaction.token}" in r.path
-        ]
-
     def original_message(self, interaction: SentInteraction) -> dict[str, Any] | None:
         """The message currently standing as the interaction's original response, if any."""
         record = self._interactions.get(interaction.id)
@@ -779,11 +713,6 @@ class FakeDiscord:
         """Choices the bot answered an autocomplete interaction with, if it answered."""
         record = self._interactions.get(interaction.id)
         return record.autocomplete_choices if record else None
-
-    def modal_sent(self, interaction: SentInteraction) -> dict[str, Any] | None:
-        """The modal (``custom_id``, ``title``, ``components``) the bot answered with, if any."""
-        record = self._interactions.get(interaction.id)
-        return record.modal if record else None
 
     def channel_messages(self, channel_id: int | None = None, *, include_ephemeral: bool = False) -> list[dict]:
         """Stored messages of a channel (default: :attr:`channel`), oldest first."""
@@ -834,23 +763,7 @@ class FakeDiscord:
                 extra.setdefault("X-RateLimit-Global", "true")
         self._failures.append(_Failure(method.upper(), re.compile(path), status, body, extra, remaining=max(1, times)))
 
-    def clear_failures(self) -> None:
-        """Forget all pending injected failures."""
-        self._failures.clear()
-
     # ------------------------------------------------------------------ waiting
-
-    async def _wait_until(self, find: Callable[[], T | None], timeout: float, what: str) -> T:
-        async with self._changed:
-            try:
-                return await asyncio.wait_for(self._changed.wait_for(find), timeout)
-            except TimeoutError:
-                recent = ", ".join(str(r) for r in self.requests[-8:]) or "none"
-                raise TimeoutError(f"timed out after {timeout}s waiting for {what}; recent: {recent}") from None
-
-    async def _notify(self) -> None:
-        async with self._changed:
-            self._changed.notify_all()
 
     async def wait_for_request(
         self,
@@ -872,7 +785,7 @@ class FakeDiscord:
                     return request
             return None
 
-        return await self._wait_until(find, timeout, f"request method={method} path={path}")
+        return await self.wait_for(find, timeout, f"request method={method} path={path}")
 
     async def wait_for_interaction_response(
         self, interaction: SentInteraction, *, timeout: float = 5.0
@@ -895,7 +808,7 @@ class FakeDiscord:
             found = [r for r in self.requests[interaction.request_index :] if r.method == "POST" and r.path == path]
             return found[nth] if len(found) > nth else None
 
-        return await self._wait_until(find, timeout, f"follow-up #{nth} of interaction {interaction.id}")
+        return await self.wait_for(find, timeout, f"follow-up #{nth} of interaction {interaction.id}")
 
     async def wait_until_identified(self, timeout: float = 5.0) -> None:
         """Wait until a client has IDENTIFYed (or RESUMEd) and READY/GUILD_CREATE were sent.
@@ -908,14 +821,6 @@ class FakeDiscord:
         except TimeoutError:
             raise TimeoutError(f"no client identified within {timeout}s") from None
 
-    async def wait_for_gateway_op(self, op: int, *, start: int = 0, timeout: float = 5.0) -> dict[str, Any]:
-        """Wait for a gateway payload with opcode ``op`` from the client (index >= ``start``)."""
-
-        def find() -> dict[str, Any] | None:
-            return next((p for p in self.gateway_received[start:] if p.get("op") == op), None)
-
-        return await self._wait_until(find, timeout, f"gateway op {op}")
-
     # ------------------------------------------------------------------ running a discord.py client
 
     @contextlib.asynccontextmanager
@@ -926,6 +831,7 @@ class FakeDiscord:
         token: str | None = None,
         timeout: float = 5.0,
         guild_ready_timeout: float | None = 0.05,
+        patch_rest: bool = True,
     ) -> AsyncIterator[discord.Client]:
         """Patch discord.py, start ``client`` against the fake, yield once it is ready, then close it.
 
@@ -933,7 +839,7 @@ class FakeDiscord:
         ``on_ready`` only after no GUILD_CREATE has arrived for that long, which would make every
         test wait two seconds. Pass ``None`` to keep the client's setting.
         """
-        with self.patched():
+        with self.patched(rest=patch_rest):
             if guild_ready_timeout is not None:
                 # Private attribute, but the only knob: Client(guild_ready_timeout=...) sets the same one.
                 client._connection.guild_ready_timeout = guild_ready_timeout
@@ -1070,58 +976,6 @@ class FakeDiscord:
             command_guild_id=command_guild_id,
         )
 
-    async def send_context_menu(
-        self,
-        name: str,
-        *,
-        target_user: FakeUser | None = None,
-        target_message: dict[str, Any] | int | None = None,
-        user: FakeUser | None = None,
-        guild_id: int | None = None,
-        channel_id: int | None = None,
-        member_roles: Sequence[int] | None = None,
-        permissions: int | None = None,
-        app_permissions: int = DEFAULT_BOT_PERMISSIONS,
-        locale: str = "en-US",
-        command_guild_id: int | _Auto | None = AUTO,
-    ) -> SentInteraction:
-        """Dispatch a user (type 2) or message (type 3) context-menu command interaction."""
-        if (target_user is None) == (target_message is None):
-            raise ValueError("pass exactly one of target_user / target_message")
-        user = user or self.default_user
-        if target_user is not None:
-            command_type = 2
-            guild = self._guild_for(guild_id, channel_id)
-            target_id = target_user.id
-            resolved = self._resolve_objects([target_user], guild)
-        else:
-            command_type = 3
-            message = self._lookup_message(target_message)
-            target_id = int(message["id"])
-            channel_id = channel_id if channel_id is not None else int(message["channel_id"])
-            guild = self._guild_for(guild_id, channel_id)
-            resolved = {"messages": {message["id"]: copy.deepcopy(message)}}
-        data: dict[str, Any] = {
-            "id": "0",
-            "name": name,
-            "type": command_type,
-            "target_id": str(target_id),
-            "resolved": resolved,
-        }
-        self._fill_command_identity(data, name, command_type, guild.id, channel_id, command_guild_id)
-        return await self._send_interaction(
-            INTERACTION_APPLICATION_COMMAND,
-            data,
-            user=user,
-            guild_id=guild.id,
-            channel_id=channel_id,
-            member_roles=member_roles,
-            permissions=permissions,
-            app_permissions=app_permissions,
-            locale=locale,
-            dm=False,
-        )
-
     async def click_button(
         self,
         message: dict[str, Any] | int,
@@ -1132,154 +986,21 @@ class FakeDiscord:
         permissions: int | None = None,
         app_permissions: int = DEFAULT_BOT_PERMISSIONS,
         locale: str = "en-US",
+        as_shown: dict[str, Any] | None = None,
     ) -> SentInteraction:
         """Dispatch a MESSAGE_COMPONENT (type 3) click on the button ``custom_id`` of a stored message.
 
         The payload carries the stored message (with its components) as ``message``, which is what
         discord.py uses to route the click to a persistent view. Raises ``LookupError`` if the
-        message has no such component, since that is almost always a test bug.
+        message has no such component, since that is almost always a test bug. ``as_shown`` is an
+        older copy of the message: a user whose client still shows buttons an edit has removed
+        (a double click) clicks on that copy.
         """
         return await self._component_interaction(
-            message, custom_id, None, user, member_roles, permissions, app_permissions, locale
+            message, custom_id, None, user, member_roles, permissions, app_permissions, locale, as_shown
         )
-
-    async def choose_select(
-        self,
-        message: dict[str, Any] | int,
-        custom_id: str,
-        values: Sequence[str],
-        *,
-        user: FakeUser | None = None,
-        member_roles: Sequence[int] | None = None,
-        permissions: int | None = None,
-        app_permissions: int = DEFAULT_BOT_PERMISSIONS,
-        locale: str = "en-US",
-    ) -> SentInteraction:
-        """Dispatch a select-menu choice (string select: ``values`` are the option values)."""
-        return await self._component_interaction(
-            message, custom_id, list(values), user, member_roles, permissions, app_permissions, locale
-        )
-
-    async def submit_modal(
-        self,
-        custom_id: str,
-        values: Mapping[str, str],
-        *,
-        message: dict[str, Any] | int | None = None,
-        user: FakeUser | None = None,
-        guild_id: int | None = None,
-        channel_id: int | None = None,
-        member_roles: Sequence[int] | None = None,
-        permissions: int | None = None,
-        app_permissions: int = DEFAULT_BOT_PERMISSIONS,
-        locale: str = "en-US",
-        dm: bool = False,
-    ) -> SentInteraction:
-        """Dispatch a MODAL_SUBMIT (type 5); ``values`` maps text-input custom_ids to their text."""
-        components = [
-            {"type": 1, "components": [{"type": 4, "id": i + 2, "custom_id": k, "value": v}]}
-            for i, (k, v) in enumerate(values.items())
-        ]
-        msg = self._lookup_message(message) if message is not None else None
-        if msg is not None and channel_id is None:
-            channel_id = int(msg["channel_id"])
-        return await self._send_interaction(
-            INTERACTION_MODAL_SUBMIT,
-            {"custom_id": custom_id, "components": components},
-            user=user,
-            guild_id=guild_id,
-            channel_id=channel_id,
-            member_roles=member_roles,
-            permissions=permissions,
-            app_permissions=app_permissions,
-            locale=locale,
-            dm=dm,
-            message=msg,
-        )
-
-    async def send_user_message(
-        self,
-        content: str,
-        *,
-        user: FakeUser | None = None,
-        channel_id: int | None = None,
-        dm: bool = False,
-    ) -> dict[str, Any]:
-        """Store a message from a user and dispatch MESSAGE_CREATE, applying Discord's intent rules.
-
-        Without the MESSAGE_CONTENT intent, Discord blanks ``content``/``embeds``/``attachments``/
-        ``components`` unless the bot is mentioned or it is a DM; this reproduces that.
-        Returns the stored (unredacted) message.
-        """
-        user = user or self.default_user
-        self._known_users[user.id] = user
-        if dm:
-            channel = self._dm_channel_for(user)
-            cid, guild = int(channel["id"]), None
-        else:
-            cid = channel_id if channel_id is not None else self.channel.id
-            guild = self._guild_for(None, cid)
-        mentions = [
-            self._known_users[int(uid)].to_payload()
-            for uid in dict.fromkeys(_USER_MENTION.findall(content))
-            if int(uid) in self._known_users
-        ]
-        message = self._build_message(channel_id=cid, payload={"content": content}, files=[], author=user.to_payload())
-        message["mentions"] = mentions
-        self.messages[int(message["id"])] = message
-        session = self._session
-        intents = session.intents if session else 0
-        needed = INTENT_DIRECT_MESSAGES if guild is None else INTENT_GUILD_MESSAGES
-        if intents & needed:
-            event = copy.deepcopy(message)
-            mentioned = any(m["id"] == str(self.bot_user.id) for m in mentions)
-            if not (intents & INTENT_MESSAGE_CONTENT or mentioned or guild is None):
-                event.update(content="", embeds=[], attachments=[], components=[])
-            if guild is not None:
-                event["guild_id"] = str(guild.id)
-                member = guild.get_member(user.id) or FakeMember(user)
-                event["member"] = member.to_payload(with_user=False)
-            await self.dispatch("MESSAGE_CREATE", event)
-        return message
-
-    async def add_guild(self, guild: FakeGuild) -> None:
-        """Add a guild at runtime (the bot "joins" it): GUILD_CREATE is dispatched if connected."""
-        self.guilds.append(guild)
-        self._bot_roles[guild.id] = FakeRole(
-            self.bot_user.username, permissions=DEFAULT_BOT_PERMISSIONS, managed=True, bot_id=self.bot_user.id
-        )
-        for member in guild.members:
-            self._known_users[member.user.id] = member.user
-        if self._session is not None:
-            await self._dispatch_if_connected("GUILD_CREATE", self._guild_create_payload(guild, self._session.intents))
 
     # ------------------------------------------------------------------ gateway: connection control
-
-    async def request_reconnect(self) -> None:
-        """Send op 7 RECONNECT; discord.py closes and RESUMEs on ``resume_gateway_url``."""
-        await self._send_op(OP_RECONNECT, None)
-
-    async def invalidate_session(self, *, resumable: bool = False) -> None:
-        """Send op 9 INVALID_SESSION; with ``resumable=False`` the client re-IDENTIFYs."""
-        if not resumable:
-            self._session = None
-        self._identified.clear()
-        await self._send_op(OP_INVALID_SESSION, resumable)
-
-    async def disconnect(self, code: int = 4000) -> None:
-        """Close the client's socket with ``code`` (4000 makes discord.py reconnect and RESUME)."""
-        session = self._session
-        if session is not None and session.connection is not None:
-            self._identified.clear()
-            await session.connection.ws.close(code=code, message=b"fake discord disconnect")
-
-    async def _send_op(self, op: int, data: Any) -> None:
-        session = self._session
-        connections = [session.connection] if session and session.connection else list(self._connections)
-        for conn in connections:
-            if conn is not None and not conn.ws.closed:
-                async with conn.send_lock:
-                    await conn.ws.send_str(json.dumps({"op": op, "d": data, "s": None, "t": None}))
 
     # ------------------------------------------------------------------ gateway: server side
 
@@ -1327,15 +1048,11 @@ class FakeDiscord:
                 await conn.ws.send_str(json.dumps({"op": OP_HEARTBEAT_ACK, "d": None, "s": None, "t": None}))
         elif op == OP_IDENTIFY:
             await self._identify(conn, data or {})
-        elif op == OP_RESUME:
-            await self._resume(conn, data or {})
-        elif op == OP_REQUEST_GUILD_MEMBERS:
-            await self._request_guild_members(data or {})
         elif op in (OP_PRESENCE_UPDATE, OP_VOICE_STATE_UPDATE):
             log.debug("recorded gateway op %s", op)
         else:
             log.warning("unexpected gateway op %r from client", op)
-        await self._notify()
+        await self.notify()
 
     async def _identify(self, conn: _GatewayConnection, data: Mapping[str, Any]) -> None:
         if self.token is not None and data.get("token") != self.token:
@@ -1353,49 +1070,6 @@ class FakeDiscord:
         for guild in self.guilds:
             await self.dispatch("GUILD_CREATE", self._guild_create_payload(guild, session.intents))
         self._identified.set()
-
-    async def _resume(self, conn: _GatewayConnection, data: Mapping[str, Any]) -> None:
-        session = self._session
-        token_ok = self.token is None or data.get("token") == self.token
-        if session is None or data.get("session_id") != session.id or not token_ok:
-            log.info("RESUME for an unknown session; sending INVALID_SESSION(false)")
-            async with conn.send_lock:
-                await conn.ws.send_str(json.dumps({"op": OP_INVALID_SESSION, "d": False, "s": None, "t": None}))
-            return
-        session.connection = conn
-        last_seen = int(data.get("seq") or 0)
-        missed = [frame for frame in session.replay if frame["s"] > last_seen]
-        async with conn.send_lock:
-            for frame in missed:
-                await conn.ws.send_str(json.dumps(frame))
-        self.resume_count += 1
-        await self.dispatch("RESUMED", {"_trace": ["fake-discord-gateway"]})
-        self._identified.set()
-
-    async def _request_guild_members(self, data: Mapping[str, Any]) -> None:
-        guild = self._find_guild(int(data.get("guild_id") or 0))
-        if guild is None:
-            return
-        query = str(data.get("query") or "").lower()
-        user_ids = {int(u) for u in data.get("user_ids") or []}
-        members = [self._bot_member(guild), *guild.members]
-        if user_ids:
-            members = [m for m in members if m.user.id in user_ids]
-        elif query:
-            members = [m for m in members if m.user.username.lower().startswith(query)]
-        limit = int(data.get("limit") or 0)
-        if limit:
-            members = members[:limit]
-        payload: dict[str, Any] = {
-            "guild_id": str(guild.id),
-            "members": [m.to_payload() for m in members],
-            "chunk_index": 0,
-            "chunk_count": 1,
-            "not_found": [],
-        }
-        if data.get("nonce") is not None:
-            payload["nonce"] = data["nonce"]
-        await self._dispatch_if_connected("GUILD_MEMBERS_CHUNK", payload)
 
     def _ready_payload(self, session: _GatewaySession) -> dict[str, Any]:
         user = self.bot_user.to_payload()
@@ -1588,7 +1262,8 @@ class FakeDiscord:
         focused: bool,
     ) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
         schema = next((o for o in schema_options or [] if o.get("name") == name), None)
-        option_type = int(schema["type"]) if schema else _infer_option_type(value)
+        assert schema is not None, f"option {name!r} is not in the synced command"
+        option_type = int(schema["type"])
         resolved: dict[str, dict[str, Any]] = {}
         raw: Any
         if isinstance(value, FakeUser | FakeMember | FakeChannel | FakeRole):
@@ -1644,8 +1319,9 @@ class FakeDiscord:
         permissions: int | None,
         app_permissions: int,
         locale: str,
+        as_shown: dict[str, Any] | None = None,
     ) -> SentInteraction:
-        stored = self._lookup_message(message)
+        stored = as_shown or self._lookup_message(message)
         found = self._find_channel(int(stored["channel_id"]))
         component = _find_component(stored.get("components") or [], custom_id)
         if component is None:
@@ -1705,12 +1381,7 @@ class FakeDiscord:
         }
         guild: FakeGuild | None = None
         if dm:
-            channel_payload = dict(self._dm_channel_for(user))
-            channel_payload["permissions"] = str(DEFAULT_EVERYONE_PERMISSIONS)
-            resolved_channel_id = int(channel_payload["id"])
-            payload["user"] = user.to_payload()
-            payload["context"] = 1  # BOT_DM
-            payload["authorizing_integration_owners"] = {"0": "0"}
+            raise NotImplementedError("direct-message interactions are not faked")
         else:
             guild = self._guild_for(guild_id, channel_id)
             channel = guild.get_channel(channel_id) if channel_id is not None else guild.text_channels()[0]
@@ -1774,23 +1445,7 @@ class FakeDiscord:
             channel = guild.get_channel(channel_id)
             if channel is not None:
                 return channel.to_payload(guild.id), guild
-        for dm in self._dm_channels.values():
-            if int(dm["id"]) == channel_id:
-                return dm, None
         return None
-
-    def _dm_channel_for(self, user: FakeUser) -> dict[str, Any]:
-        channel = self._dm_channels.get(user.id)
-        if channel is None:
-            channel = {
-                "id": str(self._snowflakes.next()),
-                "type": CHANNEL_DM,
-                "last_message_id": None,
-                "flags": 0,
-                "recipients": [user.to_payload()],
-            }
-            self._dm_channels[user.id] = channel
-        return channel
 
     def _lookup_message(self, message: dict[str, Any] | int | None) -> dict[str, Any]:
         if message is None:
@@ -1832,7 +1487,7 @@ class FakeDiscord:
         record.index = len(self.requests)
         self.requests.append(record)
         log.debug("REST %s", record)
-        await self._notify()
+        await self.notify()
         return self._respond(record, status, payload, extra_headers)
 
     async def _route(self, record: RecordedRequest) -> tuple[int, Any]:
@@ -1896,78 +1551,14 @@ class FakeDiscord:
         channel = rf"/channels/(?P<channel>{snowflake})"
         table: list[tuple[str, str, Callable[..., Any], bool]] = [
             ("GET", r"/users/@me", self._get_me, True),
-            ("GET", rf"/users/(?P<user>{snowflake})", self._get_user, True),
-            ("POST", r"/users/@me/channels", self._create_dm, True),
             ("GET", r"/oauth2/applications/@me", self._get_application, True),
             ("GET", r"/applications/@me", self._get_application, True),
-            ("PATCH", r"/applications/@me", self._get_application, True),
-            ("GET", r"/gateway", self._get_gateway, False),
-            ("GET", r"/gateway/bot", self._get_gateway_bot, True),
-            ("GET", rf"{app}/commands", self._list_commands, True),
             ("PUT", rf"{app}/commands", self._bulk_commands, True),
-            ("POST", rf"{app}/commands", self._upsert_command, True),
-            ("GET", rf"{app}/commands/(?P<command>{snowflake})", self._get_command, True),
-            ("PATCH", rf"{app}/commands/(?P<command>{snowflake})", self._edit_command, True),
-            ("DELETE", rf"{app}/commands/(?P<command>{snowflake})", self._delete_command, True),
-            ("GET", rf"{app}/guilds/(?P<guild>{snowflake})/commands", self._list_commands, True),
             ("PUT", rf"{app}/guilds/(?P<guild>{snowflake})/commands", self._bulk_commands, True),
-            ("POST", rf"{app}/guilds/(?P<guild>{snowflake})/commands", self._upsert_command, True),
-            (
-                "GET",
-                rf"{app}/guilds/(?P<guild>{snowflake})/commands/(?P<command>{snowflake})",
-                self._get_command,
-                True,
-            ),
-            (
-                "PATCH",
-                rf"{app}/guilds/(?P<guild>{snowflake})/commands/(?P<command>{snowflake})",
-                self._edit_command,
-                True,
-            ),
-            (
-                "DELETE",
-                rf"{app}/guilds/(?P<guild>{snowflake})/commands/(?P<command>{snowflake})",
-                self._delete_command,
-                True,
-            ),
-            (
-                "POST",
-                rf"/interactions/(?P<interaction>{snowflake})/(?P<token>{token})/callback",
-                self._callback,
-                False,
-            ),
+            ("POST", rf"/interactions/(?P<interaction>{snowflake})/(?P<token>{token})/callback", self._callback, False),
             ("POST", webhook, self._followup, False),
-            ("GET", rf"{webhook}/messages/(?P<message>@original|{snowflake})", self._webhook_get, False),
-            ("PATCH", rf"{webhook}/messages/(?P<message>@original|{snowflake})", self._webhook_edit, False),
-            (
-                "DELETE",
-                rf"{webhook}/messages/(?P<message>@original|{snowflake})",
-                self._webhook_delete,
-                False,
-            ),
             ("GET", channel, self._get_channel, True),
-            ("GET", rf"{channel}/messages", self._list_messages, True),
             ("POST", rf"{channel}/messages", self._create_message, True),
-            ("GET", rf"{channel}/messages/(?P<message>{snowflake})", self._get_message, True),
-            ("PATCH", rf"{channel}/messages/(?P<message>{snowflake})", self._edit_message_route, True),
-            ("DELETE", rf"{channel}/messages/(?P<message>{snowflake})", self._delete_message, True),
-            ("POST", rf"{channel}/typing", self._no_content, True),
-            (
-                "PUT",
-                rf"{channel}/messages/(?P<message>{snowflake})/reactions/[^/]+/@me",
-                self._no_content,
-                True,
-            ),
-            (
-                "DELETE",
-                rf"{channel}/messages/(?P<message>{snowflake})/reactions/[^/]+/@me",
-                self._no_content,
-                True,
-            ),
-            ("GET", rf"/guilds/(?P<guild>{snowflake})", self._get_guild, True),
-            ("GET", rf"/guilds/(?P<guild>{snowflake})/channels", self._get_guild_channels, True),
-            ("GET", rf"/guilds/(?P<guild>{snowflake})/roles", self._get_guild_roles, True),
-            ("GET", rf"/guilds/(?P<guild>{snowflake})/members/(?P<user>{snowflake})", self._get_member, True),
         ]
         return [(m, re.compile(p), h, a) for m, p, h, a in table]
 
@@ -1977,19 +1568,6 @@ class FakeDiscord:
         user = self.bot_user.to_payload()
         user.update(verified=True, mfa_enabled=False, email=None, locale="en-US")
         return 200, user
-
-    async def _get_user(self, record: RecordedRequest, m: dict[str, str]) -> tuple[int, Any]:
-        user = self._known_users.get(int(m["user"]))
-        if user is None:
-            raise _ApiError(404, 10013, "Unknown User")
-        return 200, user.to_payload()
-
-    async def _create_dm(self, record: RecordedRequest, m: dict[str, str]) -> tuple[int, Any]:
-        recipient = int((record.body or {}).get("recipient_id") or 0)
-        user = self._known_users.get(recipient)
-        if user is None:
-            raise _ApiError(400, 50007, "Cannot send messages to this user")
-        return 200, self._dm_channel_for(user)
 
     async def _get_application(self, record: RecordedRequest, m: dict[str, str]) -> tuple[int, Any]:
         owner = self.default_user.to_payload()
@@ -2011,21 +1589,6 @@ class FakeDiscord:
             "interactions_endpoint_url": None,  # non-null makes discord.py warn: no gateway interactions
             "approximate_guild_count": len(self.guilds),
             "integration_types_config": {"0": {}},
-        }
-
-    async def _get_gateway(self, record: RecordedRequest, m: dict[str, str]) -> tuple[int, Any]:
-        return 200, {"url": self.gateway_url}
-
-    async def _get_gateway_bot(self, record: RecordedRequest, m: dict[str, str]) -> tuple[int, Any]:
-        return 200, {
-            "url": self.gateway_url,
-            "shards": 1,
-            "session_start_limit": {
-                "total": 1000,
-                "remaining": 999,
-                "reset_after": 86_400_000,
-                "max_concurrency": 1,
-            },
         }
 
     # ------------------------------------------------------------------ HTTP: application commands
@@ -2054,9 +1617,6 @@ class FakeDiscord:
             command["guild_id"] = str(guild_id)
         return command
 
-    async def _list_commands(self, record: RecordedRequest, m: dict[str, str]) -> tuple[int, Any]:
-        return 200, self.registered_commands(self._command_scope(m))
-
     async def _bulk_commands(self, record: RecordedRequest, m: dict[str, str]) -> tuple[int, Any]:
         scope = self._command_scope(m)
         if not isinstance(record.body, list):
@@ -2071,40 +1631,6 @@ class FakeDiscord:
         self._commands[scope] = stored
         log.info("stored %d %s commands", len(stored), f"guild {scope}" if scope else "global")
         return 200, copy.deepcopy(stored)
-
-    async def _upsert_command(self, record: RecordedRequest, m: dict[str, str]) -> tuple[int, Any]:
-        scope = self._command_scope(m)
-        body = record.body or {}
-        commands = self._commands.setdefault(scope, [])
-        existing = _find_command(commands, str(body.get("name")), int(body.get("type") or 1))
-        command = self._materialise_command(body, scope, existing)
-        if existing is not None:
-            commands[commands.index(existing)] = command
-            return 200, copy.deepcopy(command)
-        commands.append(command)
-        return 201, copy.deepcopy(command)
-
-    def _command_by_id(self, m: dict[str, str]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-        commands = self._commands.get(self._command_scope(m), [])
-        command = next((c for c in commands if c["id"] == m["command"]), None)
-        if command is None:
-            raise _ApiError(404, 10063, "Unknown application command")
-        return commands, command
-
-    async def _get_command(self, record: RecordedRequest, m: dict[str, str]) -> tuple[int, Any]:
-        return 200, copy.deepcopy(self._command_by_id(m)[1])
-
-    async def _edit_command(self, record: RecordedRequest, m: dict[str, str]) -> tuple[int, Any]:
-        commands, command = self._command_by_id(m)
-        merged = {**command, **(record.body or {})}
-        updated = self._materialise_command(merged, self._command_scope(m), command)
-        commands[commands.index(command)] = updated
-        return 200, copy.deepcopy(updated)
-
-    async def _delete_command(self, record: RecordedRequest, m: dict[str, str]) -> tuple[int, Any]:
-        commands, command = self._command_by_id(m)
-        commands.remove(command)
-        return 204, None
 
     # ------------------------------------------------------------------ HTTP: interactions
 
@@ -2232,40 +1758,6 @@ class FakeDiscord:
         record.loading = False
         await self._echo("MESSAGE_UPDATE", message)
 
-    def _webhook_message(self, record: _InteractionRecord, message_ref: str) -> dict[str, Any]:
-        if message_ref == "@original":
-            mid = record.original_message_id
-        else:
-            mid = int(message_ref)
-            message = self.messages.get(mid)
-            metadata = (message or {}).get("interaction_metadata") or {}
-            if mid != record.original_message_id and metadata.get("id") != str(record.sent.id):
-                mid = None
-        if mid is None or mid not in self.messages:
-            raise _ApiError(404, 10008, "Unknown Message")
-        return self.messages[mid]
-
-    async def _webhook_get(self, request: RecordedRequest, m: dict[str, str]) -> tuple[int, Any]:
-        record = self._record_for_token(m)
-        return 200, copy.deepcopy(self._webhook_message(record, m["message"]))
-
-    async def _webhook_edit(self, request: RecordedRequest, m: dict[str, str]) -> tuple[int, Any]:
-        record = self._record_for_token(m)
-        message = self._webhook_message(record, m["message"])
-        data = request.body if isinstance(request.body, dict) else {}
-        _check_limits(data)
-        if record.loading and int(message["id"]) == record.original_message_id:
-            await self._fill_loading(record, message, data, request.files)
-        else:
-            await self._apply_edit(message, data, request.files)
-        return 200, copy.deepcopy(message)
-
-    async def _webhook_delete(self, request: RecordedRequest, m: dict[str, str]) -> tuple[int, Any]:
-        record = self._record_for_token(m)
-        message = self._webhook_message(record, m["message"])
-        await self._remove_message(message)
-        return 204, None
-
     # ------------------------------------------------------------------ HTTP: channels and messages
 
     def _channel_or_404(self, m: dict[str, str]) -> tuple[dict[str, Any], FakeGuild | None]:
@@ -2274,21 +1766,8 @@ class FakeDiscord:
             raise _ApiError(404, 10003, "Unknown Channel")
         return found
 
-    def _channel_message_or_404(self, m: dict[str, str]) -> dict[str, Any]:
-        self._channel_or_404(m)
-        message = self.messages.get(int(m["message"]))
-        if message is None or message["channel_id"] != m["channel"] or message["flags"] & FLAG_EPHEMERAL:
-            raise _ApiError(404, 10008, "Unknown Message")
-        return message
-
     async def _get_channel(self, request: RecordedRequest, m: dict[str, str]) -> tuple[int, Any]:
         return 200, copy.deepcopy(self._channel_or_404(m)[0])
-
-    async def _list_messages(self, request: RecordedRequest, m: dict[str, str]) -> tuple[int, Any]:
-        self._channel_or_404(m)
-        limit = max(1, min(100, int(request.query.get("limit", "50"))))
-        newest_first = sorted(self.channel_messages(int(m["channel"])), key=lambda msg: int(msg["id"]), reverse=True)
-        return 200, copy.deepcopy(newest_first[:limit])
 
     async def _create_message(self, request: RecordedRequest, m: dict[str, str]) -> tuple[int, Any]:
         self._channel_or_404(m)
@@ -2315,55 +1794,7 @@ class FakeDiscord:
         await self._echo("MESSAGE_CREATE", message)
         return 200, copy.deepcopy(message)
 
-    async def _get_message(self, request: RecordedRequest, m: dict[str, str]) -> tuple[int, Any]:
-        return 200, copy.deepcopy(self._channel_message_or_404(m))
-
-    async def _edit_message_route(self, request: RecordedRequest, m: dict[str, str]) -> tuple[int, Any]:
-        message = self._channel_message_or_404(m)
-        if message["author"]["id"] != str(self.bot_user.id) or message.get("webhook_id"):
-            # Bots can't edit other users' messages; interaction responses are edited via webhook routes.
-            raise _ApiError(403, 50005, "Cannot edit a message authored by another user")
-        data = request.body if isinstance(request.body, dict) else {}
-        _check_limits(data)
-        await self._apply_edit(message, data, request.files)
-        return 200, copy.deepcopy(message)
-
-    async def _delete_message(self, request: RecordedRequest, m: dict[str, str]) -> tuple[int, Any]:
-        await self._remove_message(self._channel_message_or_404(m))
-        return 204, None
-
-    async def _no_content(self, request: RecordedRequest, m: dict[str, str]) -> tuple[int, Any]:
-        return 204, None
-
     # ------------------------------------------------------------------ HTTP: guilds
-
-    def _guild_or_404(self, m: dict[str, str]) -> FakeGuild:
-        guild = self._find_guild(int(m["guild"]))
-        if guild is None:
-            raise _ApiError(404, 10004, "Unknown Guild")
-        return guild
-
-    async def _get_guild(self, request: RecordedRequest, m: dict[str, str]) -> tuple[int, Any]:
-        payload = self._guild_create_payload(self._guild_or_404(m), 0)
-        for key in ("channels", "members", "threads", "presences", "voice_states", "joined_at", "large"):
-            payload.pop(key, None)
-        return 200, payload
-
-    async def _get_guild_channels(self, request: RecordedRequest, m: dict[str, str]) -> tuple[int, Any]:
-        guild = self._guild_or_404(m)
-        return 200, [c.to_payload(guild.id) for c in guild.channels]
-
-    async def _get_guild_roles(self, request: RecordedRequest, m: dict[str, str]) -> tuple[int, Any]:
-        guild = self._guild_or_404(m)
-        return 200, [r.to_payload() for r in [*guild.all_roles(), self._bot_roles[guild.id]]]
-
-    async def _get_member(self, request: RecordedRequest, m: dict[str, str]) -> tuple[int, Any]:
-        guild = self._guild_or_404(m)
-        user_id = int(m["user"])
-        member = self._bot_member(guild) if user_id == self.bot_user.id else guild.get_member(user_id)
-        if member is None:
-            raise _ApiError(404, 10007, "Unknown Member")
-        return 200, member.to_payload()
 
     # ------------------------------------------------------------------ messages: storage
 
@@ -2446,15 +1877,6 @@ class FakeDiscord:
             message["edited_timestamp"] = _now_iso()
         if echo:
             await self._echo("MESSAGE_UPDATE", message)
-
-    async def _remove_message(self, message: dict[str, Any]) -> None:
-        self.messages.pop(int(message["id"]), None)
-        found = self._find_channel(int(message["channel_id"]))
-        event: dict[str, Any] = {"id": message["id"], "channel_id": message["channel_id"]}
-        guild = found[1] if found else None
-        if guild is not None:
-            event["guild_id"] = str(guild.id)
-        await self._echo("MESSAGE_DELETE", event, ephemeral=bool(message["flags"] & FLAG_EPHEMERAL))
 
     async def _echo(self, event: str, message: dict[str, Any], *, ephemeral: bool | None = None) -> None:
         """Mirror a message change on the gateway when Discord would (intents, not ephemeral)."""
@@ -2541,22 +1963,6 @@ async def _read_body(request: web.Request) -> tuple[Any, list[RecordedFile]]:
         return json.loads(raw), files
     except json.JSONDecodeError:
         return raw.decode("utf-8", errors="replace"), files
-
-
-def _infer_option_type(value: Any) -> int:
-    if isinstance(value, bool):
-        return 5
-    if isinstance(value, int):
-        return 4
-    if isinstance(value, float):
-        return 10
-    if isinstance(value, FakeUser | FakeMember):
-        return 6
-    if isinstance(value, FakeChannel):
-        return 7
-    if isinstance(value, FakeRole):
-        return 8
-    return 3
 
 
 def _find_command(commands: Sequence[dict[str, Any]], name: str, command_type: int) -> dict[str, Any] | None:

@@ -35,7 +35,6 @@ Typical use::
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import hashlib
 import hmac
@@ -47,16 +46,16 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlencode
 
 import aiohttp
 from aiohttp import web
 from multidict import CIMultiDict
 
-if TYPE_CHECKING:
-    from types import TracebackType
+from tests.fakes.harness import LocalServer, serve_app
 
+if TYPE_CHECKING:
     from slack_bolt.async_app import AsyncApp
 
 logger = logging.getLogger(__name__)
@@ -157,10 +156,6 @@ class ResponseUrlPost:
     def replace_original(self) -> bool | None:
         return self.body.get("replace_original")
 
-    @property
-    def delete_original(self) -> bool | None:
-        return self.body.get("delete_original")
-
 
 @dataclass
 class _Failure:
@@ -211,7 +206,7 @@ class SocketAck:
 # --------------------------------------------------------------------------------------------------
 
 
-class MockSlack:
+class MockSlack(LocalServer):
     """Mock Slack Web API plus ``response_url`` endpoint, served by aiohttp on 127.0.0.1.
 
     Start it inside the test's event loop (``async with MockSlack() as mock`` or ``await mock.start()``
@@ -258,7 +253,6 @@ class MockSlack:
 
         self._calls: list[ApiCall] = []
         self._responses: list[ResponseUrlPost] = []
-        self._misrouted: list[str] = []
         self._failures: dict[str, list[_Failure]] = {}
         self._responders: dict[str, Responder] = {}
         self._users: dict[str, JsonDict] = {}
@@ -270,9 +264,6 @@ class MockSlack:
         self._socket_acks: list[SocketAck] = []
         self._socket_messages: list[JsonDict] = []
         self._last_ts_micros = 0
-        self._changed: asyncio.Condition | None = None
-        self._runner: web.AppRunner | None = None
-        self.port: int | None = None
 
         self.add_user(bot_user_id, name=bot_name, is_bot=True, bot_id=bot_id)
         self.add_user(USER_ID, name=USER_NAME)
@@ -284,54 +275,20 @@ class MockSlack:
 
     # ---------------------------------------------------------------- lifecycle
 
-    async def start(self) -> Self:
-        """Bind an ephemeral port on ``host`` and start serving (must run in the test's loop)."""
-        if self._runner is not None:
-            raise RuntimeError("MockSlack is already started")
-        self._changed = asyncio.Condition()
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_route("*", "/api/{method}", self._handle_api)
         app.router.add_post("/response/{response_id}", self._handle_response_url)
         app.router.add_get("/socket/{connection_id}", self._handle_socket)
-        # Catches clients whose base_url lacks the trailing "/api/" (urljoin then drops "api").
-        app.router.add_route("*", r"/{method:[A-Za-z]+\.[A-Za-z.]+}", self._handle_misrouted)
-        # A short shutdown timeout: a stuck handler must not hang the test suite for aiohttp's 60 s.
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, 0)
-        await site.start()
-        self.port = int(self._runner.addresses[0][1])
-        logger.debug("MockSlack listening on %s", self.base_url)
-        return self
 
-    async def stop(self) -> None:
-        """Stop serving; recorded calls stay available for post-mortem assertions."""
+    async def before_stop(self) -> None:
         for connection in self._sockets.values():
             if connection.open and connection.ws is not None:
                 # Going away (1001), as Slack does; without it aiohttp would wait for the socket handler.
                 await connection.ws.close(code=aiohttp.WSCloseCode.GOING_AWAY)
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-            logger.debug("MockSlack on port %s stopped", self.port)
-
-    async def __aenter__(self) -> Self:
-        return await self.start()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
     @property
-    def base_url(self) -> str:
-        """``http://127.0.0.1:PORT`` (no trailing slash)."""
-        if self.port is None:
-            raise RuntimeError("MockSlack is not started; use `async with MockSlack()` or `await start()`")
-        return f"http://{self.host}:{self.port}"
+    def recent(self) -> list[Any]:
+        return [*self._calls[-8:], *self._responses[-4:]]
 
     @property
     def api_url(self) -> str:
@@ -422,17 +379,6 @@ class MockSlack:
         self._channels[channel_id] = channel
         return channel
 
-    def set_responder(self, method: str, responder: Responder | JsonDict) -> None:
-        """Answer ``method`` with a fixed JSON body or ``responder(call)`` instead of the built-in logic.
-
-        For Web API methods this mock does not model (unknown methods otherwise get ``{"ok": true}``).
-        """
-        if isinstance(responder, Mapping):
-            fixed = dict(responder)
-            self._responders[method] = lambda _call: dict(fixed)
-        else:
-            self._responders[method] = responder
-
     def fail_next(self, method: str, status: int = 429, retry_after: int | None = 1, *, times: int | None = 1) -> None:
         """Make the next ``times`` calls of ``method`` fail at the HTTP level (default: rate limited).
 
@@ -455,34 +401,12 @@ class MockSlack:
             _Failure(status=200, body={"ok": False, "error": error, **extra}, retry_after=None, remaining=times)
         )
 
-    def clear_failures(self, method: str | None = None) -> None:
-        """Drop queued failures for ``method`` (or all methods)."""
-        if method is None:
-            self._failures.clear()
-        else:
-            self._failures.pop(method, None)
-
     def new_response_url(self) -> str:
         """A fresh, unique ``response_url`` served by this mock (usable ``response_url_max_uses`` times)."""
         response_id = uuid.uuid4().hex
         url = f"{self.base_url}/response/{response_id}"
         self._response_urls[response_id] = _ResponseUrlState(url=url, created_at=time.monotonic())
         return url
-
-    def new_trigger_id(self) -> str:
-        """A trigger_id this mock will accept in ``views.open`` for 3 s (only checked when ``strict``)."""
-        trigger_id = _random_trigger_id()
-        self._trigger_ids[trigger_id] = time.monotonic()
-        return trigger_id
-
-    def reset(self) -> None:
-        """Forget recorded calls, response_url posts and queued failures (keeps users/channels/urls)."""
-        self._calls.clear()
-        self._responses.clear()
-        self._misrouted.clear()
-        self._failures.clear()
-        self._socket_acks.clear()
-        self._socket_messages.clear()
 
     # ---------------------------------------------------------------- inspection
 
@@ -496,20 +420,6 @@ class MockSlack:
             return list(self._responses)
         response_id = _response_id(url_or_id)
         return [r for r in self._responses if r.response_id == response_id]
-
-    def message(self, channel: str, ts: str) -> JsonDict | None:
-        """Current state of a message posted through the mock (after updates), None if absent/deleted."""
-        return self._messages.get((channel, ts))
-
-    def messages(self, channel: str | None = None) -> list[JsonDict]:
-        """Messages currently stored (posted and not deleted), oldest first."""
-        items = [m for (ch, _ts), m in self._messages.items() if channel is None or ch == channel]
-        return sorted(items, key=lambda m: m["ts"])
-
-    @property
-    def misrouted(self) -> list[str]:
-        """Paths requested outside ``/api/`` (a client built with a base_url missing the ``/api/``)."""
-        return list(self._misrouted)
 
     async def wait_for_call(
         self,
@@ -530,7 +440,7 @@ class MockSlack:
                     return call
             return None
 
-        return await self._wait(find, timeout, f"a {method!r} call", self._calls)
+        return await self.wait_for(find, timeout, f"a {method!r} call")
 
     async def wait_for_response(
         self,
@@ -547,7 +457,7 @@ class MockSlack:
                     return post
             return None
 
-        return await self._wait(find, timeout, f"a POST to response_url {response_id}", self._responses)
+        return await self.wait_for(find, timeout, f"a POST to response_url {response_id}")
 
     # ---------------------------------------------------------------- Socket Mode
 
@@ -567,7 +477,7 @@ class MockSlack:
             opened = self.sockets
             return opened[number - 1] if len(opened) >= number else None
 
-        return await self._wait(find, timeout, f"Socket Mode connection #{number}", self.calls("apps.connections.open"))
+        return await self.wait_for(find, timeout, f"Socket Mode connection #{number}")
 
     async def wait_for_sockets_closed(self, timeout: float = 5.0) -> list[SocketConnection]:
         """Wait until every Socket Mode connection opened so far has been closed; returns them all."""
@@ -575,7 +485,7 @@ class MockSlack:
         def find() -> list[SocketConnection] | None:
             return None if any(c.closed_at is None for c in self.sockets) else self.sockets
 
-        return await self._wait(find, timeout, "every Socket Mode connection to close", self.sockets)
+        return await self.wait_for(find, timeout, "every Socket Mode connection to close")
 
     async def send_envelope(
         self,
@@ -626,29 +536,10 @@ class MockSlack:
         def find() -> SocketAck | None:
             return next((a for a in self._socket_acks if a.envelope_id == envelope_id), None)
 
-        return await self._wait(find, timeout, f"an ack for envelope {envelope_id}", self._socket_messages)
+        return await self.wait_for(find, timeout, f"an ack for envelope {envelope_id}")
 
     def _newest_open_socket(self) -> SocketConnection | None:
         return next((c for c in reversed(self.sockets) if c.open), None)
-
-    async def _wait(self, find: Callable[[], _T | None], timeout: float, what: str, seen: list[Any]) -> _T:
-        if self._changed is None:
-            raise RuntimeError("MockSlack is not started")
-        found = find()
-        if found is not None:
-            return found
-        try:
-            async with asyncio.timeout(timeout), self._changed:
-                while (found := find()) is None:
-                    await self._changed.wait()
-        except TimeoutError:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}; recorded: {seen!r}") from None
-        return found
-
-    async def _notify(self) -> None:
-        if self._changed is not None:
-            async with self._changed:
-                self._changed.notify_all()
 
     # ---------------------------------------------------------------- HTTP handlers
 
@@ -660,7 +551,7 @@ class MockSlack:
         call.status = status
         call.response = body
         logger.debug("MockSlack %s -> %s %s", method, status, body.get("error", "ok"))
-        await self._notify()
+        await self.notify()
         return web.json_response(body, status=status, headers=headers)
 
     def _answer(self, call: ApiCall) -> tuple[int, JsonDict, dict[str, str]]:
@@ -718,7 +609,7 @@ class MockSlack:
                 received_at=time.monotonic(),
             )
         )
-        await self._notify()
+        await self.notify()
         return web.Response(status=200, text="ok")
 
     async def _handle_socket(self, request: web.Request) -> web.StreamResponse:
@@ -741,7 +632,7 @@ class MockSlack:
                 }
             )
         )
-        await self._notify()
+        await self.notify()
         try:
             async for msg in ws:
                 if msg.type != aiohttp.WSMsgType.TEXT:
@@ -765,20 +656,11 @@ class MockSlack:
                             received_at=time.monotonic(),
                         )
                     )
-                await self._notify()
+                await self.notify()
         finally:
             connection.closed_at = time.monotonic()
-            await self._notify()
+            await self.notify()
         return ws
-
-    async def _handle_misrouted(self, request: web.Request) -> web.Response:
-        self._misrouted.append(request.path)
-        logger.error(
-            "MockSlack got %s %s outside /api/: build the client with base_url=mock.api_url (it must end with '/api/')",
-            request.method,
-            request.path,
-        )
-        return web.json_response({"ok": False, "error": "mock_wrong_base_url_use_mock_api_url"}, status=404)
 
     # ---------------------------------------------------------------- Web API models
 
@@ -786,12 +668,7 @@ class MockSlack:
         return {
             "auth.test": self._auth_test,
             "chat.postMessage": self._chat_post_message,
-            "chat.postEphemeral": self._chat_post_ephemeral,
-            "chat.update": self._chat_update,
-            "chat.delete": self._chat_delete,
             "users.info": self._users_info,
-            "conversations.info": self._conversations_info,
-            "views.open": self._views_open,
             "apps.connections.open": self._apps_connections_open,
         }
 
@@ -831,48 +708,6 @@ class MockSlack:
         self._messages[(channel, ts)] = message
         return {"channel": channel, "ts": ts, "message": dict(message)}
 
-    def _chat_post_ephemeral(self, call: ApiCall) -> JsonDict:
-        _channel, error = self._resolve_channel(call.params.get("channel"))
-        if error:
-            return {"ok": False, "error": error}
-        user = call.params.get("user")
-        if not user:
-            return {"ok": False, "error": "user_not_found"}
-        if self.strict and user not in self._users:
-            return {"ok": False, "error": "user_not_in_channel"}
-        if not _has_content(call.params):
-            return {"ok": False, "error": "no_text"}
-        if not _blocks_valid(call.params.get("blocks")):
-            return {"ok": False, "error": "invalid_blocks"}
-        return {"message_ts": self._next_ts()}
-
-    def _chat_update(self, call: ApiCall) -> JsonDict:
-        channel, error = self._resolve_channel(call.params.get("channel"))
-        if error:
-            return {"ok": False, "error": error}
-        ts = str(call.params.get("ts") or "")
-        if not ts:
-            return {"ok": False, "error": "message_not_found"}
-        existing = self._messages.get((channel, ts))
-        if existing is None and self.strict:
-            return {"ok": False, "error": "message_not_found"}
-        if not _blocks_valid(call.params.get("blocks")):
-            return {"ok": False, "error": "invalid_blocks"}
-        message = self._message_from(call.params, ts)
-        message["edited"] = {"user": self.bot_user_id, "ts": self._next_ts()}
-        self._messages[(channel, ts)] = message
-        return {"channel": channel, "ts": ts, "text": message["text"], "message": dict(message)}
-
-    def _chat_delete(self, call: ApiCall) -> JsonDict:
-        channel, error = self._resolve_channel(call.params.get("channel"))
-        if error:
-            return {"ok": False, "error": error}
-        ts = str(call.params.get("ts") or "")
-        existing = self._messages.pop((channel, ts), None)
-        if existing is None and (self.strict or not ts):
-            return {"ok": False, "error": "message_not_found"}
-        return {"channel": channel, "ts": ts}
-
     def _users_info(self, call: ApiCall) -> JsonDict:
         user_id = call.params.get("user")
         if not user_id:
@@ -883,61 +718,6 @@ class MockSlack:
                 return {"ok": False, "error": "user_not_found"}
             user = self.add_user(user_id)  # lenient: an ordinary, non-admin member
         return {"user": dict(user)}
-
-    def _conversations_info(self, call: ApiCall) -> JsonDict:
-        channel_id = call.params.get("channel")
-        if not channel_id:
-            return {"ok": False, "error": "channel_not_found"}
-        channel = self._channels.get(channel_id)
-        if channel is None:
-            if self.strict:
-                return {"ok": False, "error": "channel_not_found"}
-            channel = self.add_channel(channel_id, channel_id.lower())
-        return {"channel": dict(channel)}
-
-    def _views_open(self, call: ApiCall) -> JsonDict:
-        trigger_id = call.params.get("trigger_id")
-        view = call.params.get("view")
-        if not trigger_id:
-            return {
-                "ok": False,
-                "error": "invalid_arguments",
-                "response_metadata": {"messages": ["[ERROR] missing required field: trigger_id"]},
-            }
-        if self.strict:
-            issued = self._trigger_ids.get(trigger_id)
-            if issued is None:
-                return {"ok": False, "error": "invalid_trigger_id"}
-            if time.monotonic() - issued > 3:
-                return {"ok": False, "error": "expired_trigger_id"}
-        if not isinstance(view, dict) or "type" not in view:
-            return {
-                "ok": False,
-                "error": "invalid_arguments",
-                "response_metadata": {"messages": ["[ERROR] missing required field: view"]},
-            }
-        view_id = "V" + secrets.token_hex(5).upper()
-        opened: JsonDict = {
-            "id": view_id,
-            "team_id": self.team_id,
-            "type": view.get("type"),
-            "title": view.get("title"),
-            "submit": view.get("submit"),
-            "close": view.get("close"),
-            "blocks": view.get("blocks", []),
-            "private_metadata": view.get("private_metadata", ""),
-            "callback_id": view.get("callback_id", ""),
-            "external_id": view.get("external_id", ""),
-            "state": {"values": {}},
-            "hash": f"{int(time.time())}.{secrets.token_hex(4)}",
-            "clear_on_close": bool(view.get("clear_on_close", False)),
-            "notify_on_close": bool(view.get("notify_on_close", False)),
-            "root_view_id": view_id,
-            "previous_view_id": None,
-            "app_id": self.app_id,
-            "bot_id": self.bot_id,
-        }
-        return {"view": opened}
 
     # ---------------------------------------------------------------- model helpers
 
@@ -1247,20 +1027,6 @@ async def post_signed(
 
 
 @contextlib.asynccontextmanager
-async def serve_aiohttp_app(app: web.Application, host: str = "127.0.0.1") -> AsyncIterator[str]:
-    """Serve ``app`` on ``host`` port 0 for the duration of the block; yields ``http://host:port``."""
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-    await runner.setup()
-    try:
-        site = web.TCPSite(runner, host, 0)
-        await site.start()
-        port = int(runner.addresses[0][1])
-        yield f"http://{host}:{port}"
-    finally:
-        await runner.cleanup()
-
-
-@contextlib.asynccontextmanager
 async def serve_bolt_app(
     bolt_app: AsyncApp, path: str = "/slack/events", host: str = "127.0.0.1"
 ) -> AsyncIterator[str]:
@@ -1270,7 +1036,7 @@ async def serve_bolt_app(
     request goes through the exact code path production uses, but on an ephemeral port in the
     current loop instead of ``web.run_app`` (which blocks and binds 0.0.0.0:3000).
     """
-    async with serve_aiohttp_app(bolt_app.web_app(path=path), host=host) as base:
+    async with serve_app(bolt_app.web_app(path=path), host) as (_, base):
         yield f"{base}{path}"
 
 
@@ -1292,7 +1058,6 @@ __all__ = [
     "block_actions_body",
     "block_actions_payload",
     "post_signed",
-    "serve_aiohttp_app",
     "serve_bolt_app",
     "sign",
     "slash_command_body",

@@ -1,0 +1,88 @@
+"""The slash commands: typed options in, `bots.commands` decides, `QuoteBot.send` answers."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bots.commands import Caller, Commands, QuoteRequest, Reply, daily_options, timezone_choices
+
+
+class Host(Protocol):
+    """What the cog needs of its bot (QuoteBot), without importing it: the command layer, and sending."""
+
+    quotes: Commands
+
+    def caller(self, interaction: discord.Interaction[Any]) -> Caller:
+        """Who sent the interaction."""
+
+    async def send(self, interaction: discord.Interaction[Any], reply: Reply, *, edit: bool = False) -> None:
+        """Answer the interaction with a reply of the command layer."""
+
+
+class QuoteCog(commands.Cog):
+    """Everything a user types; each handler only gathers options and hands over."""
+
+    def __init__(self, bot: Host) -> None:
+        self.bot = bot
+
+    @app_commands.command(name="quote", description="Find the quote that best matches your words (empty: a random one)")
+    @app_commands.describe(
+        query="Words to look for: Chinese (simplified or traditional) or English names, e.g. 计算资源, Sora",
+        speaker="Only quotes by this person",
+        count="How many quotes (1-5)",
+    )
+    async def quote(
+        self,
+        interaction: discord.Interaction[Any],
+        query: str | None = None,
+        speaker: str | None = None,
+        count: app_commands.Range[int, 1, 5] = 1,
+    ) -> None:
+        """/quote [query] [speaker] [count]."""
+        request = QuoteRequest(query or "", speaker, count)
+        await self.bot.send(interaction, await self.bot.quotes.quote(self.bot.caller(interaction), request))
+
+    @quote.autocomplete("speaker")
+    async def _speakers(self, interaction: discord.Interaction[Any], current: str) -> list[app_commands.Choice[str]]:
+        speakers = self.bot.quotes.speaker_choices(current)
+        return [app_commands.Choice(name=s.display[:100], value=s.id) for s in speakers]
+
+    @app_commands.command(name="quote-reload", description="Admins: reload the corpus from disk")
+    @app_commands.default_permissions(manage_guild=True)
+    async def quote_reload(self, interaction: discord.Interaction[Any]) -> None:
+        """Defer at once (a reload takes seconds), then report what changed or why the old corpus stays."""
+        caller = self.bot.caller(interaction)
+        if await caller.is_admin():
+            await interaction.response.defer(ephemeral=True, thinking=True)
+        await self.bot.send(interaction, await self.bot.quotes.reload(caller))
+
+    @app_commands.command(
+        name="quote-daily", description="Admins: post a daily excerpt in a channel (time: off to stop)"
+    )
+    @app_commands.describe(
+        time="Local time HH:MM, e.g. 09:00, or off",
+        timezone="IANA timezone, e.g. Asia/Shanghai",
+        channel="The channel (default: this one)",
+    )
+    @app_commands.default_permissions(manage_guild=True)
+    @app_commands.guild_only()
+    async def quote_daily(
+        self,
+        interaction: discord.Interaction[Any],
+        time: str,
+        timezone: str = "UTC",
+        channel: discord.TextChannel | None = None,
+    ) -> None:
+        """Set or stop a channel's daily post; stored by the scheduler, wins over the config file."""
+        request = daily_options(time, timezone, str(channel.id) if channel else None)
+        here = str(interaction.channel_id)
+        reply = await self.bot.quotes.set_daily(self.bot.caller(interaction), request, here, lambda typed: typed)
+        await self.bot.send(interaction, reply)
+
+    @quote_daily.autocomplete("timezone")
+    async def _zones(self, interaction: discord.Interaction[Any], current: str) -> list[app_commands.Choice[str]]:
+        return [app_commands.Choice(name=z, value=z) for z in timezone_choices(current)]

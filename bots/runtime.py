@@ -1,0 +1,88 @@
+"""What every adapter is given and how it runs: the context, the adapter protocol, stopping.
+
+An adapter is anything with `serve(ctx, stop)`: Discord, Slack and the console alike. It gets the
+one `AppContext` (the service, the settings, the daily scheduler, the one place posters are
+registered) and returns when `stop` is set or its connection ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable
+from dataclasses import dataclass, field
+from typing import Protocol, TypeVar
+
+from bots.commands import Commands
+from bots.daily_control import DailyControl, Platform, Poster
+from bots.settings import Settings
+from quotecore import QuoteService
+
+T = TypeVar("T")
+
+
+@dataclass
+class AppContext:
+    """The shared resources of one `quotebot run`, owned by `bots.app.main`."""
+
+    service: QuoteService
+    settings: Settings
+    daily: DailyControl | None = None
+    posters: dict[Platform, Poster] = field(default_factory=dict)
+    #: What the command layers of all surfaces compute once from the corpus (a reload clears it).
+    memo: dict[str, list[str]] = field(default_factory=dict)
+
+    def commands(self, platform: Platform, *, cooldown_seconds: float = 0.0, max_results: int = 5) -> Commands:
+        """The command layer for one surface, over the shared service and scheduler."""
+        return Commands(
+            self.service,
+            platform,
+            daily=self.daily,
+            cooldown_seconds=cooldown_seconds,
+            max_results=max_results,
+            memo=self.memo,
+        )
+
+    def offer_poster(self, platform: Platform, poster: Poster) -> None:
+        """The one place a daily poster is registered: now, or when the scheduler starts."""
+        self.posters[platform] = poster
+        if self.daily is not None:
+            self.daily.register_poster(platform, poster)
+
+    def withdraw_poster(self, platform: Platform) -> None:
+        """The adapter is going away: its targets wait for it."""
+        if self.posters.pop(platform, None) is not None and self.daily is not None:
+            self.daily.unregister_poster(platform)
+
+
+class Adapter(Protocol):
+    """A chat surface: Discord, Slack, the console, or the next one."""
+
+    name: str
+
+    def prepare(self, ctx: AppContext) -> None:
+        """Work before the scheduler starts (the console offers its poster here); usually nothing."""
+
+    async def serve(self, ctx: AppContext, stop: asyncio.Event) -> None:
+        """Answer users until `stop` is set (or the surface ends); then close cleanly."""
+
+
+async def until_stopped(work: Awaitable[T], stop: asyncio.Event) -> tuple[bool, T | None]:
+    """Await `work` unless `stop` is set first (then cancel it): (finished, its result).
+
+    The one race against the stop event: connecting, reading a line, serving. An exception from
+    `work` propagates.
+    """
+    task = asyncio.ensure_future(work)
+    stopping = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    if task.cancelled():
+        return False, None
+    return True, task.result()

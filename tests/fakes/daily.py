@@ -1,0 +1,32 @@
+"""A stand-in for the daily scheduler behind the DailyControl seam (the scheduler has its own tests)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class RecordingDaily:
+    """A stand-in for the scheduler behind the DailyControl seam (the scheduler has its own tests)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[Any, ...]] = []
+        self.posters: dict[str, Any] = {}
+        self.notices = ["channel 42 is broken: Missing Access"]
+
+    def register_poster(self, platform: str, poster: Any) -> None:
+        self.posters[platform] = poster
+
+    def unregister_poster(self, platform: str) -> None:
+        self.posters.pop(platform, None)
+
+    async def set_target(self, platform: str, channel: str, time: Any, timezone: str, *, by: str) -> str:
+        self.calls.append(("set", platform, channel, time.strftime("%H:%M"), timezone, by))
+        return f"Daily excerpt set for {channel} at {time:%H:%M} {timezone}."
+
+    async def disable_target(self, platform: str, channel: str, *, by: str) -> str:
+        self.calls.append(("off", platform, channel, by))
+        return f"Daily excerpt off for {channel}."
+
+    def take_notices(self, platform: str) -> list[str]:
+        taken, self.notices = self.notices, []
+        return taken

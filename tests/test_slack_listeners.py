@@ -1,0 +1,59 @@
+"""Each Slack listener is a plain function: called here with doubles for bolt's `ack` and `respond`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncBoltContext
+
+from bots.commands import Commands, PageState
+from bots.settings import SlackSettings
+from bots.slack.listeners import Deps, another_action, channel_id, daily_command, quote_command
+from bots.slack.render import ANOTHER, state_value
+from quotecore import QuoteService
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.calls: list[dict[str, Any]] = []
+
+    async def __call__(self, **kwargs: Any) -> None:
+        self.calls.append(kwargs)
+
+
+def context(service: QuoteService, **settings: Any) -> AsyncBoltContext:
+    ctx = AsyncBoltContext()
+    ctx["quotebot"] = Deps(Commands(service, "slack"), SlackSettings(**settings))
+    return ctx
+
+
+async def test_quote_command_acks_then_answers(service: QuoteService) -> None:
+    ack, respond = Recorder(), Recorder()
+    command = {"text": "能源 count:2", "user_id": "U1", "channel_id": "C1"}
+    await quote_command(ack, command, respond, None, context(service))  # type: ignore[arg-type]
+    assert ack.calls == [{}]
+    [answer] = respond.calls
+    assert answer["response_type"] == "in_channel" and answer["blocks"][0]["elements"][0]["text"].startswith("🔎")
+
+
+async def test_another_past_the_end_is_private_and_replaces_nothing(service: QuoteService) -> None:
+    ack, respond = Recorder(), Recorder()
+    total = service.search("能源").total
+    action = {"action_id": ANOTHER, "value": state_value(PageState("能源", None, 1, total), False)}
+    await another_action(ack, action, respond, context(service))  # type: ignore[arg-type]
+    assert respond.calls == [
+        {
+            "replace_original": False,
+            "response_type": "ephemeral",
+            "text": "No more matches.",
+            "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "No more matches."}}],
+        }
+    ]
+
+
+async def test_daily_command_refuses_non_admins_without_calling_slack(service: QuoteService) -> None:
+    ack, respond = Recorder(), Recorder()
+    command = {"text": "09:00 UTC", "user_id": "U1", "channel_id": "C1"}
+    await daily_command(ack, command, respond, None, context(service))  # type: ignore[arg-type]
+    assert respond.calls[0]["text"] == "Only quotebot admins can change the daily excerpt."
+    assert channel_id("<#C0123ABCD|general>") == "C0123ABCD" and channel_id("#C1") == "C1"
