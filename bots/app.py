@@ -48,7 +48,13 @@ class Scheduler(DailyControl, Protocol):
 def build_service(settings: Settings) -> QuoteService:
     """The one QuoteService every adapter shares."""
     corpus = settings.corpus
-    return QuoteService(corpus.seeds_dir, corpus.config_dir, cache_dir(corpus.cache_dir))
+    return QuoteService(
+        corpus.seeds_dir,
+        corpus.config_dir,
+        cache_dir(corpus.cache_dir),
+        max_file_bytes=int(corpus.max_file_mb * 2**20),
+        max_corpus_bytes=int(corpus.max_corpus_mb * 2**20),
+    )
 
 
 def choose_adapters(settings: Settings, stdin: TextIO | None, out: TextIO | None, console: bool) -> list[Adapter]:

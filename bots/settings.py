@@ -19,7 +19,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from quotecore import config_dir
+from quotecore import MAX_CORPUS_BYTES, MAX_FILE_BYTES, config_dir, printable
 
 DEFAULT_FILE = "quotebot.toml"
 
@@ -58,6 +58,9 @@ class CorpusSettings(_Section):
     seeds_dir: Path | None = None
     config_dir: Path | None = None
     cache_dir: Path | None = None
+    #: Size limits for corpus files (a larger file is reported like any broken file).
+    max_file_mb: float = Field(default=MAX_FILE_BYTES / 2**20, gt=0)
+    max_corpus_mb: float = Field(default=MAX_CORPUS_BYTES / 2**20, gt=0)
 
 
 class DiscordSettings(_Section):
@@ -225,6 +228,12 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
             data = tomllib.loads(file.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
             raise SettingsError([f"{file}: invalid TOML: {exc}"]) from None
+        except UnicodeDecodeError as exc:
+            raise SettingsError([f"{file}: not valid UTF-8 ({exc.reason}); save it as UTF-8"]) from None
+        except RecursionError:
+            raise SettingsError([f"{file}: nested too deeply to be a settings file"]) from None
+        except OSError as exc:
+            raise SettingsError([f"{file}: cannot be read: {exc.strerror or exc}"]) from None
     elif path is not None:
         raise SettingsError([f"{file}: file not found"])
     for key in sorted(set(data) - set(_SECTIONS)):
@@ -240,7 +249,9 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
         except ValidationError as exc:
             for error in exc.errors():
                 key = ".".join(str(p) for p in (name, *error["loc"]))
-                problems.append(f"{key}: {error['msg']}")
+                problems.append(f"{key}: {printable(error['msg'])}")
+        except RecursionError:  # an environment variable holding JSON nested thousands deep
+            problems.append(f"{name}: a value (file or environment) is nested too deeply to be read")
     if problems:
         raise SettingsError(problems)
     return Settings(**sections, source=file if file.exists() else None)

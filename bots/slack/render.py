@@ -9,6 +9,7 @@ state, so actions work on any process and after a restart.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from bots import wording
@@ -27,9 +28,15 @@ SHARE = "quote_share"
 Block = dict[str, Any]
 
 
+#: Plain-text special mentions: mrkdwn (with link_names, or in a client's own parsing) can turn them
+#: into pings, so a zero-width space after the '@' keeps them words.
+_SPECIAL = re.compile(r"@(?=(?:channel|here|everyone)\b)", re.IGNORECASE)
+
+
 def escape(text: str) -> str:
-    """Slack's three escapes, after dropping control characters that could garble the message."""
-    return wording.strip_controls(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Slack's three escapes and inert special mentions, after dropping control characters."""
+    escaped = wording.strip_controls(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _SPECIAL.sub("@" + ZWSP, escaped)
 
 
 HELP = "*quotebot*\n" + escape(wording.HELP).replace("/quote ", "`/quote` ", 1)

@@ -33,6 +33,9 @@ _EXPORTS: dict[str, str] = {
     "truncate": "quotecore.excerpt",
     "search_form": "quotecore.text",
     "clean_chars": "quotecore.text",
+    "printable": "quotecore.errors",
+    "MAX_FILE_BYTES": "quotecore.ingest",
+    "MAX_CORPUS_BYTES": "quotecore.ingest",
     "cache_dir": "quotecore.paths",
     "config_dir": "quotecore.paths",
     "seeds_dir": "quotecore.paths",
@@ -40,6 +43,8 @@ _EXPORTS: dict[str, str] = {
 
 __all__ = [
     "KINDS",
+    "MAX_CORPUS_BYTES",
+    "MAX_FILE_BYTES",
     "CorpusError",
     "Document",
     "Passage",
@@ -55,6 +60,7 @@ __all__ = [
     "clean_chars",
     "config_dir",
     "mark",
+    "printable",
     "search_form",
     "seeds_dir",
     "truncate",

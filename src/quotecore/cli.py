@@ -21,6 +21,7 @@ from typing import IO, NoReturn
 from quotecore import paths
 from quotecore.errors import CorpusError, QueryError, QuoteError, UnknownSpeakerError, printable
 from quotecore.excerpt import mark
+from quotecore.ingest import MAX_CORPUS_BYTES, MAX_FILE_BYTES
 from quotecore.models import Drop, Quote
 from quotecore.service import QuoteService
 from quotecore.text import clean_chars
@@ -329,7 +330,13 @@ def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None, out:
             parser.print_help(out)
             return EXIT_USAGE
         # Every directory through quotecore.paths: the same environment variables as `run` and `check`.
-        service = QuoteService(args.seeds, args.config_dir, paths.cache_dir())
+        service = QuoteService(
+            args.seeds,
+            args.config_dir,
+            paths.cache_dir(),
+            paths.size_limit("QUOTEBOT_CORPUS_MAX_FILE_MB", MAX_FILE_BYTES),
+            paths.size_limit("QUOTEBOT_CORPUS_MAX_CORPUS_MB", MAX_CORPUS_BYTES),
+        )
         if getattr(args, "needs_corpus", False):
             service.load()
         return int(args.handler(args, service, out))

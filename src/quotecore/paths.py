@@ -59,3 +59,16 @@ def cache_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
     from quotecore.tokenize import default_cache_dir  # jieba is imported only when needed
 
     return default_cache_dir()
+
+
+def size_limit(variable: str, default: int) -> int:
+    """A size limit in bytes from a QUOTEBOT_CORPUS_MAX_*_MB variable (MiB), or the default.
+
+    `quotebot run` and `check` read the same variables through bots.settings; a value that is not
+    a positive number is ignored here (with the default kept) and reported by `check`.
+    """
+    try:
+        megabytes = float(os.environ.get(variable, ""))
+    except ValueError:
+        return default
+    return int(megabytes * 2**20) if megabytes > 0 else default
