@@ -114,7 +114,7 @@ def test_5_broken_files_are_corpus_errors_naming_the_file(loaded, monkeypatch: p
     assert svc.snapshot is before
 
     (seeds / "sources.toml").write_text("a = " + "[" * 5000 + "]" * 5000 + "\n", encoding="utf-8")
-    with pytest.raises(CorpusError, match="nested too deeply|invalid TOML"):
+    with pytest.raises(CorpusError, match=r"nested too deeply|invalid TOML"):
         svc.reload()
     (seeds / "sources.toml").unlink()
 
@@ -126,11 +126,11 @@ def test_5_broken_files_are_corpus_errors_naming_the_file(loaded, monkeypatch: p
     odd.unlink()
 
     (config / "stopwords.txt").write_bytes(b"\xff\xfe\n")
-    with pytest.raises(CorpusError, match="stopwords.txt.*UTF-8"):
+    with pytest.raises(CorpusError, match=r"stopwords\.txt.*UTF-8"):
         svc.reload()
     (config / "stopwords.txt").unlink()
     (config / "stopwords.txt").mkdir()
-    with pytest.raises(CorpusError, match="stopwords.txt"):
+    with pytest.raises(CorpusError, match=r"stopwords\.txt"):
         svc.reload()
     assert svc.snapshot is before and svc.search("能源").quotes
 
@@ -182,7 +182,7 @@ def test_8_corpus_files_have_size_limits(loaded) -> None:
     big = seeds / "big.txt"
     big.write_text("奥特曼:能源很重要。\n" * 20_000, encoding="utf-8")  # about 0.5 MiB
     small = QuoteService(seeds, config, svc.cache_dir, max_file_bytes=100_000)
-    with pytest.raises(CorpusError, match="big.txt.*MiB a seed file may be"):
+    with pytest.raises(CorpusError, match=r"big\.txt.*MiB a seed file may be"):
         small.load()
     tight = QuoteService(seeds, config, svc.cache_dir, max_corpus_bytes=200_000)
     with pytest.raises(CorpusError, match="the corpus passes"):
