@@ -154,19 +154,18 @@ def test_6_an_empty_or_missing_corpus_folder_is_no_match(tmp_path: Path) -> None
 def test_7_a_damaged_index_cache_is_rebuilt_with_a_warning(
     loaded, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    svc, seeds, config = loaded
+    _, seeds, config = loaded
     files = list((tmp_path / "cache" / "index").rglob("index-*.npz"))
     assert len(files) == 1
     cache = IndexCache(files[0].parent)
     key = files[0].stem.split("-", 2)[2]
     arrays = cache.load(key)
     assert arrays is not None
-    docs = np.array(arrays["words"]["docs"])
-    docs[: docs.size // 2] = 10**6  # a wrong value in the posting arrays
-    arrays["words"]["docs"] = docs
-    # Written the way a damaged disk would leave it: the old checksums, new bytes.
+    # Wrong values written into the saved posting arrays, as a damaged disk would leave them.
     raw = files[0].read_bytes()
-    start = raw.find(np.asarray(cache.load(key)["words"]["docs"]).tobytes()[:64])
+    start = raw.find(np.asarray(arrays["words"]["docs"]).tobytes()[:64])
+    del arrays
+    assert start > 0
     damaged = bytearray(raw)
     damaged[start : start + 8] = b"\xff" * 8
     files[0].write_bytes(bytes(damaged))
