@@ -234,7 +234,7 @@ def write_report(rows: list[dict[str, float]], out: Path) -> None:
     lines += [
         "",
         "| passages | ours: candidates + BM25 (median / p99) | naive rank-bm25 | bm25s | naive ÷ ours | ours ÷ bm25s "
-        "| full `search()` median / p99 | top-10 ≠ naive |",
+        "| full `search()` median / p99 | BM25 top-10 ≠ naive |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
@@ -254,9 +254,10 @@ def write_report(rows: list[dict[str, float]], out: Path) -> None:
         "  the whole process, old snapshot included, since the old corpus keeps serving while the new one",
         "  is built. *text*: the size of the corpus files.",
         "- *ours*: the inverted index picks the passages that share a term, and only those are scored",
-        "  with rank-bm25's BM25Okapi formula (identical scores, checked in the last column: 0 means every",
-        "  query's top 10 equals naive rank-bm25's, scores included). *full search()* adds synonym",
-        "  expansion, the n-gram fallback, ranking by kind and excerpt building.",
+        "  with BM25Okapi's formula (`quotecore/bm25.py`). The last column checks that BM25 part against",
+        "  naive rank-bm25 (0: every query's top 10 by BM25 equals rank-bm25's, scores included); the",
+        "  final order of *full search()* multiplies in the priors (kind, speaker intent, doubt), adds what a",
+        "  question hands its answer, reads the query (fillers, alternatives) and builds the excerpts.",
         "- bm25s is indexed with the same tokens (method robertson); its index build is not included.",
         "",
         "![Query latency against corpus size](benchmarks.png)",
