@@ -101,13 +101,23 @@ class QueryReader:
         self._sounds = sounds
         self._known = known
         self._memo: dict[str, QueryWord] = {}
+        self._plans: dict[str, QueryPlan] = {}
         names = sorted((a for a in self._aliases if a), key=len, reverse=True)
         # Latin names only as whole words: "sam" must not fire inside "samsung".
         pattern = "|".join(rf"(?<![a-z0-9]){re.escape(n)}(?![a-z0-9])" if n.isascii() else re.escape(n) for n in names)
         self._names = re.compile(pattern) if pattern else None
 
     def read(self, query: str) -> QueryPlan:
-        """The plan for one (already validated) query."""
+        """The plan for one (already validated) query; the recent ones are kept ("Another" asks again)."""
+        plan = self._plans.get(query)
+        if plan is None:
+            plan = self._read(query)
+            if len(self._plans) >= _MEMO // 16:
+                self._plans.clear()
+            self._plans[query] = plan
+        return plan
+
+    def _read(self, query: str) -> QueryPlan:
         form = _MENTION.sub(" ", search_form(query))
         named: list[str] = []
         intent: str | None = None
