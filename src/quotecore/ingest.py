@@ -12,10 +12,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from quotecore.cache import DocumentCache
+from typing import Protocol
 
 from quotecore.cleaning import (
     Repair,
@@ -266,11 +263,27 @@ class LoadedCorpus:
             yield from doc.passages
 
 
+class DocumentStore(Protocol):
+    """Where loaded documents are kept between processes (`quotecore.cache.DocumentCache`)."""
+
+    def load(self, key: tuple[str, bytes, str]) -> LoadedDocument | None:
+        """The document saved under `key`, or None."""
+        ...
+
+    def save(self, key: tuple[str, bytes, str], loaded: LoadedDocument) -> None:
+        """Keep `loaded` under `key`."""
+        ...
+
+    def prune(self, live: Iterable[tuple[str, bytes, str]]) -> None:
+        """Forget every key but these."""
+        ...
+
+
 def load_corpus(
     seeds_dir: Path,
     config: CoreConfig,
     memo: dict[tuple[str, bytes, str], LoadedDocument] | None = None,
-    disk: DocumentCache | None = None,
+    disk: DocumentStore | None = None,
     max_file_bytes: int = MAX_FILE_BYTES,
     max_corpus_bytes: int = MAX_CORPUS_BYTES,
 ) -> LoadedCorpus:
