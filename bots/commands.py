@@ -13,14 +13,17 @@ match comes without it, and an "Another" pressed past the end (an old message, t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
+import os
 import re
 import time
 import zoneinfo
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Literal
 
 from bots import wording
@@ -349,7 +352,8 @@ class Commands:
             report = await asyncio.to_thread(self.service.reload)
         except CorpusError as exc:
             log.warning("reload failed, keeping the current corpus: %s", exc)
-            text, kind = wording.reload_failed(str(exc)), "failed"
+            roots = (self.service.seeds_dir, self.service.config_dir)
+            text, kind = wording.reload_failed(corpus_relative(exc, roots)), "failed"
         except Exception:
             log.exception("reload crashed, keeping the current corpus")
             text, kind = wording.reload_failed(None), "failed"
@@ -384,6 +388,25 @@ class Commands:
         if self.daily is None or not await caller.is_admin():
             return []
         return self.daily.take_notices(self.platform)
+
+
+def corpus_relative(error: CorpusError, roots: tuple[Path, ...]) -> str:
+    """A corpus error as a chat admin reads it: the file relative to the corpus (or config) folder.
+
+    The server's absolute paths mean nothing in a chat and tell everyone there how the server is laid out.
+    """
+
+    def shown(where: str) -> str:
+        for root in roots:
+            with contextlib.suppress(ValueError):
+                relative = Path(where).relative_to(root).as_posix()
+                return root.name if relative == "." else relative
+        return Path(where).name or where
+
+    reason = error.reason
+    for root in roots:  # an OS error's reason names the file again
+        reason = reason.replace(str(root) + os.sep, "").replace(str(root), root.name)
+    return f"{shown(error.path)}:{error.line}: {reason}" if error.line else f"{shown(error.path)}: {reason}"
 
 
 def _quotable(quote: Quote) -> bool:

@@ -259,6 +259,21 @@ async def test_admin_reload_of_a_broken_corpus_keeps_the_old_one(
     assert still.data["embeds"], "the old corpus keeps serving"
 
 
+async def test_a_reload_failure_names_the_file_relative_to_the_corpus_folder(
+    fake: FakeDiscord, corpus_copy: tuple[Path, Path], cache_dir: Path
+) -> None:
+    seeds, config = corpus_copy
+    own = QuoteService(seeds, config, cache_dir)
+    own.load()
+    (seeds / "003_broken.txt").write_bytes("奥特曼:好的。\n".encode() + b"\xff\xfe broken bytes\n")
+    async with await run_bot(fake, own, make_settings(fake, cache_dir)):
+        sent = await fake.send_slash_command("quote-reload", {}, user=Users.owner)
+        followup = await fake.wait_for_followup(sent)
+    text = followup.body["content"].replace("\\", "")  # what the admin reads: Discord hides the escapes
+    assert "\n003_broken.txt:2: " in text, text
+    assert str(seeds.parent) not in text and str(cache_dir) not in text, "no server path in a chat"
+
+
 async def test_admin_reload_reports_what_changed(
     fake: FakeDiscord, corpus_copy: tuple[Path, Path], cache_dir: Path
 ) -> None:
