@@ -339,6 +339,42 @@ async def test_commands_sync_only_when_they_change(fake: FakeDiscord, service: Q
     assert len(fake.requests_matching("PUT")) == 1, "an unchanged command set is not synced again"
 
 
+async def test_commands_deleted_or_edited_elsewhere_come_back(
+    fake: FakeDiscord, service: QuoteService, cache_dir: Path
+) -> None:
+    """The sync compares with what Discord has, not with a note of its own last sync."""
+    settings = make_settings(fake, cache_dir / "sync-elsewhere", guild_ids=[fake.guild.id])
+    async with await run_bot(fake, service, settings):
+        pass
+    fake.change_commands(fake.guild.id, lambda commands: commands.pop())  # deleted in the Developer Portal
+    async with await run_bot(fake, service, settings):
+        pass
+    assert len(fake.requests_matching("PUT")) == 2, "a deleted command is registered again"
+    assert {c["name"] for c in fake.registered_commands(fake.guild.id)} == {"quote", "quote-reload", "quote-daily"}
+
+    def edit(commands: list[dict[str, Any]]) -> None:
+        commands[0]["description"] = "edited by another deploy"
+
+    fake.change_commands(fake.guild.id, edit)
+    async with await run_bot(fake, service, settings):
+        pass
+    assert len(fake.requests_matching("PUT")) == 3, "an edited command is registered again"
+    assert "edited by another deploy" not in json.dumps(fake.registered_commands(fake.guild.id))
+    assert len(fake.requests_matching("GET", r"/applications/\d+/guilds/\d+/commands")) == 3, "one read a start"
+
+
+async def test_guild_sync_clears_global_commands_of_an_earlier_global_sync(
+    fake: FakeDiscord, service: QuoteService, cache_dir: Path
+) -> None:
+    async with await run_bot(fake, service, make_settings(fake, cache_dir / "was-global")):
+        pass
+    assert {c["name"] for c in fake.registered_commands()} == {"quote", "quote-reload", "quote-daily"}
+    async with await run_bot(fake, service, make_settings(fake, cache_dir / "now-guild", guild_ids=[fake.guild.id])):
+        pass
+    assert fake.registered_commands() == [], "a guild would show each command twice"
+    assert {c["name"] for c in fake.registered_commands(fake.guild.id)} == {"quote", "quote-reload", "quote-daily"}
+
+
 async def test_post_quote_to_a_channel_and_to_a_missing_one(
     fake: FakeDiscord, service: QuoteService, cache_dir: Path
 ) -> None:

@@ -443,6 +443,10 @@ class FakeDiscord(LocalServer):
         """Application commands as stored by the last sync (global if `guild_id` is None)."""
         return copy.deepcopy(self._commands.get(guild_id, []))
 
+    def change_commands(self, guild_id: int | None, change: Callable[[list[dict[str, Any]]], None]) -> None:
+        """Edit the stored commands of a scope in place, as another deploy or the Developer Portal would."""
+        change(self._commands.setdefault(guild_id, []))
+
     def fail_next(self, method: str, path: str, status: int, *, times: int = 1, retry_after: float = 0.05) -> None:
         """The next `times` requests matching `method` (or "*") and the regex `path` fail with `status`.
 
@@ -796,6 +800,7 @@ class FakeDiscord(LocalServer):
         table = [
             ("GET", r"/users/@me", self._get_me, True),
             ("GET", r"/(?:oauth2/)?applications/@me", self._get_application, True),
+            ("GET", rf"{app}(?:/guilds/(?P<guild>\d+))?/commands", self._get_commands, True),
             ("PUT", rf"{app}(?:/guilds/(?P<guild>\d+))?/commands", self._bulk_commands, True),
             ("POST", r"/interactions/(?P<interaction>\d+)/(?P<token>[^/]+)/callback", self._callback, False),
             ("POST", r"/webhooks/(?P<app>\d+)/(?P<token>[^/]+)", self._followup, False),
@@ -826,12 +831,18 @@ class FakeDiscord(LocalServer):
             "integration_types_config": {"0": {}},
         } | _absent("icon", "type", "team", "interactions_endpoint_url")  # a non-null endpoint makes discord.py warn
 
-    async def _bulk_commands(self, record: RecordedRequest, m: dict[str, str]) -> tuple[int, Any]:
+    def _command_scope(self, m: dict[str, str]) -> int | None:
         if int(m["app"]) != self.application_id:
             raise _ApiError(403, 50001, "Missing Access")
+        return int(m["guild"]) if m.get("guild") else None
+
+    async def _get_commands(self, record: RecordedRequest, m: dict[str, str]) -> tuple[int, Any]:
+        return 200, self.registered_commands(self._command_scope(m))
+
+    async def _bulk_commands(self, record: RecordedRequest, m: dict[str, str]) -> tuple[int, Any]:
+        scope = self._command_scope(m)
         if not isinstance(record.body, list):
             raise _ApiError(400, 50035, "Invalid Form Body")
-        scope = int(m["guild"]) if m.get("guild") else None
         previous = {c["name"]: c for c in self._commands.get(scope, [])}
         stored = []
         for item in record.body:
