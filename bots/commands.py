@@ -323,6 +323,22 @@ class Commands:
             return Notice(wording.NO_MORE, "no_more")
         return Notice(wording.no_match(wording.cut(state.query, 100), speaker_name, self.quoted_speakers()), "no_match")
 
+    async def another(self, caller: Caller, state: PageState | None, asker: str | None) -> tuple[Reply, bool]:
+        """The "Another" button on a public answer: the reply, and whether it replaces the answer.
+
+        The asker pages their own answer. Anyone else gets their own next match privately, so one
+        person cannot page someone else's answer away, and pays the cooldown as for a /quote of
+        their own. `state` None: the message no longer says what it searched for.
+        """
+        if state is None:
+            return Notice(wording.LOST_QUERY, "invalid"), False
+        if caller.key == asker:
+            return self.page(state), True
+        wait = self.cooldown.retry_after(caller.key)
+        if wait and not await caller.is_admin():
+            return Notice(wording.cooldown(wait), "cooldown"), False
+        return self.page(state), False
+
     def context(self, passage_id: str, terms: list[str] | tuple[str, ...] = ()) -> Context | Notice:
         """The whole passage behind a quote, with `terms` highlighted again."""
         quote = self.service.show(passage_id, terms) if passage_id else None

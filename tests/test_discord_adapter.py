@@ -375,6 +375,30 @@ async def test_guild_sync_clears_global_commands_of_an_earlier_global_sync(
     assert {c["name"] for c in fake.registered_commands(fake.guild.id)} == {"quote", "quote-reload", "quote-daily"}
 
 
+async def test_another_on_someone_elses_answer_is_their_own_private_page_after_the_cooldown(
+    fake: FakeDiscord, service: QuoteService, cache_dir: Path
+) -> None:
+    bob = FakeUser("bob")  # an ordinary member who did not ask
+    async with await run_bot(fake, service, make_settings(fake, cache_dir, cooldown_seconds=60)):
+        sent = await fake.send_slash_command("quote", {"query": "能源"}, user=Users.alice)
+        await fake.wait_for_interaction_response(sent)
+        message = fake.original_message(sent) or {}
+        shown = message["content"]
+        more = next(c for c in button_ids(message) if c.startswith("qb:more:"))
+        by_bob = await fake.click_button(message, more, user=bob)
+        bobs = await fake.wait_for_interaction_response(by_bob)
+        again = await fake.click_button(message, more, user=bob)
+        refused = await fake.wait_for_interaction_response(again)
+        after_bob = fake.messages[int(message["id"])]["content"]
+        by_alice = await fake.click_button(message, more, user=Users.alice)
+        alices = await fake.wait_for_interaction_response(by_alice)
+    assert bobs.body["type"] == CALLBACK_CHANNEL_MESSAGE and bobs.data["flags"] & FLAG_EPHEMERAL
+    assert bobs.data["embeds"] and " · 2 / " in bobs.data["content"], "bob's own next match"
+    assert after_bob == shown, "alice's public answer stays as she left it"
+    assert refused.data["flags"] & FLAG_EPHEMERAL and "Slow down" in refused.data["content"]
+    assert alices.body["type"] == CALLBACK_UPDATE_MESSAGE and " · 2 / " in alices.data["content"]
+
+
 async def test_post_quote_to_a_channel_and_to_a_missing_one(
     fake: FakeDiscord, service: QuoteService, cache_dir: Path
 ) -> None:
