@@ -173,11 +173,12 @@ class Results:
         return not self.state.query
 
     def header(self, markup: Callable[[str], str], shown: int | None = None) -> str:
-        """`🔎 “query” · 1–3 / 13` (the query through the surface's `markup`), or 🎲 for a random quote."""
+        """`🔎 “query” · 1–3 / 13` (the query cut, then through the surface's `markup`), or 🎲 for a random one."""
         if self.random:
             return wording.RANDOM_HEADER
         last = self.state.offset + (len(self.quotes) if shown is None else shown)
-        return wording.results_header(markup(self.state.query), self.state.offset + 1, last, self.total)
+        query = markup(wording.cut(self.state.query, wording.QUERY_ECHO))
+        return wording.results_header(query, self.state.offset + 1, last, self.total)
 
     def next(self, shown: int | None = None) -> PageState | None:
         """The state for "Another" after `shown` quotes (all by default); None at the last match."""
@@ -321,7 +322,8 @@ class Commands:
             return Results(found.quotes, state, found.total)
         if state.offset:
             return Notice(wording.NO_MORE, "no_more")
-        return Notice(wording.no_match(wording.cut(state.query, 100), speaker_name, self.quoted_speakers()), "no_match")
+        shown = wording.cut(state.query, wording.QUERY_ECHO)
+        return Notice(wording.no_match(shown, speaker_name, self.quoted_speakers()), "no_match")
 
     async def another(self, caller: Caller, state: PageState | None, asker: str | None) -> tuple[Reply, bool]:
         """The "Another" button on a public answer: the reply, and whether it replaces the answer.

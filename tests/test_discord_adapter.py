@@ -15,6 +15,7 @@ import discord
 import pytest
 import pytest_asyncio
 
+from bots import wording
 from bots.cli import invite_url
 from bots.daily_control import PostError
 from bots.discord import create_bot, post_quote, sync_commands
@@ -397,6 +398,25 @@ async def test_another_on_someone_elses_answer_is_their_own_private_page_after_t
     assert after_bob == shown, "alice's public answer stays as she left it"
     assert refused.data["flags"] & FLAG_EPHEMERAL and "Slow down" in refused.data["content"]
     assert alices.body["type"] == CALLBACK_UPDATE_MESSAGE and " · 2 / " in alices.data["content"]
+
+
+async def test_the_public_answer_echoes_a_long_query_cut_as_the_no_match_hint_does(
+    fake: FakeDiscord, service: QuoteService, cache_dir: Path
+) -> None:
+    query = "计算资源 " + " ".join(["研究"] * 160)  # 480 characters, under the core's 500
+    pages = service.search(query, limit=2).quotes
+    assert len(query) > 400 and len(pages) == 2
+    async with await run_bot(fake, service, make_settings(fake, cache_dir)):
+        sent = await fake.send_slash_command("quote", {"query": query}, user=Users.alice)
+        first = await fake.wait_for_interaction_response(sent)
+        message = fake.original_message(sent) or {}
+        more = next(c for c in button_ids(message) if c.startswith("qb:"))
+        click = await fake.click_button(message, more, user=Users.alice)
+        second = await fake.wait_for_interaction_response(click)
+    for header in (first.data["content"], second.data["content"]):
+        shown = header.split("”")[0].removeprefix("🔎 “")
+        assert shown == wording.cut(query, 100), "cut like the no-match hint, not 480 characters"
+    assert second.data["embeds"][0]["footer"]["text"].startswith(pages[1].id), "paging keeps the whole query"
 
 
 async def test_post_quote_to_a_channel_and_to_a_missing_one(

@@ -23,7 +23,7 @@ from bots.commands import Caller, Notice, PageState, Reply, Results
 from bots.daily_control import PostError
 from bots.discord.buttons import AnotherButton, ContextButton, result_view
 from bots.discord.cog import QuoteCog
-from bots.discord.render import bolded_words, content, query_from_header, quote_embed, render, short
+from bots.discord.render import bolded_words, content, query_from_message, quote_embed, render, short
 from bots.discord.sync import sync as sync_tree
 from bots.runtime import AppContext, until_stopped
 from bots.settings import DiscordSettings
@@ -151,7 +151,7 @@ class QuoteBot(commands.Bot):
     ) -> None:
         """The Another button: the asker's next page in place, anyone else's privately (`Commands.another`)."""
         try:
-            query = query if query is not None else query_from_header(interaction.message)
+            query = query if query is not None else query_from_message(interaction.message)
             state = PageState(query, speaker, count, offset) if query is not None else None
             metadata = interaction.message.interaction_metadata if interaction.message else None
             asker = str(metadata.user.id) if metadata else None

@@ -73,7 +73,7 @@ LIMIT_CONTENT, LIMIT_EMBEDS, LIMIT_EMBEDS_TOTAL, LIMIT_EMBED_FIELDS = 2000, 10, 
 LIMIT_EMBED_TEXT: Final = {
     ("title",): 256, ("description",): 4096, ("footer", "text"): 2048, ("author", "name"): 256,
 }  # fmt: skip
-LIMIT_FIELD_NAME, LIMIT_FIELD_VALUE = 256, 1024
+LIMIT_FIELD_NAME, LIMIT_FIELD_VALUE, LIMIT_URL = 256, 1024, 2048
 LIMIT_CUSTOM_ID, LIMIT_BUTTON_LABEL, LIMIT_ACTION_ROWS, LIMIT_ROW_COMPONENTS = 100, 80, 5, 5
 LIMIT_CHOICES, LIMIT_CHOICE_NAME, LIMIT_COMMAND_DESCRIPTION = 25, 100, 100
 
@@ -1035,6 +1035,7 @@ def limit_problems(data: Mapping[str, Any]) -> list[str]:
         for path, limit in LIMIT_EMBED_TEXT.items():
             text = embed.get(path[0]) if len(path) == 1 else (embed.get(path[0]) or {}).get(path[1])
             total += check(f"embeds.{number}.{'.'.join(path)}", utf16_len(text), limit)
+        check(f"embeds.{number}.url", utf16_len(embed.get("url")), LIMIT_URL)
         fields = embed.get("fields") or []
         check(f"embeds.{number}.fields", len(fields), LIMIT_EMBED_FIELDS)
         for i, item in enumerate(fields):
