@@ -111,12 +111,15 @@ def invite_url(settings: Settings) -> str:
     """The OAuth2 URL that adds the bot with exactly the scopes and permissions it needs."""
     import discord
 
-    from bots.discord.sync import PERMISSIONS, SCOPES
-
+    # What the bot does in a channel, and nothing more: see it, post (also in threads), with embeds.
+    # Interaction replies and their edits need no permission at all; the daily post needs these.
+    permissions = discord.Permissions(
+        view_channel=True, send_messages=True, send_messages_in_threads=True, embed_links=True
+    )
     app_id = settings.discord.application_id or settings.discord.token_application_id
     if not app_id:
         raise ValueError("set DISCORD_APPLICATION_ID (or DISCORD_TOKEN) to build the invite URL")
-    return discord.utils.oauth_url(app_id, permissions=PERMISSIONS, scopes=SCOPES)
+    return discord.utils.oauth_url(app_id, permissions=permissions, scopes=("bot", "applications.commands"))
 
 
 def cmd_discord_invite(args: argparse.Namespace, settings: Settings, out: IO[str]) -> int:

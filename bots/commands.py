@@ -13,14 +13,17 @@ match comes without it, and an "Another" pressed past the end (an old message, t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
+import os
 import re
 import time
 import zoneinfo
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Literal
 
 from bots import wording
@@ -170,11 +173,12 @@ class Results:
         return not self.state.query
 
     def header(self, markup: Callable[[str], str], shown: int | None = None) -> str:
-        """`🔎 “query” · 1–3 / 13` (the query through the surface's `markup`), or 🎲 for a random quote."""
+        """`🔎 “query” · 1–3 / 13` (the query cut, then through the surface's `markup`), or 🎲 for a random one."""
         if self.random:
             return wording.RANDOM_HEADER
         last = self.state.offset + (len(self.quotes) if shown is None else shown)
-        return wording.results_header(markup(self.state.query), self.state.offset + 1, last, self.total)
+        query = markup(wording.cut(self.state.query, wording.QUERY_ECHO))
+        return wording.results_header(query, self.state.offset + 1, last, self.total)
 
     def next(self, shown: int | None = None) -> PageState | None:
         """The state for "Another" after `shown` quotes (all by default); None at the last match."""
@@ -318,7 +322,24 @@ class Commands:
             return Results(found.quotes, state, found.total)
         if state.offset:
             return Notice(wording.NO_MORE, "no_more")
-        return Notice(wording.no_match(wording.cut(state.query, 100), speaker_name, self.quoted_speakers()), "no_match")
+        shown = wording.cut(state.query, wording.QUERY_ECHO)
+        return Notice(wording.no_match(shown, speaker_name, self.quoted_speakers()), "no_match")
+
+    async def another(self, caller: Caller, state: PageState | None, asker: str | None) -> tuple[Reply, bool]:
+        """The "Another" button on a public answer: the reply, and whether it replaces the answer.
+
+        The asker pages their own answer. Anyone else gets their own next match privately, so one
+        person cannot page someone else's answer away, and pays the cooldown as for a /quote of
+        their own. `state` None: the message no longer says what it searched for.
+        """
+        if state is None:
+            return Notice(wording.LOST_QUERY, "invalid"), False
+        if caller.key == asker:
+            return self.page(state), True
+        wait = self.cooldown.retry_after(caller.key)
+        if wait and not await caller.is_admin():
+            return Notice(wording.cooldown(wait), "cooldown"), False
+        return self.page(state), False
 
     def context(self, passage_id: str, terms: list[str] | tuple[str, ...] = ()) -> Context | Notice:
         """The whole passage behind a quote, with `terms` highlighted again."""
@@ -349,7 +370,8 @@ class Commands:
             report = await asyncio.to_thread(self.service.reload)
         except CorpusError as exc:
             log.warning("reload failed, keeping the current corpus: %s", exc)
-            text, kind = wording.reload_failed(str(exc)), "failed"
+            roots = (self.service.seeds_dir, self.service.config_dir)
+            text, kind = wording.reload_failed(corpus_relative(exc, roots)), "failed"
         except Exception:
             log.exception("reload crashed, keeping the current corpus")
             text, kind = wording.reload_failed(None), "failed"
@@ -384,6 +406,25 @@ class Commands:
         if self.daily is None or not await caller.is_admin():
             return []
         return self.daily.take_notices(self.platform)
+
+
+def corpus_relative(error: CorpusError, roots: tuple[Path, ...]) -> str:
+    """A corpus error as a chat admin reads it: the file relative to the corpus (or config) folder.
+
+    The server's absolute paths mean nothing in a chat and tell everyone there how the server is laid out.
+    """
+
+    def shown(where: str) -> str:
+        for root in roots:
+            with contextlib.suppress(ValueError):
+                relative = Path(where).relative_to(root).as_posix()
+                return root.name if relative == "." else relative
+        return Path(where).name or where
+
+    reason = error.reason
+    for root in roots:  # an OS error's reason names the file again
+        reason = reason.replace(str(root) + os.sep, "").replace(str(root), root.name)
+    return f"{shown(error.path)}:{error.line}: {reason}" if error.line else f"{shown(error.path)}: {reason}"
 
 
 def _quotable(quote: Quote) -> bool:

@@ -103,6 +103,10 @@ def cut(text: str, limit: int) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
+#: How much of a query a reply echoes (the results header, the no-match hint): a query may be 500.
+QUERY_ECHO = 100
+
+
 def results_header(query: str, first: int, last: int, total: int) -> str:
     """`🔎 “query” · 1–3 / 13` (or `· 2 / 13` for one quote); `query` already escaped by the caller.
 

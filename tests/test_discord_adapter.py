@@ -15,6 +15,7 @@ import discord
 import pytest
 import pytest_asyncio
 
+from bots import wording
 from bots.cli import invite_url
 from bots.daily_control import PostError
 from bots.discord import create_bot, post_quote, sync_commands
@@ -259,6 +260,21 @@ async def test_admin_reload_of_a_broken_corpus_keeps_the_old_one(
     assert still.data["embeds"], "the old corpus keeps serving"
 
 
+async def test_a_reload_failure_names_the_file_relative_to_the_corpus_folder(
+    fake: FakeDiscord, corpus_copy: tuple[Path, Path], cache_dir: Path
+) -> None:
+    seeds, config = corpus_copy
+    own = QuoteService(seeds, config, cache_dir)
+    own.load()
+    (seeds / "003_broken.txt").write_bytes("奥特曼:好的。\n".encode() + b"\xff\xfe broken bytes\n")
+    async with await run_bot(fake, own, make_settings(fake, cache_dir)):
+        sent = await fake.send_slash_command("quote-reload", {}, user=Users.owner)
+        followup = await fake.wait_for_followup(sent)
+    text = followup.body["content"].replace("\\", "")  # what the admin reads: Discord hides the escapes
+    assert "\n003_broken.txt:2: " in text, text
+    assert str(seeds.parent) not in text and str(cache_dir) not in text, "no server path in a chat"
+
+
 async def test_admin_reload_reports_what_changed(
     fake: FakeDiscord, corpus_copy: tuple[Path, Path], cache_dir: Path
 ) -> None:
@@ -322,6 +338,85 @@ async def test_commands_sync_only_when_they_change(fake: FakeDiscord, service: Q
     async with await run_bot(fake, service, settings):
         pass
     assert len(fake.requests_matching("PUT")) == 1, "an unchanged command set is not synced again"
+
+
+async def test_commands_deleted_or_edited_elsewhere_come_back(
+    fake: FakeDiscord, service: QuoteService, cache_dir: Path
+) -> None:
+    """The sync compares with what Discord has, not with a note of its own last sync."""
+    settings = make_settings(fake, cache_dir / "sync-elsewhere", guild_ids=[fake.guild.id])
+    async with await run_bot(fake, service, settings):
+        pass
+    fake.change_commands(fake.guild.id, lambda commands: commands.pop())  # deleted in the Developer Portal
+    async with await run_bot(fake, service, settings):
+        pass
+    assert len(fake.requests_matching("PUT")) == 2, "a deleted command is registered again"
+    assert {c["name"] for c in fake.registered_commands(fake.guild.id)} == {"quote", "quote-reload", "quote-daily"}
+
+    def edit(commands: list[dict[str, Any]]) -> None:
+        commands[0]["description"] = "edited by another deploy"
+
+    fake.change_commands(fake.guild.id, edit)
+    async with await run_bot(fake, service, settings):
+        pass
+    assert len(fake.requests_matching("PUT")) == 3, "an edited command is registered again"
+    assert "edited by another deploy" not in json.dumps(fake.registered_commands(fake.guild.id))
+    assert len(fake.requests_matching("GET", r"/applications/\d+/guilds/\d+/commands")) == 3, "one read a start"
+
+
+async def test_guild_sync_clears_global_commands_of_an_earlier_global_sync(
+    fake: FakeDiscord, service: QuoteService, cache_dir: Path
+) -> None:
+    async with await run_bot(fake, service, make_settings(fake, cache_dir / "was-global")):
+        pass
+    assert {c["name"] for c in fake.registered_commands()} == {"quote", "quote-reload", "quote-daily"}
+    async with await run_bot(fake, service, make_settings(fake, cache_dir / "now-guild", guild_ids=[fake.guild.id])):
+        pass
+    assert fake.registered_commands() == [], "a guild would show each command twice"
+    assert {c["name"] for c in fake.registered_commands(fake.guild.id)} == {"quote", "quote-reload", "quote-daily"}
+
+
+async def test_another_on_someone_elses_answer_is_their_own_private_page_after_the_cooldown(
+    fake: FakeDiscord, service: QuoteService, cache_dir: Path
+) -> None:
+    bob = FakeUser("bob")  # an ordinary member who did not ask
+    async with await run_bot(fake, service, make_settings(fake, cache_dir, cooldown_seconds=60)):
+        sent = await fake.send_slash_command("quote", {"query": "能源"}, user=Users.alice)
+        await fake.wait_for_interaction_response(sent)
+        message = fake.original_message(sent) or {}
+        shown = message["content"]
+        more = next(c for c in button_ids(message) if c.startswith("qb:more:"))
+        by_bob = await fake.click_button(message, more, user=bob)
+        bobs = await fake.wait_for_interaction_response(by_bob)
+        again = await fake.click_button(message, more, user=bob)
+        refused = await fake.wait_for_interaction_response(again)
+        after_bob = fake.messages[int(message["id"])]["content"]
+        by_alice = await fake.click_button(message, more, user=Users.alice)
+        alices = await fake.wait_for_interaction_response(by_alice)
+    assert bobs.body["type"] == CALLBACK_CHANNEL_MESSAGE and bobs.data["flags"] & FLAG_EPHEMERAL
+    assert bobs.data["embeds"] and " · 2 / " in bobs.data["content"], "bob's own next match"
+    assert after_bob == shown, "alice's public answer stays as she left it"
+    assert refused.data["flags"] & FLAG_EPHEMERAL and "Slow down" in refused.data["content"]
+    assert alices.body["type"] == CALLBACK_UPDATE_MESSAGE and " · 2 / " in alices.data["content"]
+
+
+async def test_the_public_answer_echoes_a_long_query_cut_as_the_no_match_hint_does(
+    fake: FakeDiscord, service: QuoteService, cache_dir: Path
+) -> None:
+    query = "计算资源 " + " ".join(["研究"] * 160)  # 480 characters, under the core's 500
+    pages = service.search(query, limit=2).quotes
+    assert len(query) > 400 and len(pages) == 2
+    async with await run_bot(fake, service, make_settings(fake, cache_dir)):
+        sent = await fake.send_slash_command("quote", {"query": query}, user=Users.alice)
+        first = await fake.wait_for_interaction_response(sent)
+        message = fake.original_message(sent) or {}
+        more = next(c for c in button_ids(message) if c.startswith("qb:"))
+        click = await fake.click_button(message, more, user=Users.alice)
+        second = await fake.wait_for_interaction_response(click)
+    for header in (first.data["content"], second.data["content"]):
+        shown = header.split("”")[0].removeprefix("🔎 “")
+        assert shown == wording.cut(query, 100), "cut like the no-match hint, not 480 characters"
+    assert second.data["embeds"][0]["footer"]["text"].startswith(pages[1].id), "paging keeps the whole query"
 
 
 async def test_post_quote_to_a_channel_and_to_a_missing_one(

@@ -23,7 +23,7 @@ from bots.commands import Caller, Notice, PageState, Reply, Results
 from bots.daily_control import PostError
 from bots.discord.buttons import AnotherButton, ContextButton, result_view
 from bots.discord.cog import QuoteCog
-from bots.discord.render import bolded_words, content, query_from_header, quote_embed, render, short
+from bots.discord.render import bolded_words, content, query_from_message, quote_embed, render, short
 from bots.discord.sync import sync as sync_tree
 from bots.runtime import AppContext, until_stopped
 from bots.settings import DiscordSettings
@@ -130,15 +130,18 @@ class QuoteBot(commands.Bot):
         """Who clicked or typed: their id, and the run-time admin check."""
         return Caller(str(interaction.user.id), lambda: is_admin(self, interaction.user, self.ctx.settings.discord))
 
-    async def send(self, interaction: discord.Interaction[Any], reply: Reply, *, edit: bool = False) -> None:
-        """Answer (or, for "Another", edit the message); an admin's notices follow privately."""
+    async def send(
+        self, interaction: discord.Interaction[Any], reply: Reply, *, edit: bool = False, private: bool = False
+    ) -> None:
+        """Answer, or edit the message ("Another"); `private` hides even results; notices follow privately."""
         message = render(reply)
-        if edit and not message.private:
+        private = private or message.private
+        if edit and not private:
             await interaction.response.edit_message(**message.fields, allowed_mentions=NONE)
         elif interaction.response.is_done():
-            await interaction.followup.send(**message.fields, ephemeral=message.private, allowed_mentions=NONE)
+            await interaction.followup.send(**message.fields, ephemeral=private, allowed_mentions=NONE)
         else:
-            await interaction.response.send_message(**message.fields, ephemeral=message.private, allowed_mentions=NONE)
+            await interaction.response.send_message(**message.fields, ephemeral=private, allowed_mentions=NONE)
         if isinstance(reply, Results) and reply.notices:  # the answer may be public: notices go privately
             text = "\n".join(map(wording.notice_line, reply.notices))
             await interaction.followup.send(content(text), ephemeral=True, allowed_mentions=NONE)
@@ -146,12 +149,14 @@ class QuoteBot(commands.Bot):
     async def another(
         self, interaction: discord.Interaction[Any], offset: int, count: int, speaker: str | None, query: str | None
     ) -> None:
-        """The Another button: the next page, edited into the message (the query from its header if too long)."""
+        """The Another button: the asker's next page in place, anyone else's privately (`Commands.another`)."""
         try:
-            query = query if query is not None else query_from_header(interaction.message)
+            query = query if query is not None else query_from_message(interaction.message)
             state = PageState(query, speaker, count, offset) if query is not None else None
-            reply = self.quotes.page(state) if state else Notice(wording.LOST_QUERY, "invalid")
-            await self.send(interaction, reply, edit=True)
+            metadata = interaction.message.interaction_metadata if interaction.message else None
+            asker = str(metadata.user.id) if metadata else None
+            reply, in_place = await self.quotes.another(self.caller(interaction), state, asker)
+            await self.send(interaction, reply, edit=in_place, private=not in_place)
         except Exception as exc:
             await self.failed(interaction, "Another button", exc)
 

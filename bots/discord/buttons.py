@@ -3,7 +3,7 @@
 Discord caps `custom_id` at 100 characters. "Context" carries only the passage id. "Another"
 carries the next page's state (`qb:more:offset:count:speaker:query`); a query too long for it is
 never cut (a prefix would page through a different search): the button becomes `qb:mq:…` and the
-query is read back from the result message's first line (see `render.query_from_header`).
+query is read back from the result message's first embed (see `render.query_from_message`).
 """
 
 from __future__ import annotations

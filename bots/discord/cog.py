@@ -2,31 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bots.commands import Caller, Commands, QuoteRequest, Reply, daily_options, timezone_choices
+from bots.commands import QuoteRequest, daily_options, timezone_choices
 
-
-class Host(Protocol):
-    """What the cog needs of its bot (QuoteBot), without importing it: the command layer, and sending."""
-
-    quotes: Commands
-
-    def caller(self, interaction: discord.Interaction[Any]) -> Caller:
-        """Who sent the interaction."""
-
-    async def send(self, interaction: discord.Interaction[Any], reply: Reply, *, edit: bool = False) -> None:
-        """Answer the interaction with a reply of the command layer."""
+if TYPE_CHECKING:  # the bot imports this module: the type only
+    from bots.discord.bot import QuoteBot
 
 
 class QuoteCog(commands.Cog):
     """Everything a user types; each handler only gathers options and hands over."""
 
-    def __init__(self, bot: Host) -> None:
+    def __init__(self, bot: QuoteBot) -> None:
         self.bot = bot
 
     @app_commands.command(name="quote", description="Find the quote that best matches your words (empty: a random one)")

@@ -2,12 +2,14 @@
 
 Quote text is escaped for Discord markdown piece by piece and only the matched words are bolded,
 so a quote or a query containing `**`, `@everyone` or a mention renders as the literal text. A
-result's first line (`🔎 “query” · 2 / 13`) shows the query in an exactly reversible markup, so
-"Another" can read back a query too long for its button, and "Context" the words it bolded.
+result's first line (`🔎 “query” · 2 / 13`) shows the query (cut at `wording.QUERY_ECHO`); a query
+too long for the "Another" button rides whole in the first embed's URL, and "Context" reads back the
+words a message bolded.
 """
 
 from __future__ import annotations
 
+import base64
 import re
 import string
 from collections.abc import Sequence
@@ -18,7 +20,7 @@ import discord
 
 from bots import wording
 from bots.commands import Context, Notice, Reply, Results
-from bots.discord.buttons import result_view
+from bots.discord.buttons import more_id, result_view
 from quotecore import Quote, mark, truncate
 
 # Discord's documented limits.
@@ -34,9 +36,11 @@ COLOUR = discord.Colour(0x10A37F)
 #: Excerpt budgets tried in turn by `fit_embeds` until a message of several quotes fits.
 _BUDGETS = (1500, 1000, 700, 450, 300)
 _PUNCTUATION = frozenset(string.punctuation)
-_UNESCAPE = re.compile(r"\\([" + re.escape(string.punctuation) + "])")
 _MENTIONS = re.compile(r"@(everyone|here)|<(@[!&]?|#)\d+>")
-_HEADER = re.compile(r"^🔎 “(?P<query>.*)” · \d+(?:–\d+)? / \d+(?: · .*)?$", re.DOTALL)
+#: Where a query too long for the "Another" button rides: the first embed's URL, never displayed
+#: without a title (base64url of UTF-8; Discord allows 2048 characters).
+QUERY_URL = "https://quotebot.invalid/q/"
+URL_LIMIT = 2048
 _BOLD = re.compile(r"\*\*(.+?)\*\*", re.DOTALL)
 _ESCAPED = re.compile(r"\\(.)", re.DOTALL)
 
@@ -102,19 +106,25 @@ def fit_embeds(quotes: Sequence[Quote], *, first_number: int | None = None) -> l
 
 
 def query_markup(query: str) -> str:
-    """A query shown literally: ASCII punctuation escaped, `@` kept from pinging; exactly reversible."""
+    """A query shown literally: ASCII punctuation escaped, `@` kept from pinging; what users read is the query."""
     return "".join("\\" + ch + ("\u200b" if ch == "@" else "") if ch in _PUNCTUATION else ch for ch in query)
 
 
-def query_from_markup(markup: str) -> str:
-    """The inverse of `query_markup`."""
-    return _UNESCAPE.sub(r"\1", markup.replace("\u200b", ""))
+def query_url(query: str) -> str | None:
+    """The URL that carries a whole query (None if even that is too long: "Another" then says so)."""
+    url = QUERY_URL + base64.urlsafe_b64encode(query.encode()).decode()
+    return url if len(url) <= URL_LIMIT else None
 
 
-def query_from_header(message: discord.Message | None) -> str | None:
-    """The query a result message was for, read back from its first line (None if not one)."""
-    match = _HEADER.match(message.content) if message is not None else None
-    return query_from_markup(match["query"]) if match else None
+def query_from_message(message: discord.Message | None) -> str | None:
+    """The query a result message was for, read back from its first embed's URL (None if not there)."""
+    url = message.embeds[0].url if message is not None and message.embeds else None
+    if not url or not url.startswith(QUERY_URL):
+        return None
+    try:
+        return base64.urlsafe_b64decode(url[len(QUERY_URL) :]).decode()
+    except (ValueError, UnicodeDecodeError):
+        return None
 
 
 def bolded_words(message: discord.Message | None) -> list[str]:
@@ -128,7 +138,10 @@ def results_message(results: Results) -> Message:
     quotes, first = list(results.quotes), results.state.offset + 1
     embeds = fit_embeds(quotes, first_number=first if len(quotes) > 1 else None)
     header = results.header(query_markup, len(embeds))
-    view = result_view([q.id for q in quotes[: len(embeds)]], results.next(len(embeds)))
+    following = results.next(len(embeds))
+    if following is not None and more_id(0, 1, following.speaker_id, following.query).startswith("qb:mq:"):
+        embeds[0].url = query_url(following.query)  # too long for the button: "Another" reads it here
+    view = result_view([q.id for q in quotes[: len(embeds)]], following)
     return Message({"content": content(header), "embeds": embeds, "view": view}, private=False)
 
 

@@ -1,77 +1,57 @@
-"""Command registration only when the definitions changed, and what the invite URL asks for.
+"""Command registration only when Discord's copy differs from ours: one read per scope, then a write.
 
 Discord limits how many commands an application may create per day, so syncing on every start
-is a way to get rate-limited on a crash loop. A fingerprint of the command payloads (per
-application and scope) is stored in the cache directory; a start whose fingerprint matches skips
-the sync. `quotebot discord-sync` forces it.
+gets a crash-looping bot rate-limited; a local record of the last sync is no better, since
+commands deleted or edited elsewhere (another deploy, the Developer Portal) would never come back.
+With `guild_ids`, global commands left by an earlier global sync are cleared: a guild would
+otherwise list each command twice.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-from pathlib import Path
 from typing import Any
 
 import discord
 from discord import app_commands
 
 from bots.settings import Settings
-from quotecore import cache_dir
 
 log = logging.getLogger(__name__)
 
-#: What the bot does in a channel, and nothing more: see it, post (also in threads), with embeds.
-#: Interaction replies and their edits need no permission at all; the daily post needs these.
-PERMISSIONS = discord.Permissions(
-    view_channel=True, send_messages=True, send_messages_in_threads=True, embed_links=True
-)
-SCOPES = ("bot", "applications.commands")
+#: Keys whose None means "Discord's default": Discord answers with the default filled in.
+_DEFAULTED = frozenset({"contexts", "integration_types"})
 
 
-def _fingerprint_file(settings: Settings, application_id: int) -> Path:
-    return cache_dir(settings.corpus.cache_dir) / f"discord-commands-{application_id}.json"
-
-
-def fingerprint(tree: app_commands.CommandTree[Any], guild_ids: list[int]) -> str:
-    """A hash of exactly what a sync would send, and where to."""
-    payload = [command.to_dict(tree) for command in tree.get_commands()]
-    blob = json.dumps({"scope": sorted(guild_ids), "commands": payload}, sort_keys=True, ensure_ascii=False)
-    return hashlib.sha256(blob.encode()).hexdigest()
-
-
-def _stored(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8").strip()
-    except OSError:
-        return ""
+def same(local: Any, remote: Any) -> bool:
+    """Discord has what we would send: every key we send (it adds its own, omits empty ones, quotes ints)."""
+    if isinstance(local, dict):
+        theirs = remote if isinstance(remote, dict) else {}
+        return all(same(v, theirs.get(k)) for k, v in local.items() if not (k in _DEFAULTED and v is None))
+    if isinstance(local, list):
+        return len(local) == len(remote or []) and all(same(a, b) for a, b in zip(local, remote or [], strict=False))
+    return local == remote or str(local) == str(remote) or (not local and not remote)
 
 
 async def sync(tree: app_commands.CommandTree[Any], settings: Settings, *, force: bool = False) -> str:
-    """Register the commands (guild-scoped for guild_ids, else global) when they changed."""
-    client = tree.client
-    application_id = client.application_id or 0
+    """Register the commands (guild-scoped for guild_ids, else global) where Discord's copy differs."""
+    http, app_id = tree.client.http, tree.client.application_id or 0
     guild_ids = settings.discord.guild_ids
-    current = fingerprint(tree, guild_ids)
-    path = _fingerprint_file(settings, application_id)
-    if not force and _stored(path) == current:
-        log.info("slash commands unchanged since the last sync: not syncing")
-        return "Commands unchanged since the last sync; nothing sent (use discord-sync to force)."
-    if guild_ids:
-        for guild_id in guild_ids:
-            guild = discord.Object(guild_id)
-            tree.copy_global_to(guild=guild)
-            synced = await tree.sync(guild=guild)
-        where = f"guilds {', '.join(map(str, guild_ids))}"
-    else:
-        synced = await tree.sync()
-        where = "globally (may take up to an hour to appear everywhere)"
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(current, encoding="utf-8")
-    except OSError:
-        log.warning("could not store the command fingerprint in %s: the next start will sync again", path)
-    message = f"Synced {len(synced)} commands {where}."
+    ours = {c.name: c.to_dict(tree) for c in tree.get_commands()}
+    sent: list[str] = []
+    for guild_id in guild_ids or [None]:
+        theirs = await (http.get_guild_commands(app_id, guild_id) if guild_id else http.get_global_commands(app_id))
+        theirs_by_name = {c["name"]: c for c in theirs}
+        if force or theirs_by_name.keys() != ours.keys() or not same(ours, theirs_by_name):
+            if guild_id:
+                tree.copy_global_to(guild=discord.Object(guild_id))
+            await tree.sync(guild=discord.Object(guild_id) if guild_id else None)
+            sent.append(f"guild {guild_id}" if guild_id else "globally (may take up to an hour to appear everywhere)")
+    if guild_ids and await http.get_global_commands(app_id):  # left by an earlier global sync
+        await http.bulk_upsert_global_commands(app_id, [])
+        sent.append("cleared the global commands (each would show twice in the guilds)")
+    message = (
+        f"Synced {len(ours)} commands {', '.join(sent)}." if sent else "Commands unchanged on Discord: nothing sent."
+    )
     log.info(message)
     return message

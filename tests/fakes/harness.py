@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
@@ -82,3 +82,13 @@ class LocalServer:
         """Wake the waits: something was recorded."""
         async with self._changed:
             self._changed.notify_all()
+
+
+def first_match(items: Iterable[T]) -> T | None:
+    """The first item, or None: what a `wait_for` finder returns."""
+    return next(iter(items), None)
+
+
+def utf16_len(text: Any) -> int:
+    """Length as Discord and Slack count it: UTF-16 code units (an emoji outside the BMP is two)."""
+    return len(str(text).encode("utf-16-le")) // 2 if text is not None else 0
