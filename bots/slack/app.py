@@ -12,8 +12,10 @@ from functools import partial
 
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.middleware.request_verification.async_request_verification import AsyncRequestVerification
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bots import wording
@@ -42,6 +44,27 @@ def web_client(settings: Settings) -> AsyncWebClient:
     )
 
 
+class StrictSignatureVerifier(SignatureVerifier):
+    """slack_sdk's verifier, except that a timestamp that is not an integer is invalid (it raises)."""
+
+    def is_valid(self, body: str | bytes, timestamp: str | None, signature: str | None) -> bool:
+        """False for a malformed timestamp instead of ValueError, so no error handler ever runs."""
+        if timestamp is None or not timestamp.strip().isascii() or not timestamp.strip().isdigit():
+            return False
+        return super().is_valid(body, timestamp, signature)
+
+
+class RequestVerification(AsyncRequestVerification):
+    """bolt's request verification with the strict verifier and one log line per rejected request."""
+
+    def __init__(self, signing_secret: str) -> None:
+        super().__init__(signing_secret)
+        self._verifier = StrictSignatureVerifier(signing_secret)
+
+    def _debug_log_error(self, signature: str, timestamp: str, body: str) -> None:
+        log.warning("slack: rejected a request with an invalid signature or timestamp (401)")
+
+
 def create_app(ctx: AppContext, client: AsyncWebClient | None = None) -> AsyncApp:
     """Build the bolt app with every listener and offer its daily poster; nothing connects yet."""
     settings = ctx.settings.slack
@@ -50,8 +73,10 @@ def create_app(ctx: AppContext, client: AsyncWebClient | None = None) -> AsyncAp
     app = AsyncApp(
         client=client,
         signing_secret=secret or "",
-        # Socket Mode has no HTTP requests to verify; HTTP mode always verifies.
-        request_verification_enabled=bool(secret),
+        # Socket Mode has no HTTP requests to verify; HTTP mode always verifies, before anything
+        # else can run (authorization, listeners, the error handler): a request that fails is a 401.
+        request_verification_enabled=False,
+        before_authorize=RequestVerification(secret) if secret else None,
         process_before_response=False,
     )
     commands = ctx.commands("slack", cooldown_seconds=settings.cooldown_seconds)

@@ -71,7 +71,11 @@ async def quote_command(ack: AsyncAck, command: Body, respond: AsyncRespond, cli
 async def another_action(ack: AsyncAck, action: Body, respond: AsyncRespond, context: Ctx) -> None:
     """The Another button: the next page replaces the message; past the end, a private "No more matches."."""
     await ack()
-    state, ephemeral = render.state_from_value(action.get("value"))
+    decoded = render.state_from_value(action.get("value"))
+    if decoded is None:
+        await respond(replace_original=False, **render.message(Notice(wording.BAD_BUTTON, "invalid")))
+        return
+    state, ephemeral = decoded
     reply = context["quotebot"].commands.page(state)
     await respond(replace_original=isinstance(reply, Results), **render.message(reply, ephemeral=ephemeral))
 
@@ -86,8 +90,11 @@ async def context_action(ack: AsyncAck, action: Body, respond: AsyncRespond, con
 async def share_action(ack: AsyncAck, action: Body, respond: AsyncRespond, context: Ctx) -> None:
     """The Share to channel button: the same page, public, in place of the private one."""
     await ack()
-    state, _ = render.state_from_value(action.get("value"))
-    await respond(replace_original=False, **render.message(context["quotebot"].commands.page(state)))
+    decoded = render.state_from_value(action.get("value"))
+    if decoded is None:
+        await respond(replace_original=False, **render.message(Notice(wording.BAD_BUTTON, "invalid")))
+        return
+    await respond(replace_original=False, **render.message(context["quotebot"].commands.page(decoded[0])))
     await respond(delete_original=True)
 
 
