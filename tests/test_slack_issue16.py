@@ -5,6 +5,8 @@ Each test goes through the real bolt app served over HTTP and the mock Slack of 
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 import json
 import logging
 import re
@@ -19,10 +21,11 @@ from bots import wording
 from bots.commands import PageState
 from bots.runtime import AppContext
 from bots.settings import CorpusSettings, Settings, SlackSettings
-from bots.slack import create_app
+from bots.slack import create_app, post_quote, web_client
 from bots.slack.render import VALUE_LIMIT, state_from_value, state_value
 from quotecore.service import QuoteService
 from tests.fakes.slack_fake import (
+    CHANNEL_ID,
     USER_ID,
     MockSlack,
     block_actions_body,
@@ -156,3 +159,41 @@ async def test_context_of_a_long_passage_full_of_escapes_is_cut_before_escaping(
     section = unescape(texts[0])
     assert len(texts[0]) <= 3000 and section.endswith("…")
     assert section.removesuffix("…")[-1] == "。", "cut at a sentence end of the plain text, never after an escape"
+
+
+async def test_a_rate_limited_reply_is_retried_after_retry_after(
+    mock: MockSlack, service: QuoteService, cache_dir: Path
+) -> None:
+    mock.fail_response_urls(429, retry_after=1, times=1)
+    async with serve(service, make_settings(mock, cache_dir)) as url:
+        reply = await command(mock, url, "/quote", "能源")
+    assert mock.response_url_failures == 1 and reply.blocks
+
+
+@pytest.mark.parametrize("retry_after", [0, 3600])
+async def test_a_reply_that_stays_rate_limited_is_logged(
+    mock: MockSlack, service: QuoteService, cache_dir: Path, caplog: pytest.LogCaptureFixture, retry_after: int
+) -> None:
+    mock.fail_response_urls(429, retry_after=retry_after, times=None)
+    async with serve(service, make_settings(mock, cache_dir)) as url:
+        response_url = mock.new_response_url()
+        status, _, _ = await post_signed(url, slash_command_body("/quote", "能源", response_url=response_url), SECRET)
+        assert status == 200
+        for _ in range(200):  # the listener runs after the ack: wait for its last word
+            if any("response_url failed" in r.getMessage() for r in caplog.records):
+                break
+            await asyncio.sleep(0.05)
+    # Retry-After 0: the first try and two retries; an hour: not waited for.
+    assert mock.response_url_failures == (3 if retry_after == 0 else 1)
+    assert mock.responses(response_url) == []
+    failed = [r for r in caplog.records if "response_url failed" in r.getMessage()]
+    assert len(failed) == 1 and "429" in failed[0].getMessage()
+
+
+async def test_the_daily_post_retries_a_rate_limit(mock: MockSlack, service: QuoteService, cache_dir: Path) -> None:
+    mock.fail_next("chat.postMessage", 429, retry_after=0, times=2)
+    client = web_client(make_settings(mock, cache_dir))
+    quote = service.daily(dt.date(2026, 11, 24))
+    assert quote is not None
+    ts = await post_quote(client, CHANNEL_ID, quote, "今日语录")
+    assert ts and len(mock.calls("chat.postMessage")) == 3

@@ -14,7 +14,6 @@ from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.middleware.request_verification.async_request_verification import AsyncRequestVerification
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -24,6 +23,7 @@ from bots.runtime import AppContext, until_stopped
 from bots.settings import Settings, SlackSettings
 from bots.slack.listeners import register_listeners
 from bots.slack.render import escape, fallback_text, quote_blocks
+from bots.slack.retry import retry_handlers
 from quotecore import Quote
 
 log = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ def web_client(settings: Settings) -> AsyncWebClient:
     return AsyncWebClient(
         token=token,
         base_url=settings.slack.api_url,
-        retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=2)],
+        retry_handlers=retry_handlers(),
     )
 
 
@@ -134,7 +134,7 @@ async def _serve_socket(app: AsyncApp, settings: SlackSettings, stop: asyncio.Ev
     from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 
     app_token = settings.app_token.get_secret_value()
-    web_client = AsyncWebClient(base_url=settings.api_url)
+    web_client = AsyncWebClient(base_url=settings.api_url, retry_handlers=retry_handlers())
     # slack_sdk's connect retries every failure forever, 10 s apart, and only logs it: ask for a
     # connection URL once first, so a revoked or mistyped app token ends with one line.
     await web_client.apps_connections_open(app_token=app_token)

@@ -20,6 +20,7 @@ import bots.slack.render as render
 from bots import wording
 from bots.commands import Caller, Commands, Notice, Results, parse_daily_text, parse_quote_text
 from bots.settings import SlackSettings
+from bots.slack.retry import RetryingRespond
 
 log = logging.getLogger(__name__)
 Body = dict[str, Any]
@@ -132,6 +133,13 @@ def register_listeners(app: AsyncApp, commands: Commands, settings: SlackSetting
 
     async def inject(context: AsyncBoltContext, next: Callable[[], Awaitable[None]]) -> None:
         context["quotebot"] = deps
+        if context.response_url:  # replies retry rate limits and log what finally failed
+            client = context.client
+            context["respond"] = RetryingRespond(
+                response_url=context.response_url,
+                proxy=client.proxy if client else None,
+                ssl=client.ssl if client else None,
+            )
         await next()
 
     app.use(inject)

@@ -157,6 +157,9 @@ class ResponseUrlPost:
         return self.body.get("replace_original")
 
 
+RESPONSE_URL = "(response_url)"  # the failure queue of every response_url
+
+
 @dataclass
 class _Failure:
     """A queued failure for one Web API method; ``remaining`` None means until ``clear_failures()``."""
@@ -264,6 +267,7 @@ class MockSlack(LocalServer):
         self._socket_acks: list[SocketAck] = []
         self._socket_messages: list[JsonDict] = []
         self._last_ts_micros = 0
+        self.response_url_failures = 0
 
         self.add_user(bot_user_id, name=bot_name, is_bot=True, bot_id=bot_id)
         self.add_user(USER_ID, name=USER_NAME)
@@ -399,6 +403,16 @@ class MockSlack(LocalServer):
         """
         self._failures.setdefault(method, []).append(
             _Failure(status=200, body={"ok": False, "error": error, **extra}, retry_after=None, remaining=times)
+        )
+
+    def fail_response_urls(self, status: int = 429, retry_after: int | None = 1, *, times: int | None = 1) -> None:
+        """Make the next ``times`` POSTs to any ``response_url`` fail with ``status`` (default: rate limited).
+
+        Slack rate-limits response_url posts like Web API calls: 429 with ``Retry-After``. Failed
+        attempts are counted in ``response_url_failures`` and not recorded as responses.
+        """
+        self._failures.setdefault(RESPONSE_URL, []).append(
+            _Failure(status=status, body={}, retry_after=retry_after, remaining=times)
         )
 
     def new_response_url(self) -> str:
@@ -588,6 +602,11 @@ class MockSlack(LocalServer):
         state = self._response_urls.get(response_id)
         if state is None:
             return web.Response(status=404, text="no_such_response_url")
+        failure = self._pop_failure(RESPONSE_URL)
+        if failure is not None:
+            self.response_url_failures += 1
+            headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after is not None else {}
+            return web.Response(status=failure.status, text="rate_limited", headers=headers)
         if state.uses >= self.response_url_max_uses:
             # Slack allows a response_url to be used 5 times within 30 minutes.
             return web.Response(status=404, text="used_url")
