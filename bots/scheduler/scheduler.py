@@ -208,7 +208,10 @@ class DailyScheduler:
         if existing is not None:
             return
         if late > self.settings.misfire_grace_seconds:
-            self._skip(target, local_date, late)
+            if local_date == now.astimezone(zoneinfo.ZoneInfo(target.timezone)).date():
+                self._skip(target, local_date, late)  # today's post was missed: say so
+            else:  # yesterday's slot, while today's time has not come yet: nothing to report
+                log.debug("daily: %s: %s is past; next post at %s", target.key, local_date, target.next_local(now))
             return
         passage_id = await asyncio.to_thread(self.rotation.pick, self._scope(target), local_date, commit=True)
         quote = self.service.quote_for(passage_id) if passage_id else None
