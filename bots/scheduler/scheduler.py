@@ -276,13 +276,27 @@ class DailyScheduler:
     def preview(self, date: dt.date, target: DailyTarget | None = None) -> tuple[Quote, str] | None:
         """The quote and heading that `date`'s post carries (what `quotebot daily --date` shows).
 
-        Exact for a day already picked and for the next day to be posted; further ahead it assumes
-        the days in between are posted as planned.
+        Reads only (give it a `Store(url, readonly=True)`, opened). Exact for a day already picked and
+        for the next day to be posted; further ahead it assumes the days in between are posted as planned.
         """
-        self.store.open()
         passage_id = self.rotation.pick(self._scope(target), date, commit=False)
         quote = self.service.quote_for(passage_id) if passage_id else None
         return (quote, self.heading(date)) if quote else None
+
+    def preview_targets(self) -> list[DailyTarget | None]:
+        """Whose previews differ: one for a shared rotation, else each effective target (read only)."""
+        if self.settings.shared_rotation:
+            return [None]
+        configured = (DailyTarget(t.platform, t.channel, t.time, t.timezone) for t in self.settings.targets)
+        targets = {t.key: t for t in configured}
+        for chat in self.store.chat_targets():
+            if chat.enabled:
+                targets[f"{chat.platform}:{chat.channel}"] = DailyTarget(
+                    chat.platform, chat.channel, chat.time, chat.timezone, source="chat"
+                )
+            else:
+                targets.pop(f"{chat.platform}:{chat.channel}", None)
+        return [targets[k] for k in sorted(targets)] or [None]
 
     # ---------------------------------------------------------------- DailyControl
 

@@ -32,6 +32,7 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
+    inspect,
     select,
 )
 from sqlalchemy.engine import make_url
@@ -127,15 +128,49 @@ def create_db_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
-class Store:
-    """All reads and writes of the scheduler's state; each method is one short transaction."""
+def create_readonly_engine(url: str) -> Engine | None:
+    """An engine that cannot write (a preview reads, never writes); None when there is no database yet."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if not parsed.database or parsed.database == ":memory:":
+            return None
+        path = Path(parsed.database).expanduser()
+        if not path.is_file():
+            return None
+        return create_engine(f"sqlite:///file:{path}?mode=ro&uri=true")
+    return create_engine(url, pool_pre_ping=True, execution_options={"postgresql_readonly": True})
 
-    def __init__(self, url: str) -> None:
+
+class Store:
+    """All reads and writes of the scheduler's state; each method is one short transaction.
+
+    `readonly=True` (previews) never creates a file, a table or a row: a database or table that does
+    not exist yet reads as empty.
+    """
+
+    def __init__(self, url: str, *, readonly: bool = False) -> None:
         self.url = url
-        self.engine = create_db_engine(url)
+        self.readonly = readonly
+        engine = create_readonly_engine(url) if readonly else create_db_engine(url)
+        self._engine = engine
+        self._absent = engine is None
+
+    @property
+    def engine(self) -> Engine:
+        """The engine (a read-only store without a database has none)."""
+        if self._engine is None:
+            raise StoreError(f"{self.url}: no database yet")
+        return self._engine
 
     def open(self) -> None:
-        """Create the schema on first start; refuse a database from a newer version."""
+        """Create the schema on first start; refuse a database from a newer version.
+
+        Read-only: only look; a database without the tables reads as empty.
+        """
+        if self.readonly:
+            if self._engine is not None:
+                self._absent = not inspect(self._engine).has_table(picks.name)
+            return
         metadata.create_all(self.engine)
         with self.engine.begin() as conn:
             row = conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).first()
@@ -153,7 +188,8 @@ class Store:
 
     def close(self) -> None:
         """Release connections (tests open and close many stores)."""
-        self.engine.dispose()
+        if self._engine is not None:
+            self._engine.dispose()
 
     @contextmanager
     def _tx(self) -> Iterator[Connection]:
@@ -164,6 +200,8 @@ class Store:
 
     def chat_targets(self) -> list[ChatTarget]:
         """Every target set from chat, enabled or switched off."""
+        if self._absent:
+            return []
         with self._tx() as conn:
             rows = conn.execute(select(targets)).all()
         return [
@@ -224,6 +262,8 @@ class Store:
 
     def picks(self, scope: str) -> list[tuple[dt.date, int, str]]:
         """(date, cycle, passage id) of every pick in a scope, oldest first."""
+        if self._absent:
+            return []
         with self._tx() as conn:
             rows = conn.execute(
                 select(picks.c.local_date, picks.c.cycle, picks.c.passage_id)
