@@ -12,11 +12,14 @@ import json
 import logging
 import os
 import sqlite3
+import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bots.check import run_check
 from bots.cli import build_parser
 from bots.scheduler import DailyScheduler, Store
 from quotecore.cli import run as cli_run
@@ -135,3 +138,22 @@ def test_daily_preview_creates_no_database(tmp_path: Path, cache_dir: Path, clea
     sqlite3.connect(db).close()  # an empty database: no tables are created either
     preview(settings, dt.date(2026, 11, 24), "--json")
     assert sqlite3.connect(db).execute("select count(*) from sqlite_master").fetchone()[0] == 0
+
+
+@pytest.mark.parametrize("url", ["postgresql://quotebot@127.0.0.1:1/quotebot", "postgresql+psycopg://q@127.0.0.1:1/q"])
+def test_check_names_a_missing_postgresql_driver(
+    tmp_path: Path, cache_dir: Path, clean_env: None, monkeypatch: pytest.MonkeyPatch, url: str
+) -> None:
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # as on an install without the extra
+    settings = write_settings(tmp_path, cache_dir, url, '[[daily.targets]]\nplatform = "console"\nchannel = "c"\n')
+    out = io.StringIO()
+    assert run_check(settings, out) == 1
+    problem = [line for line in out.getvalue().splitlines() if "storage.url" in line]
+    assert len(problem) == 1 and 'pip install "quotebot[postgres]"' in problem[0]
+    assert "check the path" not in problem[0]
+
+
+def test_the_postgres_extra_is_declared_and_documented() -> None:
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["optional-dependencies"]
+    assert any(dep.startswith("psycopg") for dep in extras["postgres"])
+    assert 'pip install "quotebot[postgres]"' in (ROOT / "README.md").read_text(encoding="utf-8")

@@ -29,7 +29,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from bots.daily_control import Platform, Poster, PostError
 from bots.scheduler.rotation import SHARED_SCOPE, Rotation
-from bots.scheduler.store import ChatTarget, Store
+from bots.scheduler.store import ChatTarget, Store, missing_driver
 from bots.settings import DailySettings, Settings
 from quotecore import Quote, QuoteService
 
@@ -351,6 +351,9 @@ class DailyScheduler:
 def check_database(settings: Settings) -> str | None:
     """None when the database opens with a schema this version understands, else the fix."""
     store: Store | None = None
+    driver = missing_driver(settings.storage.url)
+    if driver is not None:
+        return f"storage.url {settings.storage.url}: {driver}"
     try:
         store = Store(settings.storage.url)
         store.open()

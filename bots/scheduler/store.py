@@ -125,7 +125,29 @@ def create_db_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 5})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(_with_driver(url), pool_pre_ping=True)
+
+
+def _with_driver(url: str) -> str:
+    """`postgresql://…` means psycopg 3 (the `postgres` extra), not SQLAlchemy's default psycopg2."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    return url
+
+
+def missing_driver(url: str) -> str | None:
+    """The install command when `url` needs a database driver that is not installed, else None."""
+    try:
+        make_url(_with_driver(url)).get_dialect().import_dbapi()
+    except ImportError:
+        backend = make_url(url).get_backend_name()
+        if backend == "postgresql":
+            return 'the PostgreSQL driver is not installed: pip install "quotebot[postgres]"'
+        return f"the {backend} driver ({make_url(_with_driver(url)).drivername}) is not installed"
+    except Exception:
+        return None
+    return None
 
 
 def create_readonly_engine(url: str) -> Engine | None:
@@ -138,7 +160,7 @@ def create_readonly_engine(url: str) -> Engine | None:
         if not path.is_file():
             return None
         return create_engine(f"sqlite:///file:{path}?mode=ro&uri=true")
-    return create_engine(url, pool_pre_ping=True, execution_options={"postgresql_readonly": True})
+    return create_engine(_with_driver(url), pool_pre_ping=True, execution_options={"postgresql_readonly": True})
 
 
 class Store:
