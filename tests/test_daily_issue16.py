@@ -6,6 +6,7 @@ see `tests/test_daily_processes.py`.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import io
 import json
@@ -21,6 +22,7 @@ import pytest
 
 from bots.check import run_check
 from bots.cli import build_parser
+from bots.daily_control import PostError
 from bots.scheduler import DailyScheduler, Store
 from quotecore.cli import run as cli_run
 from quotecore.service import QuoteService
@@ -157,3 +159,40 @@ def test_the_postgres_extra_is_declared_and_documented() -> None:
     extras = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["optional-dependencies"]
     assert any(dep.startswith("psycopg") for dep in extras["postgres"])
     assert 'pip install "quotebot[postgres]"' in (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+async def test_one_channels_back_off_does_not_delay_another(service: QuoteService, db_url: str) -> None:  # noqa: F811
+    released = asyncio.Event()
+    sleeping: list[float] = []
+
+    async def held_sleep(seconds: float) -> None:  # a back-off that lasts until the test says so
+        sleeping.append(seconds)
+        await released.wait()
+
+    class Poster:
+        def __init__(self) -> None:
+            self.posts: list[str] = []
+
+        async def __call__(self, channel: str, quote: Any, heading: str) -> str:
+            if channel == "111":
+                raise PostError("Slack is having trouble", permanent=False)
+            self.posts.append(channel)
+            return "m1"
+
+    settings = daily_settings(target("111"), target("222"))
+    sched = DailyScheduler(service, settings, Store(db_url), clock=lambda: shanghai(6, 9, 0), sleep=held_sleep)
+    poster = Poster()
+    sched.register_poster("discord", poster)
+    await asyncio.to_thread(sched.store.open)
+    await sched._load_targets()
+    run = asyncio.create_task(sched.tick(shanghai(6, 9, 0)))
+    for _ in range(100):
+        if poster.posts and sleeping:
+            break
+        await asyncio.sleep(0.02)
+    assert sleeping, "channel 111 is backing off"
+    assert poster.posts == ["222"], "channel 222 posted during 111's back-off"
+    released.set()
+    await run
+    assert sched.store.post("discord:111", dt.date(2026, 11, 6))["status"] == "failed"  # type: ignore[index]
+    await sched.shutdown()

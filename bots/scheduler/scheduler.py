@@ -108,7 +108,7 @@ class DailyScheduler:
         self._targets: dict[str, DailyTarget] = {}
         self._scheduler: AsyncIOScheduler | None = None
         self._skipped: set[tuple[str, dt.date]] = set()
-        self._lock = asyncio.Lock()
+        self._locks: dict[str, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
     @classmethod
@@ -178,9 +178,12 @@ class DailyScheduler:
     async def tick(self, now: dt.datetime | None = None, platform: str | None = None) -> None:
         """Post whatever is due at `now` (the catch-up pass; tests call it with a moved clock)."""
         now = now or self.clock()
-        for target in self.targets():
-            if platform is None or target.platform == platform:
-                await self._run(target, now)
+        due = [t for t in self.targets() if platform is None or t.platform == platform]
+        # Targets are independent: one channel's retries and back-offs never delay another's post.
+        results = await asyncio.gather(*(self._run(target, now) for target in due), return_exceptions=True)
+        for target, result in zip(due, results, strict=True):
+            if isinstance(result, Exception):
+                log.error("daily: %s failed: %s", target.key, result, exc_info=result)
 
     def _scope(self, target: DailyTarget | None) -> str:
         if target is None or self.settings.shared_rotation:
@@ -192,7 +195,9 @@ class DailyScheduler:
         return f"{self.settings.heading} · {date.isoformat()}"
 
     async def _run(self, target: DailyTarget, now: dt.datetime) -> None:
-        async with self._lock:  # one post at a time per process; other processes meet the claim
+        # One run at a time per target in this process (a job and a catch-up pass meet here); other
+        # targets are not held up, and other processes meet the claim.
+        async with self._locks.setdefault(target.key, asyncio.Lock()):
             await self._run_locked(target, now)
 
     async def _run_locked(self, target: DailyTarget, now: dt.datetime) -> None:
