@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -34,13 +35,16 @@ from sqlalchemy import (
     event,
     inspect,
     select,
+    text,
 )
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
+#: The PostgreSQL advisory lock taken while creating the schema (any constant; "quotebot" in ASCII).
+SCHEMA_LOCK_KEY = 0x71756F7465626F74
 
 metadata = MetaData()
 meta = Table("meta", metadata, Column("key", String(64), primary_key=True), Column("value", Text, nullable=False))
@@ -193,7 +197,7 @@ class Store:
             if self._engine is not None:
                 self._absent = not inspect(self._engine).has_table(picks.name)
             return
-        metadata.create_all(self.engine)
+        self._create_schema()
         with self.engine.begin() as conn:
             row = conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).first()
         if row is None:
@@ -207,6 +211,27 @@ class Store:
                 f"{self.url}: schema version {row.value} is newer than this quotebot's ({SCHEMA_VERSION}); "
                 "upgrade quotebot or point [storage] url at another database"
             )
+
+    def _create_schema(self, attempts: int = 5) -> None:
+        """Create what is missing, safe when several processes start together on an empty database.
+
+        PostgreSQL: under a transaction-scoped advisory lock, so one process creates and the others
+        find the tables. SQLite (and any other backend): create-if-absent, and a lost race ("table
+        already exists", a unique violation in the catalog) is retried, finding the tables made by
+        the winner.
+        """
+        for attempt in range(attempts):
+            try:
+                with self.engine.begin() as conn:
+                    if conn.dialect.name == "postgresql":
+                        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
+                    metadata.create_all(conn, checkfirst=True)
+                return
+            except (OperationalError, ProgrammingError, IntegrityError) as exc:
+                if attempt == attempts - 1:
+                    raise
+                log.debug("schema creation raced another process (%s); checking again", exc)
+                time.sleep(0.1 * (attempt + 1))
 
     def close(self) -> None:
         """Release connections (tests open and close many stores)."""

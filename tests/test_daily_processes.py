@@ -1,0 +1,112 @@
+"""The daily excerpt across OS processes (issue 16 items 5–7), on SQLite and on a real PostgreSQL.
+
+PostgreSQL comes from Debian's server package, run by `tests/fakes/postgres.py` in a temporary
+directory on a free 127.0.0.1 port (as `nobody` when the tests run as root); where it cannot be had,
+the PostgreSQL cases are skipped with the reason.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+from tests.fakes.postgres import PostgresServer
+
+_names = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    server = PostgresServer()
+    reason = server.why_not()
+    if reason is not None:
+        pytest.skip(reason)
+    try:
+        server.start()
+    except Exception as exc:  # pragma: no cover - depends on the machine
+        server.stop()
+        pytest.skip(f"PostgreSQL did not start: {exc}")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database URL on each backend."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / f'db{next(_names)}' / 'quotebot.sqlite3'}"
+    else:
+        server: PostgresServer = request.getfixturevalue("postgres")
+        yield server.create_database(f"quotebot_{os.getpid()}_{next(_names)}")
+
+
+def spawn(code: str, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    """A separate Python process running `code` in the repository (argv[1:] = args)."""
+    return subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(code), *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
+
+
+OPEN_TOGETHER = """
+    import os, sys, time
+    from pathlib import Path
+    from bots.scheduler import Store
+    barrier, urls = Path(sys.argv[1]), sys.argv[2:]
+    for trial, url in enumerate(urls):
+        store = Store(url)
+        (barrier / f"ready-{trial}-{os.getpid()}").touch()
+        while not (barrier / f"go-{trial}").exists():  # every process opens at the same instant
+            time.sleep(0.001)
+        store.open()
+        store.close()
+        print("opened", trial, flush=True)
+"""
+
+
+def test_processes_starting_together_on_an_empty_database_all_open_it(database_url: str, tmp_path: Path) -> None:
+    urls = [database_url] + [_fresh(database_url, trial) for trial in (1, 2)]
+    barrier = tmp_path / "barrier"
+    barrier.mkdir()
+    children = [spawn(OPEN_TOGETHER, str(barrier), *urls) for _ in range(4)]
+    try:
+        for trial in range(len(urls)):
+            deadline = time.monotonic() + 60
+            while len(list(barrier.glob(f"ready-{trial}-*"))) < len(children):
+                if time.monotonic() > deadline or any(c.poll() is not None for c in children):
+                    break
+                time.sleep(0.005)
+            (barrier / f"go-{trial}").touch()
+        outputs = [c.communicate(timeout=60)[0] for c in children]
+    finally:
+        for child in children:
+            child.kill() if child.poll() is None else None
+    assert [c.returncode for c in children] == [0] * len(children), outputs
+    assert all(out.count("opened") == len(urls) for out in outputs), outputs
+
+
+def _fresh(url: str, trial: int) -> str:
+    """Another empty database beside `url` (a new SQLite file, or a new PostgreSQL database)."""
+    if url.startswith("sqlite"):
+        return url.replace("quotebot.sqlite3", f"trial{trial}.sqlite3")
+    import psycopg
+
+    base, name = url.rsplit("/", 1)
+    host = base.split("@", 1)[1]
+    host_name, port = host.split(":")
+    with psycopg.connect(f"host={host_name} port={port} user=postgres dbname=postgres", autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}_t{trial}"')  # type: ignore[arg-type]
+    return f"{base}/{name}_t{trial}"
