@@ -7,8 +7,12 @@ the PostgreSQL cases are skipped with the reason.
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 import itertools
+import json
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -18,8 +22,10 @@ from pathlib import Path
 
 import pytest
 
+from bots.scheduler import Store
 from tests.conftest import ROOT
 from tests.fakes.postgres import PostgresServer
+from tests.fakes.slack_fake import CHANNEL_ID, MockSlack
 
 _names = itertools.count()
 
@@ -110,3 +116,76 @@ def _fresh(url: str, trial: int) -> str:
     with psycopg.connect(f"host={host_name} port={port} user=postgres dbname=postgres", autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}_t{trial}"')  # type: ignore[arg-type]
     return f"{base}/{name}_t{trial}"
+
+
+def clean_env() -> dict[str, str]:
+    """The environment without bot settings (a developer's tokens must not turn on another adapter)."""
+    return {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "SLACK_", "QUOTEBOT_"))}
+
+
+def spawn_clean(code: str, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(code), *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=clean_env(),
+    )
+
+
+#: `quotebot run` (bots.app.main, its signal handling and shutdown order) with Slack in HTTP mode
+#: against the test's mock. The scheduler believes it is 09:00:30 UTC on 2026-11-24 and its cron job
+#: fires two seconds after it is scheduled; the catch-up pass is off, so the job posts.
+RUN_BOT = """
+    import asyncio, datetime as dt, json, sys
+    from apscheduler.triggers.date import DateTrigger
+    import bots.scheduler.scheduler as scheduler
+    from bots.app import main
+    from bots.settings import CorpusSettings, DailySettings, Settings, SlackSettings, StorageSettings, Target
+
+    cfg = json.loads(sys.argv[1])
+    now = dt.datetime(2026, 11, 24, 9, 0, 30, tzinfo=dt.UTC)
+    scheduler.utc_now = lambda: now
+    scheduler.CronTrigger = lambda **kw: DateTrigger(run_date=dt.datetime.now(dt.UTC) + dt.timedelta(seconds=2))
+
+    async def no_catch_up(self, *args, **kwargs):
+        return None
+
+    scheduler.DailyScheduler.tick = no_catch_up
+    settings = Settings(
+        slack=SlackSettings(bot_token="xoxb-test", signing_secret="s", api_url=cfg["api_url"], mode="http",
+                            host="127.0.0.1", port=0),
+        corpus=CorpusSettings(cache_dir=cfg["cache_dir"]),
+        daily=DailySettings(targets=[Target(platform="slack", channel=cfg["channel"], time=dt.time(9, 0),
+                                            timezone="UTC")]),
+        storage=StorageSettings(url=cfg["url"]),
+    )
+    status = asyncio.run(main(settings, console=False))
+    print("exit", status, flush=True)
+    sys.exit(status)
+"""
+
+
+async def test_sigterm_while_a_post_is_in_flight_waits_for_it(database_url: str, cache_dir: Path) -> None:
+    async with MockSlack() as slack:
+        slack.delays["chat.postMessage"] = 3.0
+        cfg = {"api_url": slack.api_url, "cache_dir": str(cache_dir), "channel": CHANNEL_ID, "url": database_url}
+        child = spawn_clean(RUN_BOT, json.dumps(cfg))
+        try:
+            await slack.wait_for_call("chat.postMessage", timeout=90)
+            child.send_signal(signal.SIGTERM)  # while Slack has not answered yet
+            output, _ = await asyncio.to_thread(child.communicate, timeout=60)
+        finally:
+            if child.poll() is None:
+                child.kill()
+        calls = slack.calls("chat.postMessage")
+    assert child.returncode == 0, output
+    assert len(calls) == 1 and calls[0].ok
+    store = Store(database_url)
+    try:
+        post = store.post(f"slack:{CHANNEL_ID}", dt.date(2026, 11, 24))
+    finally:
+        store.close()
+    assert post is not None and post["status"] == "sent", (post, output)
+    assert post["message_id"] == calls[0].response["ts"]

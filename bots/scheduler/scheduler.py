@@ -21,13 +21,15 @@ import logging
 import os
 import socket
 import zoneinfo
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from bots.daily_control import Platform, Poster, PostError
+from bots.runtime import until_stopped
 from bots.scheduler.rotation import SHARED_SCOPE, Rotation
 from bots.scheduler.store import ChatTarget, Store, missing_driver
 from bots.settings import DailySettings, Settings
@@ -38,6 +40,8 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], dt.datetime]
 Sleep = Callable[[float], Awaitable[None]]
 RETRY_DELAYS = (5.0, 30.0, 120.0)
+#: How long shutdown waits for a post in flight (systemd's default stop timeout is 90 s).
+SHUTDOWN_GRACE = 30.0
 
 
 def utc_now() -> dt.datetime:
@@ -110,6 +114,7 @@ class DailyScheduler:
         self._skipped: set[tuple[str, dt.date]] = set()
         self._locks: dict[str, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._stop = asyncio.Event()
 
     @classmethod
     def from_settings(cls, service: QuoteService, settings: Settings, *, clock: Clock | None = None) -> DailyScheduler:
@@ -129,14 +134,32 @@ class DailyScheduler:
         log.info("daily: %d target(s) scheduled", len(self._targets))
         await self.tick()
 
-    async def shutdown(self) -> None:
-        """Stop the jobs; wait for a post in flight so its claim records the outcome."""
+    async def shutdown(self, grace: float = SHUTDOWN_GRACE) -> None:
+        """Stop the jobs; wait (at most `grace` seconds) for a post in flight so its claim records the outcome.
+
+        No new retry starts once stopping. A post still running after `grace` is cancelled: its claim
+        keeps no outcome and the next start reconciles it (`reconcile`).
+        """
+        self._stop.set()
         if self._scheduler is not None:
-            self._scheduler.shutdown(wait=False)
+            self._scheduler.shutdown(wait=False)  # cancels the jobs' own tasks, not the posts (below)
             self._scheduler = None
         if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+            log.info("daily: waiting for %d post(s) in flight", len(self._tasks))
+            _, pending = await asyncio.wait(set(self._tasks), timeout=grace)
+            for task in pending:
+                log.warning("daily: a post still in flight after %.0f s was cancelled", grace)
+                task.cancel()
+            if pending:
+                await asyncio.gather(*pending, return_exceptions=True)
         await asyncio.to_thread(self.store.close)
+
+    def _track(self, coroutine: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        """Run as a task of our own, which shutdown waits for (APScheduler cancels its job tasks)."""
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
 
     async def _load_targets(self) -> None:
         targets = {
@@ -166,8 +189,9 @@ class DailyScheduler:
 
     async def _job(self, key: str) -> None:
         target = self._targets.get(key)
-        if target is not None:
-            await self._run(target, self.clock())
+        if target is not None and not self._stop.is_set():
+            # Shielded: stopping the scheduler cancels this job, never the post it started.
+            await asyncio.shield(self._track(self._run(target, self.clock())))
 
     def targets(self) -> list[DailyTarget]:
         """The effective targets: the file's, overridden by chat settings."""
@@ -243,10 +267,10 @@ class DailyScheduler:
         for delay in (*self.retry_delays, None):
             attempts += 1
             message_id, error, retry = await self._attempt(target, quote, heading, poster, attempts)
-            if message_id is not None or not retry:
+            if message_id is not None or not retry or self._stop.is_set():
                 break
             if delay is not None:
-                await self.sleep(delay)
+                await until_stopped(self.sleep(delay), self._stop)  # a back-off ends at shutdown
         sent = message_id is not None
         outcome = {"message_id": message_id, "error": None} if sent else {"error": error}
         await asyncio.to_thread(
@@ -309,9 +333,7 @@ class DailyScheduler:
         """An adapter is connected: post its targets through `poster`, and catch up now."""
         self._posters[platform] = poster
         if self._scheduler is not None:
-            task = asyncio.get_running_loop().create_task(self.tick(platform=platform))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._track(self.tick(platform=platform))
 
     def unregister_poster(self, platform: Platform) -> None:
         """The adapter is going away: its targets wait for it."""

@@ -35,6 +35,7 @@ Typical use::
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import hmac
@@ -268,6 +269,8 @@ class MockSlack(LocalServer):
         self._socket_messages: list[JsonDict] = []
         self._last_ts_micros = 0
         self.response_url_failures = 0
+        #: Seconds a Web API method waits before answering (e.g. ``{"chat.postMessage": 3}``).
+        self.delays: dict[str, float] = {}
 
         self.add_user(bot_user_id, name=bot_name, is_bot=True, bot_id=bot_id)
         self.add_user(USER_ID, name=USER_NAME)
@@ -561,6 +564,10 @@ class MockSlack(LocalServer):
         method = request.match_info["method"]
         call = await _parse_api_request(method, request)
         self._calls.append(call)
+        delay = self.delays.get(method)
+        if delay:  # a slow Slack: the call is recorded (and waited-for) now, answered later
+            await self.notify()
+            await asyncio.sleep(delay)
         status, body, headers = self._answer(call)
         call.status = status
         call.response = body
