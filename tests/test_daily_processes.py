@@ -22,7 +22,10 @@ from pathlib import Path
 
 import pytest
 
-from bots.scheduler import Store
+from bots.scheduler import DailyScheduler, Store
+from bots.settings import DailySettings, Settings, SlackSettings, Target
+from bots.slack import SlackPoster, web_client
+from quotecore.service import QuoteService
 from tests.conftest import ROOT
 from tests.fakes.postgres import PostgresServer
 from tests.fakes.slack_fake import CHANNEL_ID, MockSlack
@@ -189,3 +192,92 @@ async def test_sigterm_while_a_post_is_in_flight_waits_for_it(database_url: str,
         store.close()
     assert post is not None and post["status"] == "sent", (post, output)
     assert post["message_id"] == calls[0].response["ts"]
+
+
+#: A process that claims the day's Slack post and dies (SIGKILL) before sending it or right after
+#: Slack accepted it, before the outcome is recorded.
+CRASH = """
+    import asyncio, datetime as dt, json, os, signal, sys
+    from pathlib import Path
+    from bots.scheduler import DailyScheduler, Store
+    from bots.settings import DailySettings, Settings, SlackSettings, Target
+    from bots.slack import SlackPoster, web_client
+    from quotecore.service import QuoteService
+
+    cfg = json.loads(sys.argv[1])
+    service = QuoteService(Path("seeds"), Path("config"), Path(cfg["cache_dir"]))
+    service.load()
+    target = Target(platform="slack", channel=cfg["channel"], time=dt.time(9, 0), timezone="UTC")
+    daily = DailySettings(targets=[target])
+    real = SlackPoster(web_client(Settings(slack=SlackSettings(bot_token="xoxb-test", api_url=cfg["api_url"]))))
+
+    async def dying_poster(channel, quote, heading):
+        if cfg["when"] == "after_send":
+            await real(channel, quote, heading)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    async def run():
+        clock = lambda: dt.datetime(2026, 11, 24, 9, 0, 30, tzinfo=dt.UTC)
+        sched = DailyScheduler(service, daily, Store(cfg["url"]), clock=clock)
+        sched.register_poster("slack", dying_poster)
+        await sched.start()
+
+    asyncio.run(run())
+"""
+
+
+@pytest.mark.parametrize(
+    ("backend", "when"),
+    [("sqlite", "before_send"), ("sqlite", "after_send"), ("sqlite", "no_history"), ("postgresql", "after_send")],
+)
+async def test_a_crash_between_claim_and_outcome_is_reconciled_at_start(
+    backend: str, when: str, tmp_path: Path, cache_dir: Path, service: QuoteService, request: pytest.FixtureRequest
+) -> None:
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'quotebot.sqlite3'}"
+    else:
+        url = request.getfixturevalue("postgres").create_database(f"quotebot_crash_{os.getpid()}_{next(_names)}")
+    key, day = f"slack:{CHANNEL_ID}", dt.date(2026, 11, 24)
+    async with MockSlack() as slack:
+        cfg = {
+            "api_url": slack.api_url,
+            "cache_dir": str(cache_dir),
+            "channel": CHANNEL_ID,
+            "url": url,
+            "when": "before_send" if when == "no_history" else when,
+        }
+        child = spawn_clean(CRASH, json.dumps(cfg))
+        output, _ = await asyncio.to_thread(child.communicate, timeout=90)
+        assert child.returncode == -signal.SIGKILL, output
+        store = Store(url)
+        claim = store.post(key, day)
+        assert claim is not None and claim["status"] == "claimed", "the crash left a claim without outcome"
+        sent_before = [c for c in slack.calls("chat.postMessage") if c.ok]
+
+        if when == "no_history":
+            slack.error_next("conversations.history", "missing_scope", times=None)
+        settings = Settings(slack=SlackSettings(bot_token="xoxb-test", api_url=slack.api_url))
+        daily = DailySettings(
+            targets=[Target(platform="slack", channel=CHANNEL_ID, time=dt.time(9, 0), timezone="UTC")],
+            claim_lease_seconds=0,
+        )
+        sched = DailyScheduler(
+            service, daily, Store(url), clock=lambda: dt.datetime(2026, 11, 24, 9, 40, tzinfo=dt.UTC)
+        )
+        sched.register_poster("slack", SlackPoster(web_client(settings)))
+        await sched.start()
+        notices = sched.take_notices("slack")
+        await sched.shutdown()
+        sent = [c for c in slack.calls("chat.postMessage") if c.ok]
+        outcome = store.post(key, day)
+        store.close()
+    assert outcome is not None
+    if when == "before_send":
+        assert sent_before == [] and len(sent) == 1, "posted again: the message was not in the channel"
+        assert outcome["status"] == "sent" and outcome["message_id"] == sent[0].response["ts"]
+    elif when == "after_send":
+        assert len(sent_before) == 1 and len(sent) == 1, "not posted twice: the message was found"
+        assert outcome["status"] == "sent" and outcome["message_id"] == sent[0].response["ts"]
+    else:
+        assert sent == [] and outcome["status"] in ("unknown", "unknown-told")
+        assert len(notices) == 1 and "2026-11-24" in notices[0] and "may not have gone out" in notices[0]

@@ -202,6 +202,9 @@ class DailyScheduler:
     async def tick(self, now: dt.datetime | None = None, platform: str | None = None) -> None:
         """Post whatever is due at `now` (the catch-up pass; tests call it with a moved clock)."""
         now = now or self.clock()
+        for name in sorted(self._posters):
+            if platform is None or name == platform:
+                await self.reconcile(name)
         due = [t for t in self.targets() if platform is None or t.platform == platform]
         # Targets are independent: one channel's retries and back-offs never delay another's post.
         results = await asyncio.gather(*(self._run(target, now) for target in due), return_exceptions=True)
@@ -250,6 +253,56 @@ class DailyScheduler:
         if not await asyncio.to_thread(self.store.claim, target.key, local_date, self.owner):
             log.info("daily: %s for %s already claimed elsewhere", target.key, local_date)
             return
+        await self._send(target, local_date, quote, poster)
+
+    async def reconcile(self, platform: str) -> None:
+        """Claims without an outcome older than the lease: a process stopped between claim and send.
+
+        Where the poster can read the channel's history (`find`), the day is posted again only if
+        the bot's message is not there (and recorded as sent if it is); otherwise the day is
+        recorded as unknown and the admins are told. Never silently lost, never posted twice.
+        """
+        poster = self._posters.get(platform)
+        if poster is None:
+            return
+        before = utc_now() - dt.timedelta(seconds=self.settings.claim_lease_seconds)
+        for claim in await asyncio.to_thread(self.store.stale_claims, f"{platform}:", before):
+            key, local_date = claim["target"], dt.date.fromisoformat(claim["local_date"])
+            async with self._locks.setdefault(key, asyncio.Lock()):
+                if not await asyncio.to_thread(self.store.take_over, claim, self.owner):
+                    continue  # another process is reconciling it
+                await self._recover(platform, key, local_date, poster)
+
+    async def _recover(self, platform: str, key: str, local_date: dt.date, poster: Poster) -> None:
+        channel = key.split(":", 1)[1]
+        heading = self.heading(local_date)
+        target = self._targets.get(key) or DailyTarget(platform, channel, dt.time(0, 0), "UTC")
+        find = getattr(poster, "find", None)
+        if find is None:
+            found: str | None = None
+            reason = "this platform's history is not read"
+        else:
+            try:
+                found, reason = await find(channel, heading), ""
+            except PostError as exc:
+                find, found, reason = None, None, str(exc)
+        if find is None:
+            log.warning("daily: %s for %s: the process stopped mid-post; unknown whether it went out (%s)",
+                        key, local_date, reason)  # fmt: skip
+            await asyncio.to_thread(
+                self.store.record, key, local_date, status="unknown", error=f"stopped mid-post; {reason}"
+            )
+            return
+        if found is not None:
+            log.info("daily: %s for %s was posted before the process stopped (%s)", key, local_date, found)
+            await asyncio.to_thread(self.store.record, key, local_date, status="sent", message_id=found, error=None)
+            return
+        passage_id = await asyncio.to_thread(self.rotation.pick, self._scope(target), local_date, commit=True)
+        quote = self.service.quote_for(passage_id) if passage_id else None
+        if quote is None:
+            await asyncio.to_thread(self.store.record, key, local_date, status="failed", error="no eligible quote")
+            return
+        log.warning("daily: %s for %s: the process stopped before sending; posting it now", key, local_date)
         await self._send(target, local_date, quote, poster)
 
     def _skip(self, target: DailyTarget, local_date: dt.date, late: float) -> None:
@@ -367,11 +420,16 @@ class DailyScheduler:
         return f"Daily excerpt for channel {channel} is off."
 
     def take_notices(self, platform: Platform) -> list[str]:
-        """Broken targets of this platform, each reported once."""
+        """Broken targets and posts of unknown fate of this platform, each reported once."""
         return [
             f"The daily excerpt for {key.split(':', 1)[1]} stopped: {reason}. "
             "Give the bot access again, then set it with /quote-daily."
             for key, reason in self.store.take_notices(f"{platform}:")
+        ] + [
+            f"The daily excerpt for {key.split(':', 1)[1]} on {day.isoformat()} may not have gone out: "
+            "the bot stopped while posting it and cannot read the channel to check. Look, and post it "
+            "by hand if it is missing."
+            for key, day in self.store.take_unknown(f"{platform}:")
         ]
 
 

@@ -65,7 +65,7 @@ posts = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("target", String(96), nullable=False),
     Column("local_date", String(10), nullable=False),
-    Column("status", String(16), nullable=False),  # claimed | sent | failed
+    Column("status", String(16), nullable=False),  # claimed | sent | failed | unknown | unknown-told
     Column("passage_id", String(32)),
     Column("message_id", String(64)),
     Column("attempts", Integer, nullable=False, default=0),
@@ -297,6 +297,39 @@ class Store:
         where = (posts.c.target == target) & (posts.c.local_date == local_date.isoformat())
         with self._tx() as conn:
             conn.execute(posts.update().where(where).values(updated_at=_now(), **values))
+
+    def stale_claims(self, prefix: str, claimed_before: dt.datetime) -> list[dict[str, Any]]:
+        """Claims of a platform's targets with no outcome, made before `claimed_before` (UTC)."""
+        where = (
+            (posts.c.status == "claimed")
+            & posts.c.target.startswith(prefix)
+            & (posts.c.claimed_at <= claimed_before.isoformat(timespec="seconds"))
+        )
+        with self._tx() as conn:
+            rows = conn.execute(select(posts).where(where).order_by(posts.c.local_date)).all()
+        return [dict(r._mapping) for r in rows]
+
+    def take_over(self, claim: dict[str, Any], owner: str) -> bool:
+        """Make a stale claim ours; False when another process took it over first."""
+        where = (
+            (posts.c.id == claim["id"])
+            & (posts.c.status == "claimed")
+            & (posts.c.claimed_by == claim["claimed_by"])
+            & (posts.c.claimed_at == claim["claimed_at"])
+        )
+        now = _now()
+        with self._tx() as conn:
+            result = conn.execute(posts.update().where(where).values(claimed_by=owner, claimed_at=now, updated_at=now))
+        return result.rowcount == 1
+
+    def take_unknown(self, prefix: str) -> list[tuple[str, dt.date]]:
+        """Posts of a platform whose fate is unknown and not yet reported; marks them reported."""
+        where = (posts.c.status == "unknown") & posts.c.target.startswith(prefix)
+        with self._tx() as conn:
+            rows = conn.execute(select(posts.c.id, posts.c.target, posts.c.local_date).where(where)).all()
+            if rows:
+                conn.execute(posts.update().where(posts.c.id.in_([r.id for r in rows])).values(status="unknown-told"))
+        return [(r.target, dt.date.fromisoformat(r.local_date)) for r in rows]
 
     def post(self, target: str, local_date: dt.date) -> dict[str, Any] | None:
         """The claim row for (target, date), if any."""

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from functools import partial
 
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
@@ -81,7 +80,7 @@ def create_app(ctx: AppContext, client: AsyncWebClient | None = None) -> AsyncAp
     )
     commands = ctx.commands("slack", cooldown_seconds=settings.cooldown_seconds)
     register_listeners(app, commands, settings)
-    ctx.offer_poster("slack", partial(post_quote, client))  # the Web API client needs no connection
+    ctx.offer_poster("slack", SlackPoster(client))  # the Web API client needs no connection
     return app
 
 
@@ -92,7 +91,7 @@ async def post_quote(client: AsyncWebClient, channel_id: str, quote: Quote, head
     try:
         response = await client.chat_postMessage(
             channel=channel_id,
-            text=f"{escape(wording.cut(heading, 150))}: {fallback_text([quote])}",
+            text=heading_text(heading) + fallback_text([quote]),
             blocks=blocks,
             unfurl_links=False,
             unfurl_media=False,
@@ -105,6 +104,38 @@ async def post_quote(client: AsyncWebClient, channel_id: str, quote: Quote, head
     except (OSError, TimeoutError) as exc:
         raise PostError(f"could not reach Slack: {exc}", permanent=False) from exc
     return str(response["ts"])
+
+
+def heading_text(heading: str) -> str:
+    """How a daily post's fallback text starts (what `find` looks for in the channel's history)."""
+    return f"{escape(wording.cut(heading, 150))}: "
+
+
+class SlackPoster:
+    """The daily poster (`post_quote`) and its finder: the bot's own post under a heading, in the history."""
+
+    def __init__(self, client: AsyncWebClient) -> None:
+        self.client = client
+
+    async def __call__(self, channel_id: str, quote: Quote, heading: str) -> str:
+        """Post; see `post_quote`."""
+        return await post_quote(self.client, channel_id, quote, heading)
+
+    async def find(self, channel_id: str, heading: str) -> str | None:
+        """The ts of our message under `heading` among the channel's last 200 messages, or None."""
+        try:
+            me = await self.client.auth_test()
+            history = await self.client.conversations_history(channel=channel_id, limit=200)
+        except SlackApiError as exc:
+            raise PostError(f"cannot read {channel_id}: {exc.response.get('error')}", permanent=False) from exc
+        except (OSError, TimeoutError) as exc:
+            raise PostError(f"could not reach Slack: {exc}", permanent=False) from exc
+        start = heading_text(heading)
+        for message in history.get("messages") or []:
+            ours = message.get("bot_id") == me.get("bot_id") or message.get("user") == me.get("user_id")
+            if ours and str(message.get("text", "")).startswith(start):
+                return str(message["ts"])
+        return None
 
 
 class SlackAdapter:

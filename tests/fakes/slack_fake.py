@@ -695,6 +695,7 @@ class MockSlack(LocalServer):
             "auth.test": self._auth_test,
             "chat.postMessage": self._chat_post_message,
             "users.info": self._users_info,
+            "conversations.history": self._conversations_history,
             "apps.connections.open": self._apps_connections_open,
         }
 
@@ -733,6 +734,15 @@ class MockSlack(LocalServer):
             message["thread_ts"] = call.params["thread_ts"]
         self._messages[(channel, ts)] = message
         return {"channel": channel, "ts": ts, "message": dict(message)}
+
+    def _conversations_history(self, call: ApiCall) -> JsonDict:
+        """The channel's messages, newest first (``limit``, default 100); what ``chat.postMessage`` stored."""
+        channel, error = self._resolve_channel(call.params.get("channel"))
+        if error:
+            return {"ok": False, "error": error}
+        limit = int(call.params.get("limit") or 100)
+        found = sorted((m for (c, _), m in self._messages.items() if c == channel), key=lambda m: m["ts"], reverse=True)
+        return {"messages": [dict(m) for m in found[:limit]], "has_more": len(found) > limit}
 
     def _users_info(self, call: ApiCall) -> JsonDict:
         user_id = call.params.get("user")
