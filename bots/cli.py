@@ -77,19 +77,29 @@ def cmd_daily(args: argparse.Namespace, service: QuoteService, out: IO[str]) -> 
     if settings is None:
         return core_daily(args, service, out)
     from bots.scheduler import DailyScheduler, Store
-    from bots.scheduler.store import create_db_engine
+    from quotecore.cli import _dump, _without_score
 
-    url = settings.storage.url
-    database = create_db_engine(url).url.database if url.startswith("sqlite") else None
-    if args.json or (database is not None and not __import__("pathlib").Path(database).exists()):
-        return core_daily(args, service, out)  # no history yet: the same pick as a fresh database
     date = args.date or dt.date.today()
-    scheduler = DailyScheduler(service, settings.daily, Store(url))
-    preview = scheduler.preview(date)
-    if preview is None:
-        out.write(f"{date.isoformat()}: no quote (the corpus is empty).\n")
-    else:
-        out.write(f"{preview[1]}\n{render_quote(preview[0])}\n")
+    store = Store(settings.storage.url, readonly=True)  # a preview reads, never writes
+    try:
+        store.open()
+        scheduler = DailyScheduler(service, settings.daily, store)
+        previews = [(target, scheduler.preview(date, target)) for target in scheduler.preview_targets()]
+    finally:
+        store.close()
+    if args.json:
+        results = [_without_score(p[0]) if p else None for _, p in previews]
+        data: dict[str, object] = {"date": date.isoformat(), "result": results[0]}
+        if previews[0][0] is not None:  # one rotation per target
+            data["targets"] = [{"target": t.key, "result": r} for (t, _), r in zip(previews, results, strict=True) if t]
+        _dump(data, out)
+        return EXIT_OK
+    for target, preview in previews:
+        where = f"{target.key}: " if target is not None else ""
+        if preview is None:
+            out.write(f"{where}{date.isoformat()}: no quote (the corpus is empty).\n")
+        else:
+            out.write(f"{where}{preview[1]}\n{render_quote(preview[0])}\n")
     return EXIT_OK
 
 

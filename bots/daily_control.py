@@ -21,6 +21,12 @@ Platform = Literal["discord", "slack", "console"]
 Poster = Callable[[str, Quote, str], Awaitable[str]]
 
 
+#: Optional, as a poster's `find` attribute: the message id of the bot's own post under `heading` among
+#: the channel's recent messages, or None when it is not there. Raises PostError when the bot cannot
+#: read the channel's history (then a claim without outcome is recorded as unknown, and admins are told).
+Finder = Callable[[str, str], Awaitable[str | None]]
+
+
 class PostError(Exception):
     """A daily post that did not go out.
 

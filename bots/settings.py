@@ -163,6 +163,8 @@ class DailySettings(_Section):
     enabled: bool = True
     targets: list[Target] = []
     misfire_grace_seconds: int = Field(default=3600, ge=1, le=86400)
+    #: A claim this old without an outcome belongs to a process that stopped mid-post: reconciled.
+    claim_lease_seconds: int = Field(default=900, ge=0, le=86400)
     #: One rotation for every channel (a quote is posted once everywhere before any repeats),
     #: or one per channel.
     shared_rotation: bool = True

@@ -35,6 +35,7 @@ DAILY_USAGE = (
     " or /quote-daily off [channel]"
 )
 NO_MORE = "No more matches."
+BAD_BUTTON = "This button no longer works: search again with /quote."
 NOTHING_TO_CONTINUE = "Nothing more to show: search with /quote first."
 EMPTY_CORPUS = "There are no quotes to show yet: the corpus is empty."
 ADMINS_ONLY_RELOAD = "Only quotebot admins can reload the corpus."

@@ -21,15 +21,17 @@ import logging
 import os
 import socket
 import zoneinfo
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from bots.daily_control import Platform, Poster, PostError
+from bots.runtime import until_stopped
 from bots.scheduler.rotation import SHARED_SCOPE, Rotation
-from bots.scheduler.store import ChatTarget, Store
+from bots.scheduler.store import ChatTarget, Store, missing_driver
 from bots.settings import DailySettings, Settings
 from quotecore import Quote, QuoteService
 
@@ -38,6 +40,8 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], dt.datetime]
 Sleep = Callable[[float], Awaitable[None]]
 RETRY_DELAYS = (5.0, 30.0, 120.0)
+#: How long shutdown waits for a post in flight (systemd's default stop timeout is 90 s).
+SHUTDOWN_GRACE = 30.0
 
 
 def utc_now() -> dt.datetime:
@@ -108,8 +112,9 @@ class DailyScheduler:
         self._targets: dict[str, DailyTarget] = {}
         self._scheduler: AsyncIOScheduler | None = None
         self._skipped: set[tuple[str, dt.date]] = set()
-        self._lock = asyncio.Lock()
+        self._locks: dict[str, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._stop = asyncio.Event()
 
     @classmethod
     def from_settings(cls, service: QuoteService, settings: Settings, *, clock: Clock | None = None) -> DailyScheduler:
@@ -129,14 +134,32 @@ class DailyScheduler:
         log.info("daily: %d target(s) scheduled", len(self._targets))
         await self.tick()
 
-    async def shutdown(self) -> None:
-        """Stop the jobs; wait for a post in flight so its claim records the outcome."""
+    async def shutdown(self, grace: float = SHUTDOWN_GRACE) -> None:
+        """Stop the jobs; wait (at most `grace` seconds) for a post in flight so its claim records the outcome.
+
+        No new retry starts once stopping. A post still running after `grace` is cancelled: its claim
+        keeps no outcome and the next start reconciles it (`reconcile`).
+        """
+        self._stop.set()
         if self._scheduler is not None:
-            self._scheduler.shutdown(wait=False)
+            self._scheduler.shutdown(wait=False)  # cancels the jobs' own tasks, not the posts (below)
             self._scheduler = None
         if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+            log.info("daily: waiting for %d post(s) in flight", len(self._tasks))
+            _, pending = await asyncio.wait(set(self._tasks), timeout=grace)
+            for task in pending:
+                log.warning("daily: a post still in flight after %.0f s was cancelled", grace)
+                task.cancel()
+            if pending:
+                await asyncio.gather(*pending, return_exceptions=True)
         await asyncio.to_thread(self.store.close)
+
+    def _track(self, coroutine: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        """Run as a task of our own, which shutdown waits for (APScheduler cancels its job tasks)."""
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
 
     async def _load_targets(self) -> None:
         targets = {
@@ -166,8 +189,9 @@ class DailyScheduler:
 
     async def _job(self, key: str) -> None:
         target = self._targets.get(key)
-        if target is not None:
-            await self._run(target, self.clock())
+        if target is not None and not self._stop.is_set():
+            # Shielded: stopping the scheduler cancels this job, never the post it started.
+            await asyncio.shield(self._track(self._run(target, self.clock())))
 
     def targets(self) -> list[DailyTarget]:
         """The effective targets: the file's, overridden by chat settings."""
@@ -178,9 +202,15 @@ class DailyScheduler:
     async def tick(self, now: dt.datetime | None = None, platform: str | None = None) -> None:
         """Post whatever is due at `now` (the catch-up pass; tests call it with a moved clock)."""
         now = now or self.clock()
-        for target in self.targets():
-            if platform is None or target.platform == platform:
-                await self._run(target, now)
+        for name in sorted(self._posters):
+            if platform is None or name == platform:
+                await self.reconcile(name)
+        due = [t for t in self.targets() if platform is None or t.platform == platform]
+        # Targets are independent: one channel's retries and back-offs never delay another's post.
+        results = await asyncio.gather(*(self._run(target, now) for target in due), return_exceptions=True)
+        for target, result in zip(due, results, strict=True):
+            if isinstance(result, Exception):
+                log.error("daily: %s failed: %s", target.key, result, exc_info=result)
 
     def _scope(self, target: DailyTarget | None) -> str:
         if target is None or self.settings.shared_rotation:
@@ -192,7 +222,9 @@ class DailyScheduler:
         return f"{self.settings.heading} · {date.isoformat()}"
 
     async def _run(self, target: DailyTarget, now: dt.datetime) -> None:
-        async with self._lock:  # one post at a time per process; other processes meet the claim
+        # One run at a time per target in this process (a job and a catch-up pass meet here); other
+        # targets are not held up, and other processes meet the claim.
+        async with self._locks.setdefault(target.key, asyncio.Lock()):
             await self._run_locked(target, now)
 
     async def _run_locked(self, target: DailyTarget, now: dt.datetime) -> None:
@@ -208,7 +240,10 @@ class DailyScheduler:
         if existing is not None:
             return
         if late > self.settings.misfire_grace_seconds:
-            self._skip(target, local_date, late)
+            if local_date == now.astimezone(zoneinfo.ZoneInfo(target.timezone)).date():
+                self._skip(target, local_date, late)  # today's post was missed: say so
+            else:  # yesterday's slot, while today's time has not come yet: nothing to report
+                log.debug("daily: %s: %s is past; next post at %s", target.key, local_date, target.next_local(now))
             return
         passage_id = await asyncio.to_thread(self.rotation.pick, self._scope(target), local_date, commit=True)
         quote = self.service.quote_for(passage_id) if passage_id else None
@@ -218,6 +253,56 @@ class DailyScheduler:
         if not await asyncio.to_thread(self.store.claim, target.key, local_date, self.owner):
             log.info("daily: %s for %s already claimed elsewhere", target.key, local_date)
             return
+        await self._send(target, local_date, quote, poster)
+
+    async def reconcile(self, platform: str) -> None:
+        """Claims without an outcome older than the lease: a process stopped between claim and send.
+
+        Where the poster can read the channel's history (`find`), the day is posted again only if
+        the bot's message is not there (and recorded as sent if it is); otherwise the day is
+        recorded as unknown and the admins are told. Never silently lost, never posted twice.
+        """
+        poster = self._posters.get(platform)
+        if poster is None:
+            return
+        before = utc_now() - dt.timedelta(seconds=self.settings.claim_lease_seconds)
+        for claim in await asyncio.to_thread(self.store.stale_claims, f"{platform}:", before):
+            key, local_date = claim["target"], dt.date.fromisoformat(claim["local_date"])
+            async with self._locks.setdefault(key, asyncio.Lock()):
+                if not await asyncio.to_thread(self.store.take_over, claim, self.owner):
+                    continue  # another process is reconciling it
+                await self._recover(platform, key, local_date, poster)
+
+    async def _recover(self, platform: str, key: str, local_date: dt.date, poster: Poster) -> None:
+        channel = key.split(":", 1)[1]
+        heading = self.heading(local_date)
+        target = self._targets.get(key) or DailyTarget(platform, channel, dt.time(0, 0), "UTC")
+        find = getattr(poster, "find", None)
+        if find is None:
+            found: str | None = None
+            reason = "this platform's history is not read"
+        else:
+            try:
+                found, reason = await find(channel, heading), ""
+            except PostError as exc:
+                find, found, reason = None, None, str(exc)
+        if find is None:
+            log.warning("daily: %s for %s: the process stopped mid-post; unknown whether it went out (%s)",
+                        key, local_date, reason)  # fmt: skip
+            await asyncio.to_thread(
+                self.store.record, key, local_date, status="unknown", error=f"stopped mid-post; {reason}"
+            )
+            return
+        if found is not None:
+            log.info("daily: %s for %s was posted before the process stopped (%s)", key, local_date, found)
+            await asyncio.to_thread(self.store.record, key, local_date, status="sent", message_id=found, error=None)
+            return
+        passage_id = await asyncio.to_thread(self.rotation.pick, self._scope(target), local_date, commit=True)
+        quote = self.service.quote_for(passage_id) if passage_id else None
+        if quote is None:
+            await asyncio.to_thread(self.store.record, key, local_date, status="failed", error="no eligible quote")
+            return
+        log.warning("daily: %s for %s: the process stopped before sending; posting it now", key, local_date)
         await self._send(target, local_date, quote, poster)
 
     def _skip(self, target: DailyTarget, local_date: dt.date, late: float) -> None:
@@ -235,10 +320,10 @@ class DailyScheduler:
         for delay in (*self.retry_delays, None):
             attempts += 1
             message_id, error, retry = await self._attempt(target, quote, heading, poster, attempts)
-            if message_id is not None or not retry:
+            if message_id is not None or not retry or self._stop.is_set():
                 break
             if delay is not None:
-                await self.sleep(delay)
+                await until_stopped(self.sleep(delay), self._stop)  # a back-off ends at shutdown
         sent = message_id is not None
         outcome = {"message_id": message_id, "error": None} if sent else {"error": error}
         await asyncio.to_thread(
@@ -273,13 +358,27 @@ class DailyScheduler:
     def preview(self, date: dt.date, target: DailyTarget | None = None) -> tuple[Quote, str] | None:
         """The quote and heading that `date`'s post carries (what `quotebot daily --date` shows).
 
-        Exact for a day already picked and for the next day to be posted; further ahead it assumes
-        the days in between are posted as planned.
+        Reads only (give it a `Store(url, readonly=True)`, opened). Exact for a day already picked and
+        for the next day to be posted; further ahead it assumes the days in between are posted as planned.
         """
-        self.store.open()
         passage_id = self.rotation.pick(self._scope(target), date, commit=False)
         quote = self.service.quote_for(passage_id) if passage_id else None
         return (quote, self.heading(date)) if quote else None
+
+    def preview_targets(self) -> list[DailyTarget | None]:
+        """Whose previews differ: one for a shared rotation, else each effective target (read only)."""
+        if self.settings.shared_rotation:
+            return [None]
+        configured = (DailyTarget(t.platform, t.channel, t.time, t.timezone) for t in self.settings.targets)
+        targets = {t.key: t for t in configured}
+        for chat in self.store.chat_targets():
+            if chat.enabled:
+                targets[f"{chat.platform}:{chat.channel}"] = DailyTarget(
+                    chat.platform, chat.channel, chat.time, chat.timezone, source="chat"
+                )
+            else:
+                targets.pop(f"{chat.platform}:{chat.channel}", None)
+        return [targets[k] for k in sorted(targets)] or [None]
 
     # ---------------------------------------------------------------- DailyControl
 
@@ -287,9 +386,7 @@ class DailyScheduler:
         """An adapter is connected: post its targets through `poster`, and catch up now."""
         self._posters[platform] = poster
         if self._scheduler is not None:
-            task = asyncio.get_running_loop().create_task(self.tick(platform=platform))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._track(self.tick(platform=platform))
 
     def unregister_poster(self, platform: Platform) -> None:
         """The adapter is going away: its targets wait for it."""
@@ -323,17 +420,25 @@ class DailyScheduler:
         return f"Daily excerpt for channel {channel} is off."
 
     def take_notices(self, platform: Platform) -> list[str]:
-        """Broken targets of this platform, each reported once."""
+        """Broken targets and posts of unknown fate of this platform, each reported once."""
         return [
             f"The daily excerpt for {key.split(':', 1)[1]} stopped: {reason}. "
             "Give the bot access again, then set it with /quote-daily."
             for key, reason in self.store.take_notices(f"{platform}:")
+        ] + [
+            f"The daily excerpt for {key.split(':', 1)[1]} on {day.isoformat()} may not have gone out: "
+            "the bot stopped while posting it and cannot read the channel to check. Look, and post it "
+            "by hand if it is missing."
+            for key, day in self.store.take_unknown(f"{platform}:")
         ]
 
 
 def check_database(settings: Settings) -> str | None:
     """None when the database opens with a schema this version understands, else the fix."""
     store: Store | None = None
+    driver = missing_driver(settings.storage.url)
+    if driver is not None:
+        return f"storage.url {settings.storage.url}: {driver}"
     try:
         store = Store(settings.storage.url)
         store.open()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -32,14 +33,18 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
+    inspect,
     select,
+    text,
 )
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
+#: The PostgreSQL advisory lock taken while creating the schema (any constant; "quotebot" in ASCII).
+SCHEMA_LOCK_KEY = 0x71756F7465626F74
 
 metadata = MetaData()
 meta = Table("meta", metadata, Column("key", String(64), primary_key=True), Column("value", Text, nullable=False))
@@ -60,7 +65,7 @@ posts = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("target", String(96), nullable=False),
     Column("local_date", String(10), nullable=False),
-    Column("status", String(16), nullable=False),  # claimed | sent | failed
+    Column("status", String(16), nullable=False),  # claimed | sent | failed | unknown | unknown-told
     Column("passage_id", String(32)),
     Column("message_id", String(64)),
     Column("attempts", Integer, nullable=False, default=0),
@@ -124,19 +129,75 @@ def create_db_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 5})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(_with_driver(url), pool_pre_ping=True)
+
+
+def _with_driver(url: str) -> str:
+    """`postgresql://…` means psycopg 3 (the `postgres` extra), not SQLAlchemy's default psycopg2."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    return url
+
+
+def missing_driver(url: str) -> str | None:
+    """The install command when `url` needs a database driver that is not installed, else None."""
+    try:
+        make_url(_with_driver(url)).get_dialect().import_dbapi()
+    except ImportError:
+        backend = make_url(url).get_backend_name()
+        if backend == "postgresql":
+            return 'the PostgreSQL driver is not installed: pip install "quotebot[postgres]"'
+        return f"the {backend} driver ({make_url(_with_driver(url)).drivername}) is not installed"
+    except Exception:
+        return None
+    return None
+
+
+def create_readonly_engine(url: str) -> Engine | None:
+    """An engine that cannot write (a preview reads, never writes); None when there is no database yet."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if not parsed.database or parsed.database == ":memory:":
+            return None
+        path = Path(parsed.database).expanduser()
+        if not path.is_file():
+            return None
+        return create_engine(f"sqlite:///file:{path}?mode=ro&uri=true")
+    return create_engine(_with_driver(url), pool_pre_ping=True, execution_options={"postgresql_readonly": True})
 
 
 class Store:
-    """All reads and writes of the scheduler's state; each method is one short transaction."""
+    """All reads and writes of the scheduler's state; each method is one short transaction.
 
-    def __init__(self, url: str) -> None:
+    `readonly=True` (previews) never creates a file, a table or a row: a database or table that does
+    not exist yet reads as empty.
+    """
+
+    def __init__(self, url: str, *, readonly: bool = False) -> None:
         self.url = url
-        self.engine = create_db_engine(url)
+        self.readonly = readonly
+        engine = create_readonly_engine(url) if readonly else create_db_engine(url)
+        self._engine = engine
+        self._absent = engine is None
+
+    @property
+    def engine(self) -> Engine:
+        """The engine (a read-only store without a database has none)."""
+        if self._engine is None:
+            raise StoreError(f"{self.url}: no database yet")
+        return self._engine
 
     def open(self) -> None:
-        """Create the schema on first start; refuse a database from a newer version."""
-        metadata.create_all(self.engine)
+        """Create the schema on first start; refuse a database from a newer version.
+
+        Read-only: only look; a database without the tables reads as empty.
+        """
+        if self.readonly:
+            if self._engine is not None:
+                self._absent = not inspect(self._engine).has_table(picks.name)
+            return
+        self._create_schema()
         with self.engine.begin() as conn:
             row = conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).first()
         if row is None:
@@ -151,9 +212,31 @@ class Store:
                 "upgrade quotebot or point [storage] url at another database"
             )
 
+    def _create_schema(self, attempts: int = 5) -> None:
+        """Create what is missing, safe when several processes start together on an empty database.
+
+        PostgreSQL: under a transaction-scoped advisory lock, so one process creates and the others
+        find the tables. SQLite (and any other backend): create-if-absent, and a lost race ("table
+        already exists", a unique violation in the catalog) is retried, finding the tables made by
+        the winner.
+        """
+        for attempt in range(attempts):
+            try:
+                with self.engine.begin() as conn:
+                    if conn.dialect.name == "postgresql":
+                        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
+                    metadata.create_all(conn, checkfirst=True)
+                return
+            except (OperationalError, ProgrammingError, IntegrityError) as exc:
+                if attempt == attempts - 1:
+                    raise
+                log.debug("schema creation raced another process (%s); checking again", exc)
+                time.sleep(0.1 * (attempt + 1))
+
     def close(self) -> None:
         """Release connections (tests open and close many stores)."""
-        self.engine.dispose()
+        if self._engine is not None:
+            self._engine.dispose()
 
     @contextmanager
     def _tx(self) -> Iterator[Connection]:
@@ -164,6 +247,8 @@ class Store:
 
     def chat_targets(self) -> list[ChatTarget]:
         """Every target set from chat, enabled or switched off."""
+        if self._absent:
+            return []
         with self._tx() as conn:
             rows = conn.execute(select(targets)).all()
         return [
@@ -213,6 +298,39 @@ class Store:
         with self._tx() as conn:
             conn.execute(posts.update().where(where).values(updated_at=_now(), **values))
 
+    def stale_claims(self, prefix: str, claimed_before: dt.datetime) -> list[dict[str, Any]]:
+        """Claims of a platform's targets with no outcome, made before `claimed_before` (UTC)."""
+        where = (
+            (posts.c.status == "claimed")
+            & posts.c.target.startswith(prefix)
+            & (posts.c.claimed_at <= claimed_before.isoformat(timespec="seconds"))
+        )
+        with self._tx() as conn:
+            rows = conn.execute(select(posts).where(where).order_by(posts.c.local_date)).all()
+        return [dict(r._mapping) for r in rows]
+
+    def take_over(self, claim: dict[str, Any], owner: str) -> bool:
+        """Make a stale claim ours; False when another process took it over first."""
+        where = (
+            (posts.c.id == claim["id"])
+            & (posts.c.status == "claimed")
+            & (posts.c.claimed_by == claim["claimed_by"])
+            & (posts.c.claimed_at == claim["claimed_at"])
+        )
+        now = _now()
+        with self._tx() as conn:
+            result = conn.execute(posts.update().where(where).values(claimed_by=owner, claimed_at=now, updated_at=now))
+        return result.rowcount == 1
+
+    def take_unknown(self, prefix: str) -> list[tuple[str, dt.date]]:
+        """Posts of a platform whose fate is unknown and not yet reported; marks them reported."""
+        where = (posts.c.status == "unknown") & posts.c.target.startswith(prefix)
+        with self._tx() as conn:
+            rows = conn.execute(select(posts.c.id, posts.c.target, posts.c.local_date).where(where)).all()
+            if rows:
+                conn.execute(posts.update().where(posts.c.id.in_([r.id for r in rows])).values(status="unknown-told"))
+        return [(r.target, dt.date.fromisoformat(r.local_date)) for r in rows]
+
     def post(self, target: str, local_date: dt.date) -> dict[str, Any] | None:
         """The claim row for (target, date), if any."""
         where = (posts.c.target == target) & (posts.c.local_date == local_date.isoformat())
@@ -224,6 +342,8 @@ class Store:
 
     def picks(self, scope: str) -> list[tuple[dt.date, int, str]]:
         """(date, cycle, passage id) of every pick in a scope, oldest first."""
+        if self._absent:
+            return []
         with self._tx() as conn:
             rows = conn.execute(
                 select(picks.c.local_date, picks.c.cycle, picks.c.passage_id)

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from functools import partial
 
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.middleware.request_verification.async_request_verification import AsyncRequestVerification
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bots import wording
@@ -22,6 +22,7 @@ from bots.runtime import AppContext, until_stopped
 from bots.settings import Settings, SlackSettings
 from bots.slack.listeners import register_listeners
 from bots.slack.render import escape, fallback_text, quote_blocks
+from bots.slack.retry import retry_handlers
 from quotecore import Quote
 
 log = logging.getLogger(__name__)
@@ -38,8 +39,29 @@ def web_client(settings: Settings) -> AsyncWebClient:
     return AsyncWebClient(
         token=token,
         base_url=settings.slack.api_url,
-        retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=2)],
+        retry_handlers=retry_handlers(),
     )
+
+
+class StrictSignatureVerifier(SignatureVerifier):
+    """slack_sdk's verifier, except that a timestamp that is not an integer is invalid (it raises)."""
+
+    def is_valid(self, body: str | bytes, timestamp: str | None, signature: str | None) -> bool:
+        """False for a malformed timestamp instead of ValueError, so no error handler ever runs."""
+        if timestamp is None or not timestamp.strip().isascii() or not timestamp.strip().isdigit():
+            return False
+        return super().is_valid(body, timestamp, signature)
+
+
+class RequestVerification(AsyncRequestVerification):
+    """bolt's request verification with the strict verifier and one log line per rejected request."""
+
+    def __init__(self, signing_secret: str) -> None:
+        super().__init__(signing_secret)
+        self._verifier = StrictSignatureVerifier(signing_secret)
+
+    def _debug_log_error(self, signature: str, timestamp: str, body: str) -> None:
+        log.warning("slack: rejected a request with an invalid signature or timestamp (401)")
 
 
 def create_app(ctx: AppContext, client: AsyncWebClient | None = None) -> AsyncApp:
@@ -50,13 +72,15 @@ def create_app(ctx: AppContext, client: AsyncWebClient | None = None) -> AsyncAp
     app = AsyncApp(
         client=client,
         signing_secret=secret or "",
-        # Socket Mode has no HTTP requests to verify; HTTP mode always verifies.
-        request_verification_enabled=bool(secret),
+        # Socket Mode has no HTTP requests to verify; HTTP mode always verifies, before anything
+        # else can run (authorization, listeners, the error handler): a request that fails is a 401.
+        request_verification_enabled=False,
+        before_authorize=RequestVerification(secret) if secret else None,
         process_before_response=False,
     )
     commands = ctx.commands("slack", cooldown_seconds=settings.cooldown_seconds)
     register_listeners(app, commands, settings)
-    ctx.offer_poster("slack", partial(post_quote, client))  # the Web API client needs no connection
+    ctx.offer_poster("slack", SlackPoster(client))  # the Web API client needs no connection
     return app
 
 
@@ -67,7 +91,7 @@ async def post_quote(client: AsyncWebClient, channel_id: str, quote: Quote, head
     try:
         response = await client.chat_postMessage(
             channel=channel_id,
-            text=f"{escape(wording.cut(heading, 150))}: {fallback_text([quote])}",
+            text=heading_text(heading) + fallback_text([quote]),
             blocks=blocks,
             unfurl_links=False,
             unfurl_media=False,
@@ -80,6 +104,38 @@ async def post_quote(client: AsyncWebClient, channel_id: str, quote: Quote, head
     except (OSError, TimeoutError) as exc:
         raise PostError(f"could not reach Slack: {exc}", permanent=False) from exc
     return str(response["ts"])
+
+
+def heading_text(heading: str) -> str:
+    """How a daily post's fallback text starts (what `find` looks for in the channel's history)."""
+    return f"{escape(wording.cut(heading, 150))}: "
+
+
+class SlackPoster:
+    """The daily poster (`post_quote`) and its finder: the bot's own post under a heading, in the history."""
+
+    def __init__(self, client: AsyncWebClient) -> None:
+        self.client = client
+
+    async def __call__(self, channel_id: str, quote: Quote, heading: str) -> str:
+        """Post; see `post_quote`."""
+        return await post_quote(self.client, channel_id, quote, heading)
+
+    async def find(self, channel_id: str, heading: str) -> str | None:
+        """The ts of our message under `heading` among the channel's last 200 messages, or None."""
+        try:
+            me = await self.client.auth_test()
+            history = await self.client.conversations_history(channel=channel_id, limit=200)
+        except SlackApiError as exc:
+            raise PostError(f"cannot read {channel_id}: {exc.response.get('error')}", permanent=False) from exc
+        except (OSError, TimeoutError) as exc:
+            raise PostError(f"could not reach Slack: {exc}", permanent=False) from exc
+        start = heading_text(heading)
+        for message in history.get("messages") or []:
+            ours = message.get("bot_id") == me.get("bot_id") or message.get("user") == me.get("user_id")
+            if ours and str(message.get("text", "")).startswith(start):
+                return str(message["ts"])
+        return None
 
 
 class SlackAdapter:
@@ -109,7 +165,7 @@ async def _serve_socket(app: AsyncApp, settings: SlackSettings, stop: asyncio.Ev
     from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 
     app_token = settings.app_token.get_secret_value()
-    web_client = AsyncWebClient(base_url=settings.api_url)
+    web_client = AsyncWebClient(base_url=settings.api_url, retry_handlers=retry_handlers())
     # slack_sdk's connect retries every failure forever, 10 s apart, and only logs it: ask for a
     # connection URL once first, so a revoked or mistyped app token ends with one line.
     await web_client.apps_connections_open(app_token=app_token)

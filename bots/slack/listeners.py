@@ -20,6 +20,7 @@ import bots.slack.render as render
 from bots import wording
 from bots.commands import Caller, Commands, Notice, Results, parse_daily_text, parse_quote_text
 from bots.settings import SlackSettings
+from bots.slack.retry import RetryingRespond
 
 log = logging.getLogger(__name__)
 Body = dict[str, Any]
@@ -71,7 +72,11 @@ async def quote_command(ack: AsyncAck, command: Body, respond: AsyncRespond, cli
 async def another_action(ack: AsyncAck, action: Body, respond: AsyncRespond, context: Ctx) -> None:
     """The Another button: the next page replaces the message; past the end, a private "No more matches."."""
     await ack()
-    state, ephemeral = render.state_from_value(action.get("value"))
+    decoded = render.state_from_value(action.get("value"))
+    if decoded is None:
+        await respond(replace_original=False, **render.message(Notice(wording.BAD_BUTTON, "invalid")))
+        return
+    state, ephemeral = decoded
     reply = context["quotebot"].commands.page(state)
     await respond(replace_original=isinstance(reply, Results), **render.message(reply, ephemeral=ephemeral))
 
@@ -86,8 +91,11 @@ async def context_action(ack: AsyncAck, action: Body, respond: AsyncRespond, con
 async def share_action(ack: AsyncAck, action: Body, respond: AsyncRespond, context: Ctx) -> None:
     """The Share to channel button: the same page, public, in place of the private one."""
     await ack()
-    state, _ = render.state_from_value(action.get("value"))
-    await respond(replace_original=False, **render.message(context["quotebot"].commands.page(state)))
+    decoded = render.state_from_value(action.get("value"))
+    if decoded is None:
+        await respond(replace_original=False, **render.message(Notice(wording.BAD_BUTTON, "invalid")))
+        return
+    await respond(replace_original=False, **render.message(context["quotebot"].commands.page(decoded[0])))
     await respond(delete_original=True)
 
 
@@ -125,6 +133,13 @@ def register_listeners(app: AsyncApp, commands: Commands, settings: SlackSetting
 
     async def inject(context: AsyncBoltContext, next: Callable[[], Awaitable[None]]) -> None:
         context["quotebot"] = deps
+        if context.response_url:  # replies retry rate limits and log what finally failed
+            client = context.client
+            context["respond"] = RetryingRespond(
+                response_url=context.response_url,
+                proxy=client.proxy if client else None,
+                ssl=client.ssl if client else None,
+            )
         await next()
 
     app.use(inject)

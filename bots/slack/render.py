@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 from bots import wording
-from bots.commands import Context, PageState, Reply, Results
+from bots.commands import MAX_COUNT, Context, PageState, Reply, Results
 from quotecore import Quote, mark, truncate
 
 SECTION_LIMIT = 3000
@@ -42,18 +42,38 @@ def escape(text: str) -> str:
 HELP = "*quotebot*\n" + escape(wording.HELP).replace("/quote ", "`/quote` ", 1)
 
 
+def escape_cut(text: str, limit: int) -> str:
+    """`text` cut at a sentence (plain text: `;` of an entity is never a boundary), then escaped; fits `limit`."""
+    room = limit
+    while True:
+        escaped = escape(truncate(text, room))
+        if len(escaped) <= limit or room <= 1:
+            return escaped[:limit] if len(escaped) > limit else escaped
+        room = max(1, min(room - 1, room * limit // len(escaped)))
+
+
 def excerpt_mrkdwn(quote: Quote, limit: int) -> str:
-    """The quote text with matched words in bold, escaped, at most `limit` characters."""
-    text, spans = wording.within(quote, max(limit - 8 * len(quote.highlights) - 200, 100))  # room for markup
-    rendered = mark(text, spans, f"{ZWSP}*", f"*{ZWSP}", escape=escape)
-    return rendered if len(rendered) <= limit else truncate(escape(quote.text), limit)
+    """The quote text with matched words in bold, escaped, at most `limit` characters.
+
+    Cut first (plain text, at a sentence), escape after: an escape (`&amp;`) is never split, and its
+    `;` is never taken for a sentence end. The cut shrinks until the escaped, marked-up text fits.
+    """
+    room = max(limit - 8 * len(quote.highlights) - 200, 100)  # room for markup
+    while True:
+        text, spans = wording.within(quote, room)
+        rendered = mark(text, spans, f"{ZWSP}*", f"*{ZWSP}", escape=escape)
+        if len(rendered) <= limit:
+            return rendered
+        if room <= 1:
+            return escape_cut(quote.text, limit)
+        room = max(1, min(room - 1, room * limit // len(rendered)))
 
 
 def context_line(quote: Quote) -> str:
     """Speaker, source and date, topic, kind, passage id: one small line under the quote."""
     topic = [f"话题: {quote.passage.topic}"] if quote.passage.topic else []
     line = " · ".join([wording.attribution(quote), *topic, wording.kind_label(quote.passage.kind), quote.id])
-    return truncate(escape(line), CONTEXT_ELEMENT_LIMIT)
+    return escape_cut(line, CONTEXT_ELEMENT_LIMIT)
 
 
 def quote_blocks(quote: Quote, *, whole: bool = False) -> list[Block]:
@@ -73,21 +93,39 @@ def button(text: str, action_id: str, value: str, *, primary: bool = False) -> B
 
 
 def state_value(state: PageState, ephemeral: bool) -> str:
-    """A page's state as a button value."""
-    data = {"q": state.query[:500], "s": state.speaker_id, "n": state.count, "o": state.offset, "e": ephemeral}
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    """A page's state as a button value: valid JSON within VALUE_LIMIT by construction.
+
+    The query is cleaned (as searched) and shortened until the encoded value fits, so the value is
+    never cut afterwards (a cut value is not JSON, and "Another" would fail).
+    """
+    query = wording.one_line(state.query)[:500]
+    speaker = wording.one_line(state.speaker_id)[:100] if state.speaker_id else None
+    while True:
+        data = {"q": query, "s": speaker, "n": state.count, "o": state.offset, "e": ephemeral}
+        value = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        if len(value) <= VALUE_LIMIT or not query:
+            return value
+        query = query[: max(0, len(query) - (len(value) - VALUE_LIMIT))].rstrip()
 
 
-def state_from_value(value: str | None) -> tuple[PageState, bool]:
-    """The inverse of `state_value`."""
-    data = json.loads(value or "{}")
-    state = PageState(data.get("q", ""), data.get("s"), int(data.get("n", 1)), int(data.get("o", 0)))
+def state_from_value(value: str | None) -> tuple[PageState, bool] | None:
+    """The inverse of `state_value`; None for a value it cannot have made (edited, cut, from elsewhere)."""
+    try:
+        data = json.loads(value or "")
+        query, speaker, count, offset = data["q"], data.get("s"), data.get("n", 1), data.get("o", 0)
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return None
+    if not (isinstance(query, str) and (speaker is None or isinstance(speaker, str))):
+        return None
+    if not (isinstance(count, int) and isinstance(offset, int) and 0 <= offset < 10_000):
+        return None
+    state = PageState(wording.one_line(query)[:500], speaker, max(1, min(count, MAX_COUNT)), offset)
     return state, bool(data.get("e"))
 
 
 def fallback_text(quotes: list[Quote]) -> str:
     """The notification / screen-reader text: the first quote, escaped."""
-    return truncate(escape(f"{quotes[0].text} — {wording.attribution(quotes[0])}"), 300) if quotes else ""
+    return escape_cut(f"{quotes[0].text} — {wording.attribution(quotes[0])}", 300) if quotes else ""
 
 
 def results_message(results: Results, ephemeral: bool) -> dict[str, Any]:

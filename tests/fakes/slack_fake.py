@@ -17,6 +17,7 @@ it signs requests (`sign`, `post_signed`) and builds the bodies Slack sends for 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import hmac
@@ -112,6 +113,9 @@ class SocketAck:
     payload: JsonDict | None
 
 
+RESPONSE_URL = "(response_url)"  # the failure queue shared by every response_url
+
+
 class MockSlack(LocalServer):
     """Mock Web API, `response_url` endpoint and Socket Mode server.
 
@@ -122,15 +126,20 @@ class MockSlack(LocalServer):
     def __init__(self) -> None:
         self._calls: list[ApiCall] = []
         self._responses: list[ResponseUrlPost] = []
-        self._failures: dict[str, list[tuple[int, JsonDict, dict[str, str], int]]] = {}
+        self._failures: dict[str, list[tuple[int, JsonDict, dict[str, str], int | None]]] = {}
         self._users: dict[str, JsonDict] = {}
         self._response_urls: dict[str, int] = {}  # id → uses
         self._sockets: dict[str, SocketConnection] = {}
         self._socket_acks: list[SocketAck] = []
         self._last_ts_micros = 0
+        self._history: dict[str, list[JsonDict]] = {}  # channel → messages posted, oldest first
+        self.response_url_failures = 0
+        #: Seconds a Web API method waits before answering (e.g. `{"chat.postMessage": 3}`).
+        self.delays: dict[str, float] = {}
         self._methods: dict[str, Callable[[ApiCall], JsonDict]] = {
             "auth.test": self._auth_test,
             "chat.postMessage": self._chat_post_message,
+            "conversations.history": self._conversations_history,
             "users.info": self._users_info,
             "apps.connections.open": self._apps_connections_open,
         }
@@ -170,16 +179,36 @@ class MockSlack(LocalServer):
         self._users[user_id] = user
         return user
 
-    def fail_next(self, method: str, status: int = 429, retry_after: int = 1) -> None:
-        """The next call of `method` fails at the HTTP level (default: rate limited, with `Retry-After`,
-        which slack_sdk's retry handler sleeps before trying again)."""
+    def fail_next(self, method: str, status: int = 429, retry_after: int = 1, *, times: int | None = 1) -> None:
+        """The next `times` calls of `method` fail at the HTTP level (default: rate limited, with
+        `Retry-After`, which slack_sdk's retry handler sleeps before trying again)."""
         error = "ratelimited" if status == 429 else "fatal_error" if status >= 500 else "request_failed"
         headers = {"Retry-After": str(retry_after)} if status == 429 else {}
-        self._failures.setdefault(method, []).append((status, {"ok": False, "error": error}, headers, 1))
+        self._failures.setdefault(method, []).append((status, {"ok": False, "error": error}, headers, times))
 
-    def error_next(self, method: str, error: str = "channel_not_found", *, times: int = 1) -> None:
-        """The next `times` calls of `method` answer 200 `{"ok": false, "error": error}` (SlackApiError, no retry)."""
+    def error_next(self, method: str, error: str = "channel_not_found", *, times: int | None = 1) -> None:
+        """The next `times` calls of `method` (None: every one) answer 200 `{"ok": false, "error": error}`."""
         self._failures.setdefault(method, []).append((200, {"ok": False, "error": error}, {}, times))
+
+    def fail_response_urls(self, status: int = 429, retry_after: int | None = 1, *, times: int | None = 1) -> None:
+        """The next `times` POSTs to any `response_url` (None: every one) fail with `status`.
+
+        Slack rate-limits response_url posts like Web API calls: 429 with `Retry-After`. Failed
+        attempts are counted in `response_url_failures` and not recorded as responses.
+        """
+        headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
+        self._failures.setdefault(RESPONSE_URL, []).append((status, {}, headers, times))
+
+    def _pop_failure(self, key: str) -> tuple[int, JsonDict, dict[str, str]] | None:
+        queue = self._failures.get(key)
+        if not queue:
+            return None
+        status, body, headers, times = queue[0]
+        if times is not None:
+            queue.pop(0)
+            if times > 1:
+                queue.insert(0, (status, body, headers, times - 1))
+        return status, body, headers
 
     def new_response_url(self) -> str:
         """A fresh `response_url` served by this mock."""
@@ -193,8 +222,10 @@ class MockSlack(LocalServer):
         """Web API calls in arrival order, failed attempts included (see `ApiCall.ok`)."""
         return [c for c in self._calls if method is None or c.method == method]
 
-    def responses(self, url_or_id: str) -> list[ResponseUrlPost]:
-        """POSTs to one `response_url` (or its id)."""
+    def responses(self, url_or_id: str | None = None) -> list[ResponseUrlPost]:
+        """POSTs to one `response_url` (or its id), or to any when none is named."""
+        if url_or_id is None:
+            return list(self._responses)
         response_id = url_or_id.rstrip("/").rsplit("/", 1)[-1]
         return [r for r in self._responses if r.response_id == response_id]
 
@@ -279,12 +310,13 @@ class MockSlack(LocalServer):
         token = (auth[7:].strip() if auth.lower().startswith("bearer ") else "") or params.get("token")
         call = ApiCall(request.match_info["method"], params, token)
         self._calls.append(call)
+        if delay := self.delays.get(call.method):  # a slow Slack: the call is recorded now, answered later
+            await self.notify()
+            await asyncio.sleep(delay)
         headers: dict[str, str] = {}
-        queue = self._failures.get(call.method)
-        if queue:
-            status, body, headers, times = queue.pop(0)
-            if times > 1:
-                queue.insert(0, (status, body, headers, times - 1))
+        failure = self._pop_failure(call.method)
+        if failure is not None:
+            status, body, headers = failure
         elif not call.token:
             status, body = 200, {"ok": False, "error": "not_authed"}
         else:
@@ -298,6 +330,9 @@ class MockSlack(LocalServer):
         response_id = request.match_info["response_id"]
         if response_id not in self._response_urls:
             return web.Response(status=404, text="no_such_response_url")
+        if failure := self._pop_failure(RESPONSE_URL):
+            self.response_url_failures += 1
+            return web.Response(status=failure[0], text="rate_limited", headers=failure[2])
         if self._response_urls[response_id] >= RESPONSE_URL_USES:
             return web.Response(status=404, text="used_url")
         try:
@@ -368,11 +403,23 @@ class MockSlack(LocalServer):
         ts = f"{micros // 1_000_000}.{micros % 1_000_000:06d}"  # strictly increasing: a message id
         message = {"type": "message", "user": BOT_USER_ID, "bot_id": BOT_ID, "app_id": APP_ID, "team": TEAM_ID}
         message |= {"text": params.get("text") or "", "ts": ts}
+        self._history.setdefault(channel, []).append(
+            message | ({"blocks": params["blocks"]} if params.get("blocks") else {})
+        )
         return {
             "channel": channel,
             "ts": ts,
             "message": message | ({"blocks": params["blocks"]} if params.get("blocks") else {}),
         }
+
+    def _conversations_history(self, call: ApiCall) -> JsonDict:
+        """The channel's messages, newest first (`limit`, default 100): what `chat.postMessage` stored."""
+        channel = call.params.get("channel")
+        if not channel or not isinstance(channel, str):
+            return {"ok": False, "error": "channel_not_found"}
+        limit = int(call.params.get("limit") or 100)
+        found = list(reversed(self._history.get(channel, [])))
+        return {"messages": [dict(m) for m in found[:limit]], "has_more": len(found) > limit}
 
     def _users_info(self, call: ApiCall) -> JsonDict:
         user_id = call.params.get("user")
@@ -424,9 +471,20 @@ def sign(signing_secret: str, body: bytes, timestamp: int | str | None = None) -
     return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest}"}
 
 
-async def post_signed(url: str, body: bytes, secret: str, timestamp: int | str | None = None) -> tuple[int, str, float]:
-    """POST a form body signed with `secret`: (status, text, seconds taken: bolt must ack within 3)."""
+async def post_signed(
+    url: str,
+    body: bytes,
+    secret: str,
+    timestamp: int | str | None = None,
+    *,
+    extra_headers: dict[str, str] | None = None,
+) -> tuple[int, str, float]:
+    """POST a form body signed with `secret`: (status, text, seconds taken: bolt must ack within 3).
+
+    `extra_headers` override the signature headers (a malformed timestamp, a tampered signature).
+    """
     headers = {"Content-Type": "application/x-www-form-urlencoded", **sign(secret, body, timestamp)}
+    headers |= extra_headers or {}
     started = time.perf_counter()
     async with (
         aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session,
