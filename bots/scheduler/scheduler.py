@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import itertools
 import logging
 import os
 import socket
@@ -27,19 +28,24 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
+from sqlalchemy.exc import SQLAlchemyError
 
 from bots.daily_control import Platform, Poster, PostError
 from bots.runtime import until_stopped
 from bots.scheduler.rotation import SHARED_SCOPE, Rotation
 from bots.scheduler.store import ChatTarget, Store, missing_driver
 from bots.settings import DailySettings, Settings
-from quotecore import Quote, QuoteService
+from quotecore import Quote, QuoteService, printable
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], dt.datetime]
 Sleep = Callable[[float], Awaitable[None]]
 RETRY_DELAYS = (5.0, 30.0, 120.0)
+#: Back-off while the database does not answer (at start, or at post time: the first three).
+DB_RETRY_DELAYS = (5.0, 15.0, 60.0, 300.0)
+#: What a database in trouble raises: SQLAlchemy's errors (locked, read-only, corrupt, full, down), I/O.
+DB_ERRORS = (SQLAlchemyError, OSError)
 #: How long shutdown waits for a post in flight (systemd's default stop timeout is 90 s).
 SHUTDOWN_GRACE = 30.0
 
@@ -115,6 +121,10 @@ class DailyScheduler:
         self._locks: dict[str, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._stop = asyncio.Event()
+        self._opening: asyncio.Task[None] | None = None
+        #: Why the database does not answer now (None when it does); told to each platform's admins once.
+        self.database_problem: str | None = None
+        self._told_database: set[str] = set()
 
     @classmethod
     def from_settings(cls, service: QuoteService, settings: Settings, *, clock: Clock | None = None) -> DailyScheduler:
@@ -124,7 +134,54 @@ class DailyScheduler:
     # ---------------------------------------------------------------- lifecycle
 
     async def start(self) -> None:
-        """Open the database, schedule every target, catch up on posts missed while down."""
+        """Open the database, schedule every target, catch up on posts missed while down.
+
+        A database that does not answer (locked past the busy timeout, read-only, corrupt, full,
+        a server down) does not switch the daily post off for the life of the process: the
+        admins are told once, `start` is tried again with back-off (DB_RETRY_DELAYS) until it
+        works, and chat keeps answering all along.
+        """
+        try:
+            await self._open_and_schedule()
+        except DB_ERRORS as exc:
+            self._database_down("opening", exc)
+            self._opening = asyncio.get_running_loop().create_task(self._open_later())
+
+    async def _open_later(self) -> None:
+        for attempt in itertools.count():
+            if await self._wait_or_stop(DB_RETRY_DELAYS[min(attempt, len(DB_RETRY_DELAYS) - 1)]):
+                return
+            try:
+                await self._open_and_schedule()
+            except DB_ERRORS as exc:
+                log.debug("daily: the database still does not answer: %s", exc)
+                continue
+            log.info("daily: the database answers again; the daily excerpt is running")
+            self._database_back()
+            return
+
+    async def _wait_or_stop(self, seconds: float) -> bool:
+        """Sleep `seconds`, or less when shutdown starts; whether it did."""
+        try:
+            await asyncio.wait_for(self._stop.wait(), seconds)
+        except TimeoutError:
+            return False
+        return True
+
+    def _database_down(self, doing: str, exc: BaseException) -> None:
+        problem = printable(str(exc).splitlines()[0] if str(exc) else type(exc).__name__, 160)
+        if self.database_problem is None:
+            log.warning(
+                "daily: the database %s failed (%s); retrying with back-off, chat keeps working", doing, problem
+            )
+        self.database_problem = problem
+
+    def _database_back(self) -> None:
+        if self.database_problem is not None:
+            self.database_problem = None
+            self._told_database.clear()
+
+    async def _open_and_schedule(self) -> None:
         await asyncio.to_thread(self.store.open)
         await self._load_targets()
         self._scheduler = AsyncIOScheduler(timezone=dt.UTC)
@@ -141,6 +198,9 @@ class DailyScheduler:
         keeps no outcome and the next start reconciles it (`reconcile`).
         """
         self._stop.set()
+        if self._opening is not None:
+            self._opening.cancel()
+            await asyncio.gather(self._opening, return_exceptions=True)
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)  # cancels the jobs' own tasks, not the posts (below)
             self._scheduler = None
@@ -225,7 +285,17 @@ class DailyScheduler:
         # One run at a time per target in this process (a job and a catch-up pass meet here); other
         # targets are not held up, and other processes meet the claim.
         async with self._locks.setdefault(target.key, asyncio.Lock()):
-            await self._run_locked(target, now)
+            for delay in (*DB_RETRY_DELAYS[:3], None):
+                try:
+                    await self._run_locked(target, now)
+                except DB_ERRORS as exc:  # locked, read-only, full: the day is retried, not lost
+                    self._database_down(f"post for {target.key}", exc)
+                    if delay is None or await self._wait_or_stop(delay):
+                        log.error("daily: %s: not posted, the database did not answer: %s", target.key, exc)
+                        return
+                    continue
+                self._database_back()
+                return
 
     async def _run_locked(self, target: DailyTarget, now: dt.datetime) -> None:
         poster = self._posters.get(target.platform)
@@ -420,7 +490,23 @@ class DailyScheduler:
         return f"Daily excerpt for channel {channel} is off."
 
     def take_notices(self, platform: Platform) -> list[str]:
-        """Broken targets and posts of unknown fate of this platform, each reported once."""
+        """Broken targets, posts of unknown fate and a database that does not answer, each reported once."""
+        told: list[str] = []
+        if self.database_problem is not None:
+            if platform not in self._told_database:
+                self._told_database.add(platform)
+                told.append(
+                    f"The daily excerpt is paused: its database does not answer ({self.database_problem}). "
+                    "It retries by itself and resumes when the database does; `quotebot check` says why."
+                )
+            return told
+        try:
+            return told + self._stored_notices(platform)
+        except DB_ERRORS as exc:
+            self._database_down("reading notices", exc)
+            return told
+
+    def _stored_notices(self, platform: Platform) -> list[str]:
         return [
             f"The daily excerpt for {key.split(':', 1)[1]} stopped: {reason}. "
             "Give the bot access again, then set it with /quote-daily."
