@@ -182,6 +182,18 @@ async def test_slack_messages_hold_every_limit_and_ping_nobody(service: QuoteSer
         assert not SLACK_BARE.search(part), part
 
 
+@SETTINGS
+@given(line=hostile)
+async def test_the_console_prints_nothing_dangerous(service: QuoteService, line: str) -> None:
+    from bots.console import ConsoleChat
+
+    out = io.StringIO()
+    chat = ConsoleChat(Commands(service, "console"), out)
+    for typed in (line, "/quote " + line, "/context " + line, "/more"):
+        await chat.handle(typed)
+    _clean(out.getvalue().replace("\n", " "))
+
+
 def test_a_console_mention_or_escape_is_just_text() -> None:
     """The console prints what the command layer gives it; the escape is gone before the search."""
     from bots.wording import one_line
