@@ -297,9 +297,13 @@ def check_corpus(settings: Settings, report: Report) -> None:
         report.problems.append(f"corpus: {exc} → check that the directories exist and are readable")
         return
     stats = service.stats()
+    repaired = sum(1 for d in stats.drops if d.action == "repaired")
+    skipped = len(service.snapshot.skipped)
     summary = (
         f"corpus {seeds}: {stats.documents} documents, {stats.passages} passages, "
-        f"{len(stats.drops)} lines dropped (see `quotebot stats`)"
+        f"{len(stats.drops) - repaired} lines dropped, {repaired} repaired"
+        + (f", {skipped} files skipped (not regular files inside the folder)" if skipped else "")
+        + " (see `quotebot stats`)"
     )
     if stats.passages == 0:
         report.problems.append(f"{summary} → add interview .txt files (UTF-8) to {seeds}")
