@@ -18,7 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 import bots.slack.render as render
 from bots import wording
-from bots.commands import Caller, Commands, Notice, Results, parse_daily_text, parse_quote_text
+from bots.commands import Caller, Commands, Notice, PageState, Results, parse_daily_text, parse_quote_text
 from bots.settings import SlackSettings
 from bots.slack.retry import RetryingRespond
 
@@ -69,12 +69,19 @@ async def quote_command(ack: AsyncAck, command: Body, respond: AsyncRespond, cli
         await respond(**render.message(Notice("", "done", reply.notices)))
 
 
-async def another_action(ack: AsyncAck, action: Body, respond: AsyncRespond, context: Ctx) -> None:
-    """The Another button: the next page replaces the message; past the end, a private "No more matches."."""
-    await ack()
+async def _button_state(action: Body, respond: AsyncRespond) -> tuple[PageState, bool] | None:
+    """The paging state a button carries, or None after telling the user privately it was unreadable."""
     decoded = render.state_from_value(action.get("value"))
     if decoded is None:
         await respond(replace_original=False, **render.message(Notice(wording.BAD_BUTTON, "invalid")))
+    return decoded
+
+
+async def another_action(ack: AsyncAck, action: Body, respond: AsyncRespond, context: Ctx) -> None:
+    """The Another button: the next page replaces the message; past the end, a private "No more matches."."""
+    await ack()
+    decoded = await _button_state(action, respond)
+    if decoded is None:
         return
     state, ephemeral = decoded
     reply = context["quotebot"].commands.page(state)
@@ -91,9 +98,8 @@ async def context_action(ack: AsyncAck, action: Body, respond: AsyncRespond, con
 async def share_action(ack: AsyncAck, action: Body, respond: AsyncRespond, context: Ctx) -> None:
     """The Share to channel button: the same page, public, in place of the private one."""
     await ack()
-    decoded = render.state_from_value(action.get("value"))
+    decoded = await _button_state(action, respond)
     if decoded is None:
-        await respond(replace_original=False, **render.message(Notice(wording.BAD_BUTTON, "invalid")))
         return
     await respond(replace_original=False, **render.message(context["quotebot"].commands.page(decoded[0])))
     await respond(delete_original=True)
