@@ -130,3 +130,10 @@ def test_a_lead_in_is_never_served_alone(service: QuoteService) -> None:
         words = lead_in.passage.text[:12]
         for quote in service.search(words, limit=10).quotes:
             assert quote.passage.kind != "lead-in", words
+
+
+def test_english_phrases_find_their_chinese_synonyms(service: QuoteService) -> None:
+    # "open source" is one entry of config/synonyms.toml; typed as two English words it is still one.
+    for query in ("Altman open source", "What does Altman think about open source?"):
+        top = service.search(query, limit=1).quotes[0]
+        assert top.speaker is not None and top.speaker.id == "altman" and "开源" in top.passage.text, query

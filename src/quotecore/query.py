@@ -180,8 +180,11 @@ class QueryReader:
         for size in (3, 2):
             for i in range(len(order) - size + 1):
                 run = order[i : i + size]
-                joined = "".join(run)
-                if not all(w and not w.isascii() for w in run) or joined in order:
+                latin = all(w.isascii() for w in run)
+                if not latin and not all(w and not w.isascii() for w in run):
+                    continue  # Latin and Chinese side by side are two things, not one word
+                joined = " ".join(run) if latin else "".join(run)
+                if joined in order:
                     continue
                 if self._known(joined) or joined in self._synonyms:
                     found = [Variant(joined, "join", JOIN)]

@@ -260,10 +260,15 @@ class SnapshotBuilder:
         return self.seeds_dir.is_dir() and any(self.seeds_dir.glob("*.txt"))
 
 
+def joined_form(words: tuple[str, ...] | list[str]) -> str:
+    """Words that stand side by side as one key: Latin words with a space, Chinese ones without."""
+    return " ".join(words) if all(w.isascii() for w in words) else "".join(words)
+
+
 def _synonym_table(tokenizer: Tokenizer, config: CoreConfig) -> dict[str, tuple[tuple[str, ...], ...]]:
     """Term → the term lists of every other member of its groups (speakers' aliases included).
 
-    Only single-term members are keys, so a query term expands exactly when it is a group member.
+    A member the tokenizer cuts into several words is keyed by its joined form (`joined_form`).
     """
     groups: list[list[str]] = [list(g) for g in config.synonyms]
     for speaker in config.speakers:
@@ -273,8 +278,9 @@ def _synonym_table(tokenizer: Tokenizer, config: CoreConfig) -> dict[str, tuple[
         members = [tuple(dict.fromkeys(w for w, _ in tokenizer.words(word))) for word in group]
         members = [m for m in members if m]
         for member in members:
-            if len(member) != 1:
-                continue
             others = tuple(t for m in members if m != member for t in m)
-            table.setdefault(member[0], []).append(others)
+            # A member cut into several words is found by the query reader as those words side by
+            # side, joined ("open source", "大模型"): keyed by that joined form.
+            key = member[0] if len(member) == 1 else joined_form(member)
+            table.setdefault(key, []).append(others)
     return {k: tuple(v) for k, v in table.items()}
