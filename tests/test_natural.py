@@ -137,3 +137,26 @@ def test_english_phrases_find_their_chinese_synonyms(service: QuoteService) -> N
     for query in ("Altman open source", "What does Altman think about open source?"):
         top = service.search(query, limit=1).quotes[0]
         assert top.speaker is not None and top.speaker.id == "altman" and "开源" in top.passage.text, query
+
+
+def test_a_lead_in_hands_its_words_to_a_list_that_does_not_say_them(corpus_copy, tmp_path) -> None:
+    seeds, config = corpus_copy
+    (seeds / "010_list.txt").write_text(
+        "星河科技访谈\n"
+        "奥特曼表示，研究总是优先的。\n"
+        "在他看来，未来三年会出现三类公司：\n"
+        "1、做基础模型的巨头；\n"
+        "2、做行业应用的专业公司；\n"
+        "3、做工具链的基础设施公司。\n"
+        "最后，奥特曼还提到了一些关于潮汐发电和围棋的话题：\n"
+        "1、潮汐发电很有前途；\n"
+        "2、围棋让他着迷。\n",
+        encoding="utf-8",
+    )
+    svc = QuoteService(seeds, config, tmp_path / "cache")
+    svc.load()
+    found = svc.search("未来会有哪几类公司", limit=5).quotes
+    assert found and {q.passage.kind for q in found} == {"reported"}  # the items, never the lead-in alone
+    assert any("巨头" in q.passage.text for q in found)  # an item that never says 公司, through its lead-in
+    # Here an item says it itself: the other items of the list are not dragged along.
+    assert [q.passage.text for q in svc.search("潮汐发电", limit=5).quotes] == ["潮汐发电很有前途。"]

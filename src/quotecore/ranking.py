@@ -35,11 +35,13 @@ from quotecore.tokenize import INSIDE
 KIND_PRIOR: dict[str, float] = {"answer": 1.0, "reported": 1.0, "narration": 0.5, "question": 0.35, "lead-in": 0.3}
 CARRY = 0.8
 #: What each kind passes on of its evidence to the quotable run right after it: a question to its
-#: answer turn. Measured and left out: a lead-in announces several things at once ("…提到了一些关于
-#: 能源和开源的话题:" before one bullet on each), so its words would pull every bullet under it
-#: (no query of either natural set gained); narration with 0.2–0.5 pulled unrelated quotes after
-#: the article's framing lines above the line that says the words (the old dev set's `funding`).
-CARRIES: dict[str, float] = {"question": CARRY}
+#: answer turn; a lead-in to the list it announces, but only when no item of the list holds as much
+#: of the query as the lead-in ("…提到了一些关于能源和开源的话题:" announces one bullet on each: 能源
+#: finds its own bullet, not the 开源 one; "未来三年会出现三类公司：" hands 未来 and 会 to items that
+#: only say 公司). Narration
+#: passes nothing: with 0.2–0.5 it pulled unrelated quotes after the article's framing lines above
+#: the line that says the words (the old dev set's `funding`).
+CARRIES: dict[str, float] = {"question": CARRY, "lead-in": CARRY}
 _INTRODUCES = frozenset(CARRIES)
 _QUOTABLE = frozenset({"answer", "reported"})
 _LEAD_IN = KINDS.index("lead-in")
@@ -76,6 +78,7 @@ class Layout:
     edge_src: np.ndarray  # int32
     edge_dst: np.ndarray  # int32
     edge_decay: np.ndarray  # float64
+    edge_lead: np.ndarray  # bool: the edge comes from a lead-in
     prior: np.ndarray  # float64 kind prior per passage
     quotable: np.ndarray  # bool: may be served alone (`daily.is_eligible`)
 
@@ -94,6 +97,7 @@ class Layout:
         dst: list[int] = []
         steps: list[int] = []
         shares: list[float] = []
+        leads: list[bool] = []
         for i, p in enumerate(passages):
             if p.kind in _INTRODUCES:
                 for step, j in enumerate(_followers(passages, i)):
@@ -101,6 +105,7 @@ class Layout:
                     dst.append(j)
                     steps.append(step)
                     shares.append(CARRIES[p.kind])
+                    leads.append(p.kind == "lead-in")
         return cls(
             kind,
             speaker,
@@ -109,6 +114,7 @@ class Layout:
             np.asarray(src, dtype=np.int32),
             np.asarray(dst, dtype=np.int32),
             np.asarray(shares) * CARRY_DECAY ** np.asarray(steps, dtype=np.float64),
+            np.asarray(leads, dtype=bool),
             prior,
             quotable,
         )
@@ -183,6 +189,32 @@ def _word_scores(word: QueryWord, index: Index) -> tuple[np.ndarray, np.ndarray,
     return _best_per_doc(np.concatenate(docs), np.concatenate(scores), np.concatenate(credits))
 
 
+def _as_characters(word: QueryWord, grams: Index) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A Chinese word the word index never saw, found as its characters side by side.
+
+    jieba cuts 最难 whole in a query and 最/难 in "最难的是招人": the character-bigram index holds
+    every pair of adjacent characters, so a passage that has all of the word's pairs has the word
+    (as a string). Scored below a match of the word itself (PART).
+    """
+    text = word.word
+    if len(text) < 2 or text.isascii():
+        empty = np.zeros(0)
+        return np.zeros(0, dtype=np.int32), empty, empty
+    pairs = list(dict.fromkeys(text[i : i + 2] for i in range(len(text) - 1)))
+    postings = [grams.postings.get(pair) for pair in pairs]
+    if any(p is None for p in postings):
+        empty = np.zeros(0)
+        return np.zeros(0, dtype=np.int32), empty, empty
+    docs = postings[0].docs  # type: ignore[union-attr]
+    for posting in postings[1:]:
+        docs = np.intersect1d(docs, posting.docs, assume_unique=True)  # type: ignore[union-attr]
+    total = np.zeros(docs.size)
+    for posting in postings:
+        at = np.searchsorted(posting.docs, docs)  # type: ignore[union-attr]
+        total += posting.weights[at]  # type: ignore[union-attr]
+    return docs.astype(np.int32), PART * total / len(postings), np.full(docs.size, PART)
+
+
 def _best_per_doc(docs: np.ndarray, scores: np.ndarray, credits: np.ndarray) -> tuple[np.ndarray, ...]:
     """Each passage once, with its best score and best credit among the alternatives that reached it."""
     by_score = np.lexsort((-scores, docs))
@@ -235,6 +267,7 @@ def score(
     index: Index,
     layout: Layout,
     only: str | None = None,
+    grams: Index | None = None,
 ) -> Scored:
     """Every passage that matches enough of `plan`, best first (see the module docstring)."""
     n = index.size
@@ -245,6 +278,8 @@ def score(
     for word in plan.words:
         w = word_weight(word, index) * word.scale
         docs, best, got = _word_scores(word, index)
+        if not docs.size and grams is not None:
+            docs, best, got = _as_characters(word, grams)
         docs_of.append(docs)
         scores_of.append(word.scale * best)
         credits_of.append(w * got)
@@ -313,6 +348,11 @@ def _carry(total: np.ndarray, credit: np.ndarray, layout: Layout) -> tuple[np.nd
     """What each passage inherits from the question or lead-in that introduces it (and whether any did)."""
     carried = np.zeros(total.size)
     live = credit[layout.edge_src] > 0
+    if layout.edge_lead.any():
+        # A lead-in whose list already says what it says hands nothing on: the items speak for themselves.
+        said = np.zeros(total.size, dtype=bool)
+        said[layout.edge_src[layout.edge_lead & (credit[layout.edge_dst] >= credit[layout.edge_src])]] = True
+        live &= ~(layout.edge_lead & said[layout.edge_src])
     if not live.any():
         return carried, credit, False
     src, dst = layout.edge_src[live], layout.edge_dst[live]

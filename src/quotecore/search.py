@@ -59,7 +59,7 @@ def search(
         return Results(query=query, quotes=(), total=0, offset=offset)
     plan = snap.reader.read(query)
     if plan.words:
-        scored = score(plan, snap.words, snap.layout, who)
+        scored = score(plan, snap.words, snap.layout, who, snap.grams)
         if scored.docs.size == 0 and _unknown_word(snap, plan):
             scored = _by_grams(snap, plan, who)
     elif plan.intent or who:
