@@ -10,7 +10,8 @@ times priors:
   follows is never served alone;
 - a matched question is evidence for its answer: each passage of the answer turn that follows
   inherits 0.8 of the question's score (a little less for each later paragraph), so
-  "开源以及开源的蓬勃发展如何…" finds the answer;
+  "开源以及开源的蓬勃发展如何…" finds the answer; a lead-in hands its words to its list the same
+  way, unless an item already holds as much of the query;
 - the speaker the query names (intent) ×2; a doubtful attribution ×0.8.
 
 A minimum match keeps one common word from making a match: the content words a passage holds
