@@ -301,7 +301,7 @@ def score(
     # A lead-in is never served alone: its evidence went to what it announces.
     keep = (share >= min_share(len(plan.words)) - 1e-9) & (layout.kind[docs] != _LEAD_IN)
     if only is not None:
-        keep &= layout.speaker[docs] == _code(layout, only)
+        keep &= layout.speaker[docs] == speaker_code(layout, only)
     docs, share = docs[keep], share[keep]
     # The name is intent only where that person's words hold the query about as well as the
     # best match does; otherwise the name is the topic ("山姆最大的优点": Lightcap on Sam).
@@ -313,13 +313,14 @@ def score(
 
 def by_speaker(layout: Layout, speaker_id: str) -> Scored:
     """A query that only names a person ("奥特曼"): that person's quotable passages, in corpus order."""
-    docs = np.flatnonzero(layout.quotable & (layout.speaker == _code(layout, speaker_id))).astype(np.int32)
+    docs = np.flatnonzero(layout.quotable & (layout.speaker == speaker_code(layout, speaker_id))).astype(np.int32)
     ones = np.ones(docs.size)
     final = 1.0 - np.arange(docs.size) / max(docs.size, 1) / 2  # earlier first, all positive
     return Scored(docs, final, ones, np.zeros(docs.size), ones, ones, 0.0)
 
 
-def _code(layout: Layout, speaker_id: str) -> int:
+def speaker_code(layout: Layout, speaker_id: str) -> int:
+    """The layout's number for a speaker id (-2, which no passage carries, for an unknown one)."""
     try:
         return layout.speaker_ids.index(speaker_id)
     except ValueError:
@@ -337,7 +338,7 @@ def priors(docs: np.ndarray, layout: Layout, wanted: str | None, strong: np.ndar
     """Kind, intent and doubt priors of `docs`; a wanted speaker's questions are his own words."""
     prior = layout.prior[docs].copy()
     if wanted is not None:
-        own = layout.speaker[docs] == _code(layout, wanted)
+        own = layout.speaker[docs] == speaker_code(layout, wanted)
         if strong is not None:
             own &= strong
         prior[own] = np.maximum(prior[own], 1.0) * INTENT

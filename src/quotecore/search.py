@@ -15,10 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from quotecore.excerpt import DEFAULT_MAX_CHARS, excerpt
-from quotecore.index import Index
 from quotecore.models import Quote
 from quotecore.query import QueryPlan
-from quotecore.ranking import Scored, by_speaker, order, priors, score
+from quotecore.ranking import Scored, by_speaker, order, priors, score, speaker_code
 from quotecore.snapshot import Snapshot
 from quotecore.tokenize import INSIDE, Tokenizer
 
@@ -87,10 +86,14 @@ def _unknown_word(snap: Snapshot, plan: QueryPlan) -> bool:
 
 def _by_grams(snap: Snapshot, plan: QueryPlan, who: str | None) -> Scored:
     """The character-bigram fallback for words jieba cuts differently or does not know."""
-    grams = Tokenizer.query_grams(" ".join(w.word for w in plan.words))
-    docs, scores, _ = _match(snap.grams, grams, _coverage_needed(grams), who, snap)
     assert snap.layout is not None
-
+    grams = Tokenizer.query_grams(" ".join(w.word for w in plan.words))
+    docs, scores = snap.grams.score(grams)
+    if docs.size:
+        keep = snap.grams.coverage(grams, docs) >= _coverage_needed(grams)
+        if who is not None:
+            keep &= snap.layout.speaker[docs] == speaker_code(snap.layout, who)
+        docs, scores = docs[keep], scores[keep]
     prior = priors(docs, snap.layout, who or plan.intent)
     zeros = np.zeros(docs.size)
     return Scored(docs, scores * prior, scores, zeros, np.ones(docs.size), prior, 0.0)
@@ -140,19 +143,6 @@ def _explain(snap: Snapshot, plan: QueryPlan, scored: Scored, pos: int, final: f
         if edge.size:
             detail["carried_from"] = snap.passages[int(snap.layout.edge_src[edge[0]])].id
     return detail
-
-
-def _match(
-    index: Index, terms: Sequence[str], need: int | None, who: str | None, snap: Snapshot
-) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
-    docs, scores = index.score(terms)
-    keep = np.ones(docs.size, dtype=bool)
-    if need is not None and docs.size:
-        keep &= index.coverage(terms, docs) >= need
-    if who is not None and docs.size:
-        keep &= np.fromiter((snap.passages[d].speaker_id == who for d in docs), dtype=bool, count=docs.size)
-    weights = {t: max(index.idf(t), 0.01) for t in set(terms) if index.df(t)}
-    return docs[keep], scores[keep], weights
 
 
 def _nothing() -> Scored:

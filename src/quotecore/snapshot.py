@@ -15,7 +15,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from quotecore import daily as daily_rotation
+import numpy as np
+
 from quotecore.cache import TERMS_VERSION, DocumentCache, IndexCache, TermsCache
 from quotecore.config import CoreConfig
 from quotecore.errors import CorpusError
@@ -219,6 +220,7 @@ class SnapshotBuilder:
             lambda word: () if word in vocabulary else sounds.like(word),
             vocabulary.__contains__,
         )
+        layout = Layout.of(passages, tuple(speakers))
         return Snapshot(
             documents={d.document.id: d.document for d in corpus.documents},
             passages=passages,
@@ -233,8 +235,8 @@ class SnapshotBuilder:
             seconds=time.perf_counter() - started,
             by_id={p.id: i for i, p in enumerate(passages)},
             aliases=aliases,
-            eligible=tuple(p.id for p in passages if daily_rotation.is_eligible(p)),
-            layout=Layout.of(passages, tuple(speakers)),
+            eligible=tuple(passages[i].id for i in np.flatnonzero(layout.quotable).tolist()),
+            layout=layout,
             reader=reader,
         )
 
