@@ -32,6 +32,7 @@ from bots.commands import (
     parse_daily_text,
     parse_quote_text,
 )
+from bots.failures import failure
 from bots.runtime import AppContext, until_stopped
 from quotecore import Quote, mark
 
@@ -127,9 +128,8 @@ class ConsoleChat:
         handler = self._handlers.get(command)
         try:
             reply = await handler(rest.strip()) if handler else None
-        except Exception:  # the chat keeps serving whatever one command does
-            log.exception("console command failed: %r", text[:200])
-            reply = Notice(wording.failed(command), "failed")
+        except Exception as exc:  # the chat keeps serving whatever one command does
+            reply = failure("console", command, exc, user=self.caller.key, typed=text[:200])
         self.say(render_reply(reply, color=self.color) if reply else wording.unknown_command(command))
         return True
 

@@ -8,8 +8,10 @@ them as they are.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
-from quotecore import QueryError, Quote, QuoteError, ReloadReport, UnknownSpeakerError, clean_chars, truncate
+from quotecore import QueryError, Quote, QuoteError, ReloadReport, UnknownSpeakerError, clean_chars, mark, truncate
 
 #: What kind of text a passage is, as users read it (the core's `Passage.kind` values).
 KIND_LABELS = {
@@ -44,6 +46,36 @@ DAILY_DISABLED = "The daily excerpt is not enabled on this bot ([daily] enabled 
 SOMETHING_WRONG = "Sorry, something went wrong with that command."
 LOGGED = "It has been logged; please try again."
 LOST_QUERY = "Sorry, I can't tell what this message searched for: try /quote again."
+
+
+@dataclass(frozen=True, slots=True)
+class CommandText:
+    """How a command presents itself in a surface's command list: what it does, and each option."""
+
+    description: str
+    options: dict[str, str] = field(default_factory=dict)
+
+
+#: Every command as the surfaces list it (Discord's command picker, Slack's manifest, the console's help).
+COMMANDS = {
+    "quote": CommandText(
+        "Find the quote that best matches your words (empty: a random one)",
+        {
+            "query": "Words to look for: Chinese (simplified or traditional) or English names, e.g. 计算资源, Sora",
+            "speaker": "Only quotes by this person",
+            "count": "How many quotes (1-5)",
+        },
+    ),
+    "quote-reload": CommandText("Admins: reload the corpus from disk"),
+    "quote-daily": CommandText(
+        "Admins: post a daily excerpt in a channel (time: off to stop)",
+        {
+            "time": "Local time HH:MM, e.g. 09:00, or off",
+            "timezone": "IANA timezone, e.g. Asia/Shanghai",
+            "channel": "The channel (default: this one)",
+        },
+    ),
+}
 
 
 def kind_label(kind: str) -> str:
@@ -82,6 +114,35 @@ def within(quote: Quote, limit: int) -> tuple[str, tuple[tuple[int, int], ...]]:
         return quote.text, quote.highlights
     text = truncate(quote.text, limit)
     return text, tuple((s, e) for s, e in quote.highlights if e <= len(text) - 1)
+
+
+def fitted(text: str, limit: int, escape: Callable[[str], str], cut: Callable[[str, int], str] = truncate) -> str:
+    """`text` cut (at a sentence by default), then escaped for a platform, and at most `limit` long.
+
+    Cut first, escape after: an escape (`&amp;`, an escaped `*`) is never split, and its `;` never taken for
+    a sentence end. Escaping lengthens text, so the cut shrinks until the escaped text fits.
+    """
+    room = limit
+    while True:
+        out = escape(cut(text, room))
+        if len(out) <= limit or room <= 1:
+            return out[:limit]
+        room = max(1, min(room - 1, room * limit // len(out)))
+
+
+def marked(
+    quote: Quote, limit: int, tags: tuple[str, str], escape: Callable[[str], str], room: int | None = None
+) -> str:
+    """The excerpt (first `room` characters, at a sentence) with its matches between `tags`, escaped, ≤ `limit`."""
+    room = limit if room is None else room
+    while True:
+        text, spans = within(quote, room)
+        out = mark(text, spans, *tags, escape=escape)
+        if len(out) <= limit:
+            return out
+        if room <= 1:
+            return fitted(quote.text, limit, escape)
+        room = max(1, min(room - 1, room * limit // len(out)))
 
 
 def strip_controls(text: str, keep: str = "\n\t") -> str:

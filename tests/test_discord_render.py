@@ -5,9 +5,11 @@ from __future__ import annotations
 import dataclasses
 import re
 import string
+from pathlib import Path
 
 import discord
 
+from bots import wording
 from bots.discord.buttons import CUSTOM_ID_LIMIT, more_id
 from bots.discord.render import (
     DESCRIPTION_LIMIT,
@@ -88,3 +90,21 @@ def test_one_line_spots_fit_after_escaping(service: QuoteService) -> None:
     embed = quote_embed(dataclasses.replace(quote, passage=passage))
     assert all(len(f.value or "") <= 1024 for f in embed.fields)
     assert (embed.fields[0].value or "").endswith("…")
+
+
+def test_every_surface_lists_the_commands_with_the_same_words() -> None:
+    """Discord's command picker and Slack's manifest read their descriptions from `wording.COMMANDS`."""
+    from discord.ext import commands as discord_commands
+
+    from bots.discord.cog import QuoteCog
+
+    manifest = (Path(__file__).parents[1] / "config" / "slack-manifest.yaml").read_text(encoding="utf-8")
+    listed = dict(re.findall(r"- command: /(\S+)\n\s+description: \"?(.*?)\"?\n", manifest))
+    assert listed == {name: text.description for name, text in wording.COMMANDS.items()}
+    cog = QuoteCog.__new__(QuoteCog)
+    bot = discord_commands.Bot(command_prefix="!", intents=discord.Intents.none())
+    for command in cog.__cog_app_commands__:
+        shown = command.to_dict(bot.tree)
+        assert shown["description"] == wording.COMMANDS[command.name].description
+        options = {o["name"]: o["description"] for o in shown.get("options", [])}
+        assert options == wording.COMMANDS[command.name].options

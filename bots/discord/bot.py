@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import traceback
 from typing import Any
 
 import discord
@@ -19,12 +18,13 @@ from discord.http import HTTPClient, Route
 from discord.webhook.async_ import AsyncWebhookAdapter, async_context
 
 from bots import wording
-from bots.commands import Caller, Notice, PageState, Reply, Results
+from bots.commands import Caller, PageState, Reply, Results
 from bots.daily_control import PostError
 from bots.discord.buttons import AnotherButton, ContextButton, result_view
 from bots.discord.cog import QuoteCog
 from bots.discord.render import bolded_words, content, query_from_message, quote_embed, render, short
 from bots.discord.sync import sync as sync_tree
+from bots.failures import failure
 from bots.runtime import AppContext, until_stopped
 from bots.settings import DiscordSettings
 from quotecore import Quote
@@ -175,19 +175,13 @@ class QuoteBot(commands.Bot):
         await self.failed(interaction, f"/{command}", error)
 
     async def failed(self, interaction: discord.Interaction[Any], what: str, error: BaseException) -> None:
-        """Log a failure with its context (user, guild, channel, options); tell the user privately."""
+        """Log a failure with its context (guild, channel, options); tell the user privately."""
         data = interaction.data or {}
-        log.error(
-            "%s failed for user %s in guild %s channel %s (%r):\n%s",
-            what,
-            interaction.user.id,
-            interaction.guild_id,
-            interaction.channel_id,
-            data.get("options") or data.get("custom_id"),
-            "".join(traceback.format_exception(error)),
-        )
+        options = data.get("options") or data.get("custom_id")
+        where = {"guild": interaction.guild_id, "channel": interaction.channel_id, "options": options}
+        notice = failure("discord", what, error, user=interaction.user.id, **where)
         try:
-            await self.send(interaction, Notice(wording.failed(what), "failed"))
+            await self.send(interaction, notice)
         except discord.HTTPException:
             log.warning("could not tell user %s about the failure", interaction.user.id)
 

@@ -9,6 +9,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bots.commands import QuoteRequest, daily_options, timezone_choices
+from bots.wording import COMMANDS
 
 if TYPE_CHECKING:  # the bot imports this module: the type only
     from bots.discord.bot import QuoteBot
@@ -20,12 +21,8 @@ class QuoteCog(commands.Cog):
     def __init__(self, bot: QuoteBot) -> None:
         self.bot = bot
 
-    @app_commands.command(name="quote", description="Find the quote that best matches your words (empty: a random one)")
-    @app_commands.describe(
-        query="Words to look for: Chinese (simplified or traditional) or English names, e.g. 计算资源, Sora",
-        speaker="Only quotes by this person",
-        count="How many quotes (1-5)",
-    )
+    @app_commands.command(name="quote", description=COMMANDS["quote"].description)
+    @app_commands.describe(**COMMANDS["quote"].options)
     async def quote(
         self,
         interaction: discord.Interaction[Any],
@@ -42,7 +39,7 @@ class QuoteCog(commands.Cog):
         speakers = self.bot.quotes.speaker_choices(current)
         return [app_commands.Choice(name=s.display[:100], value=s.id) for s in speakers]
 
-    @app_commands.command(name="quote-reload", description="Admins: reload the corpus from disk")
+    @app_commands.command(name="quote-reload", description=COMMANDS["quote-reload"].description)
     @app_commands.default_permissions(manage_guild=True)
     async def quote_reload(self, interaction: discord.Interaction[Any]) -> None:
         """Defer at once (a reload takes seconds), then report what changed or why the old corpus stays."""
@@ -51,14 +48,8 @@ class QuoteCog(commands.Cog):
             await interaction.response.defer(ephemeral=True, thinking=True)
         await self.bot.send(interaction, await self.bot.quotes.reload(caller))
 
-    @app_commands.command(
-        name="quote-daily", description="Admins: post a daily excerpt in a channel (time: off to stop)"
-    )
-    @app_commands.describe(
-        time="Local time HH:MM, e.g. 09:00, or off",
-        timezone="IANA timezone, e.g. Asia/Shanghai",
-        channel="The channel (default: this one)",
-    )
+    @app_commands.command(name="quote-daily", description=COMMANDS["quote-daily"].description)
+    @app_commands.describe(**COMMANDS["quote-daily"].options)
     @app_commands.default_permissions(manage_guild=True)
     @app_commands.guild_only()
     async def quote_daily(

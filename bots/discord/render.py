@@ -21,7 +21,7 @@ import discord
 from bots import wording
 from bots.commands import Context, Notice, Reply, Results
 from bots.discord.buttons import more_id, result_view
-from quotecore import Quote, mark, truncate
+from quotecore import Quote, truncate
 
 # Discord's documented limits.
 CONTENT_LIMIT = 2000
@@ -62,12 +62,7 @@ def safe_text(text: str) -> str:
 
 def short(text: str, limit: int) -> str:
     """Safe one-line text, cut so that what Discord receives (escapes included) fits `limit`."""
-    flat = wording.one_line(text)
-    out = safe_text(flat)
-    while len(out) > limit:
-        flat = flat[: max(0, len(flat) - (len(out) - limit) - 1)]
-        out = safe_text(flat) + "…"
-    return out
+    return wording.fitted(text, limit, safe_text, cut=wording.cut)
 
 
 def content(text: str) -> str:
@@ -79,10 +74,8 @@ def quote_embed(
     quote: Quote, *, number: int | None = None, whole: bool = False, limit: int | None = None
 ) -> discord.Embed:
     """One quote: excerpt (matches in bold), speaker, topic, source, passage id in the footer."""
-    text, spans = wording.within(quote, limit or (CONTEXT_CHARS if whole else _BUDGETS[0]))
-    description = mark(text, spans, "**", "**", escape=safe_text)
-    if len(description) > DESCRIPTION_LIMIT:  # escaping can lengthen text: cut the plain text again
-        description = truncate(safe_text(text), DESCRIPTION_LIMIT)
+    room = limit or (CONTEXT_CHARS if whole else _BUDGETS[0])
+    description = wording.marked(quote, DESCRIPTION_LIMIT, ("**", "**"), safe_text, room)
     embed = discord.Embed(description=description, colour=COLOUR)
     speaker = wording.speaker_name(quote)
     embed.set_author(name=wording.cut(f"{number}. {speaker}" if number else speaker, AUTHOR_LIMIT))

@@ -19,6 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 import bots.slack.render as render
 from bots import wording
 from bots.commands import Caller, Commands, Notice, PageState, Results, parse_daily_text, parse_quote_text
+from bots.failures import failure
 from bots.settings import SlackSettings
 from bots.slack.retry import RetryingRespond
 
@@ -124,8 +125,9 @@ async def daily_command(ack: AsyncAck, command: Body, respond: AsyncRespond, cli
 
 async def on_error(error: Exception, body: Body, respond: AsyncRespond | None = None) -> None:
     """Log with context; the user gets a short private apology, never a traceback."""
-    log.error("slack listener failed (type %s, command %s)", body.get("type"), body.get("command"), exc_info=error)
-    sorry = Notice(wording.failed(body.get("command") or "button"), "failed")
+    what = body.get("command") or "button"
+    where = {"team": body.get("team_id") or (body.get("team") or {}).get("id"), "type": body.get("type")}
+    sorry = failure("slack", what, error, user=body.get("user_id") or (body.get("user") or {}).get("id"), **where)
     if respond is not None:
         try:
             await respond(replace_original=False, **render.message(sorry))

@@ -14,7 +14,7 @@ from typing import Any
 
 from bots import wording
 from bots.commands import MAX_COUNT, Context, PageState, Reply, Results
-from quotecore import Quote, mark, truncate
+from quotecore import Quote
 
 SECTION_LIMIT = 3000
 BLOCKS_LIMIT = 50
@@ -43,30 +43,14 @@ HELP = "*quotebot*\n" + escape(wording.HELP).replace("/quote ", "`/quote` ", 1)
 
 
 def escape_cut(text: str, limit: int) -> str:
-    """`text` cut at a sentence (plain text: `;` of an entity is never a boundary), then escaped; fits `limit`."""
-    room = limit
-    while True:
-        escaped = escape(truncate(text, room))
-        if len(escaped) <= limit or room <= 1:
-            return escaped[:limit] if len(escaped) > limit else escaped
-        room = max(1, min(room - 1, room * limit // len(escaped)))
+    """`text` cut at a sentence, then escaped, within `limit` (`wording.fitted`)."""
+    return wording.fitted(text, limit, escape)
 
 
 def excerpt_mrkdwn(quote: Quote, limit: int) -> str:
-    """The quote text with matched words in bold, escaped, at most `limit` characters.
-
-    Cut first (plain text, at a sentence), escape after: an escape (`&amp;`) is never split, and its
-    `;` is never taken for a sentence end. The cut shrinks until the escaped, marked-up text fits.
-    """
+    """The quote text with matched words in bold (a zero-width space outside each `*`), escaped, ≤ `limit`."""
     room = max(limit - 8 * len(quote.highlights) - 200, 100)  # room for markup
-    while True:
-        text, spans = wording.within(quote, room)
-        rendered = mark(text, spans, f"{ZWSP}*", f"*{ZWSP}", escape=escape)
-        if len(rendered) <= limit:
-            return rendered
-        if room <= 1:
-            return escape_cut(quote.text, limit)
-        room = max(1, min(room - 1, room * limit // len(rendered)))
+    return wording.marked(quote, limit, (f"{ZWSP}*", f"*{ZWSP}"), escape, room)
 
 
 def context_line(quote: Quote) -> str:
