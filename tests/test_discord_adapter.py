@@ -157,6 +157,27 @@ async def test_another_edits_to_the_next_match_and_context_is_ephemeral(
     assert reply.data["embeds"][0]["description"].replace("*", "").replace("\\", "")[:40] in first.passage.text
 
 
+async def test_a_reader_in_taiwan_gets_traditional_characters_from_the_same_search(
+    fake: FakeDiscord, service: QuoteService, cache_dir: Path
+) -> None:
+    taipei, shanghai = FakeUser("taipei", locale="zh-TW"), FakeUser("shanghai", locale="zh-CN")
+    async with await run_bot(fake, service, make_settings(fake, cache_dir)):
+        answers = {}
+        for user in (taipei, shanghai):
+            sent = await fake.send_slash_command("quote", {"query": "计算资源"}, user=user)
+            answers[user.locale] = (await fake.wait_for_interaction_response(sent)).data
+        message = fake.original_message(sent)
+        assert message is not None
+        more = next(c for c in button_ids(message) if c.startswith("qb:more:"))
+        paged = await fake.wait_for_interaction_response(await fake.click_button(message, more, user=shanghai))
+    traditional, simplified = answers["zh-TW"]["embeds"][0], answers["zh-CN"]["embeds"][0]
+    assert "**計算資源**" in traditional["description"] and "计算" not in traditional["description"]
+    assert "**计算资源**" in simplified["description"] and "計算" not in simplified["description"]
+    assert "奧特曼" in traditional["author"]["name"] and "奥特曼" in simplified["author"]["name"]
+    assert traditional["footer"]["text"].split()[0] == simplified["footer"]["text"].split()[0], "the same quote"
+    assert "计算资源" in paged.data["content"] and "計算" not in paged.data["embeds"][0]["description"]
+
+
 async def test_buttons_keep_working_after_a_restart(fake: FakeDiscord, service: QuoteService, cache_dir: Path) -> None:
     settings = make_settings(fake, cache_dir)
     async with await run_bot(fake, service, settings):

@@ -21,6 +21,16 @@ class Recorder:
         self.calls.append(kwargs)
 
 
+class Client:
+    """users.info as Slack answers it with include_locale: the reader's language."""
+
+    def __init__(self, locale: str = "en-US") -> None:
+        self.locale = locale
+
+    async def users_info(self, user: str, include_locale: bool = False) -> dict[str, Any]:
+        return {"user": {"id": user} | ({"locale": self.locale} if include_locale else {})}
+
+
 def context(service: QuoteService, **settings: Any) -> AsyncBoltContext:
     ctx = AsyncBoltContext()
     ctx["quotebot"] = Deps(Commands(service, "slack"), SlackSettings(**settings))
@@ -30,7 +40,7 @@ def context(service: QuoteService, **settings: Any) -> AsyncBoltContext:
 async def test_quote_command_acks_then_answers(service: QuoteService) -> None:
     ack, respond = Recorder(), Recorder()
     command = {"text": "能源 count:2", "user_id": "U1", "channel_id": "C1"}
-    await quote_command(ack, command, respond, None, context(service))  # type: ignore[arg-type]
+    await quote_command(ack, command, respond, Client(), context(service))  # type: ignore[arg-type]
     assert ack.calls == [{}]
     [answer] = respond.calls
     assert answer["response_type"] == "in_channel" and answer["blocks"][0]["elements"][0]["text"].startswith("🔎")
@@ -40,7 +50,8 @@ async def test_another_past_the_end_is_private_and_replaces_nothing(service: Quo
     ack, respond = Recorder(), Recorder()
     total = service.search("能源").total
     action = {"action_id": ANOTHER, "value": state_value(PageState("能源", None, 1, total), False)}
-    await another_action(ack, action, respond, context(service))  # type: ignore[arg-type]
+    body = {"user": {"id": "U1"}}
+    await another_action(ack, action, body, respond, Client(), context(service))  # type: ignore[arg-type]
     assert respond.calls == [
         {
             "replace_original": False,
@@ -57,3 +68,15 @@ async def test_daily_command_refuses_non_admins_without_calling_slack(service: Q
     await daily_command(ack, command, respond, None, context(service))  # type: ignore[arg-type]
     assert respond.calls[0]["text"] == "Only quotebot admins can change the daily excerpt."
     assert channel_id("<#C0123ABCD|general>") == "C0123ABCD" and channel_id("#C1") == "C1"
+
+
+async def test_a_reader_in_taiwan_gets_traditional_characters_from_the_same_search(service: QuoteService) -> None:
+    answers = {}
+    for locale in ("zh-CN", "zh-TW"):
+        respond = Recorder()
+        command = {"text": "计算资源", "user_id": f"U-{locale}", "channel_id": "C1"}
+        await quote_command(Recorder(), command, respond, Client(locale), context(service))  # type: ignore[arg-type]
+        answers[locale] = respond.calls[0]["blocks"][1]["text"]["text"]
+    assert "计算资源" in answers["zh-CN"] and "計算資源" not in answers["zh-CN"]
+    assert "計算資源" in answers["zh-TW"] and "计算资源" not in answers["zh-TW"]
+    assert "*計算資源*" in answers["zh-TW"], "the matched words are still bold"

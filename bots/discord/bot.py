@@ -25,6 +25,7 @@ from bots.discord.cog import QuoteCog
 from bots.discord.render import bolded_words, content, query_from_message, quote_embed, render, short
 from bots.discord.sync import sync as sync_tree
 from bots.failures import failure
+from bots.reader import for_reader
 from bots.runtime import AppContext, until_stopped
 from bots.settings import DiscordSettings
 from quotecore import Quote
@@ -134,7 +135,7 @@ class QuoteBot(commands.Bot):
         self, interaction: discord.Interaction[Any], reply: Reply, *, edit: bool = False, private: bool = False
     ) -> None:
         """Answer, or edit the message ("Another"); `private` hides even results; notices follow privately."""
-        message = render(reply)
+        message = render(for_reader(reply, str(interaction.locale)))
         private = private or message.private
         if edit and not private:
             await interaction.response.edit_message(**message.fields, allowed_mentions=NONE)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
@@ -18,8 +18,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 import bots.slack.render as render
 from bots import wording
-from bots.commands import Caller, Commands, Notice, PageState, Results, parse_daily_text, parse_quote_text
+from bots.commands import Caller, Commands, Notice, PageState, Reply, Results, parse_daily_text, parse_quote_text
 from bots.failures import failure
+from bots.reader import for_reader
 from bots.settings import SlackSettings
 from bots.slack.retry import RetryingRespond
 
@@ -31,10 +32,11 @@ Client = AsyncWebClient
 
 @dataclass(frozen=True, slots=True)
 class Deps:
-    """What the listeners share: the command layer and the Slack settings."""
+    """What the listeners share: the command layer, the Slack settings, the readers' locales."""
 
     commands: Commands
     settings: SlackSettings
+    locales: dict[str, str | None] = field(default_factory=dict)
 
     def caller(self, client: AsyncWebClient, user_id: str) -> Caller:
         """The user behind a request, with Slack's admin check."""
@@ -51,6 +53,19 @@ class Deps:
             return False
         return bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
 
+    async def shown(self, client: AsyncWebClient, user_id: str, reply: Reply) -> Reply:
+        """`reply` in the script of the user's Slack language (users.info, asked once per user)."""
+        if user_id not in self.locales:
+            try:
+                info = await client.users_info(user=user_id, include_locale=True)
+                self.locales[user_id] = (info.get("user") or {}).get("locale")
+            except SlackApiError as exc:
+                log.warning("users.info failed for %s (%s): simplified", user_id, exc.response.get("error"))
+                return reply
+            if len(self.locales) > 10_000:  # a language rarely changes; a restart forgets them all
+                self.locales.clear()
+        return for_reader(reply, self.locales.get(user_id))
+
 
 def channel_id(typed: str) -> str | None:
     """`<#C123|general>` (Slack's escaped channel mention) or `C123` → the channel id."""
@@ -65,6 +80,7 @@ async def quote_command(ack: AsyncAck, command: Body, respond: AsyncRespond, cli
     deps: Deps = context["quotebot"]
     request = parse_quote_text(command.get("text") or "")
     reply = await deps.commands.quote(deps.caller(client, command["user_id"]), request)
+    reply = await deps.shown(client, command["user_id"], reply)
     await respond(**render.message(reply, ephemeral=deps.settings.ephemeral_by_default))
     if isinstance(reply, Results) and reply.notices:
         await respond(**render.message(Notice("", "done", reply.notices)))
@@ -78,31 +94,41 @@ async def _button_state(action: Body, respond: AsyncRespond) -> tuple[PageState,
     return decoded
 
 
-async def another_action(ack: AsyncAck, action: Body, respond: AsyncRespond, context: Ctx) -> None:
+async def another_action(
+    ack: AsyncAck, action: Body, body: Body, respond: AsyncRespond, client: Client, context: Ctx
+) -> None:
     """The Another button: the next page replaces the message; past the end, a private "No more matches."."""
     await ack()
     decoded = await _button_state(action, respond)
     if decoded is None:
         return
     state, ephemeral = decoded
-    reply = context["quotebot"].commands.page(state)
+    deps: Deps = context["quotebot"]
+    reply = await deps.shown(client, body["user"]["id"], deps.commands.page(state))
     await respond(replace_original=isinstance(reply, Results), **render.message(reply, ephemeral=ephemeral))
 
 
-async def context_action(ack: AsyncAck, action: Body, respond: AsyncRespond, context: Ctx) -> None:
+async def context_action(
+    ack: AsyncAck, action: Body, body: Body, respond: AsyncRespond, client: Client, context: Ctx
+) -> None:
     """The Context button: the whole passage, only for the user who asked."""
     await ack()
-    reply = context["quotebot"].commands.context(action.get("value") or "")
+    deps: Deps = context["quotebot"]
+    reply = await deps.shown(client, body["user"]["id"], deps.commands.context(action.get("value") or ""))
     await respond(replace_original=False, **render.message(reply))
 
 
-async def share_action(ack: AsyncAck, action: Body, respond: AsyncRespond, context: Ctx) -> None:
+async def share_action(
+    ack: AsyncAck, action: Body, body: Body, respond: AsyncRespond, client: Client, context: Ctx
+) -> None:
     """The Share to channel button: the same page, public, in place of the private one."""
     await ack()
     decoded = await _button_state(action, respond)
     if decoded is None:
         return
-    await respond(replace_original=False, **render.message(context["quotebot"].commands.page(decoded[0])))
+    deps: Deps = context["quotebot"]
+    reply = await deps.shown(client, body["user"]["id"], deps.commands.page(decoded[0]))
+    await respond(replace_original=False, **render.message(reply))
     await respond(delete_original=True)
 
 

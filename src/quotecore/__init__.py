@@ -39,6 +39,8 @@ _EXPORTS: dict[str, str] = {
     "cache_dir": "quotecore.paths",
     "config_dir": "quotecore.paths",
     "seeds_dir": "quotecore.paths",
+    "in_script": "quotecore.scripts",
+    "script_for": "quotecore.scripts",
 }
 
 __all__ = [
@@ -59,8 +61,10 @@ __all__ = [
     "cache_dir",
     "clean_chars",
     "config_dir",
+    "in_script",
     "mark",
     "printable",
+    "script_for",
     "search_form",
     "seeds_dir",
     "truncate",

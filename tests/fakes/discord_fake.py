@@ -119,6 +119,8 @@ class FakeUser:
     id: int = field(default_factory=new_snowflake)
     global_name: str | None = None
     bot: bool = False
+    #: The client's language, sent as each interaction's `locale`.
+    locale: str = "en-US"
 
     def to_payload(self) -> dict[str, Any]:
         """The user object as Discord sends it (pomelo usernames: discriminator "0")."""
@@ -639,7 +641,7 @@ class FakeDiscord(LocalServer):
         interaction_id, token = self._snowflakes.next(), "fake-interaction-" + secrets.token_urlsafe(24)
         payload: dict[str, Any] = {
             "id": str(interaction_id), "application_id": str(self.application_id), "type": kind, "data": data,
-            "token": token, "version": 1, "locale": "en-US", "app_permissions": str(DEFAULT_BOT_PERMISSIONS),
+            "token": token, "version": 1, "locale": user.locale, "app_permissions": str(DEFAULT_BOT_PERMISSIONS),
             "entitlements": [], "attachment_size_limit": ATTACHMENT_SIZE_LIMIT, "guild_id": str(guild.id),
             "guild": {"id": str(guild.id), "locale": guild.locale, "features": []}, "guild_locale": guild.locale,
             "member": member.to_payload(roles=roles, permissions=perms), "context": 0,
