@@ -11,7 +11,18 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from quotecore import QueryError, Quote, QuoteError, ReloadReport, UnknownSpeakerError, clean_chars, mark, truncate
+from quotecore import (
+    QueryError,
+    Quote,
+    QuoteError,
+    ReloadReport,
+    UnknownSpeakerError,
+    clean_chars,
+    convert,
+    mark,
+    script_for,
+    truncate,
+)
 
 #: What kind of text a passage is, as users read it (the core's `Passage.kind` values).
 KIND_LABELS = {
@@ -76,6 +87,46 @@ COMMANDS = {
         },
     ),
 }
+
+
+#: The same commands in Chinese, for surfaces that list commands in the reader's language (Discord);
+#: traditional-script readers get these words converted (`command_words`).
+COMMANDS_ZH = {
+    "quote": CommandText(
+        "找出与你的话最相符的语录(留空:随机一条)",
+        {
+            "query": "要找的词:中文(简体或繁体)或英文名,例如 计算资源、Sora",
+            "speaker": "只看此人的语录",
+            "count": "几条(1-5)",
+        },
+    ),
+    "quote-reload": CommandText("管理员:从磁盘重新载入语料"),
+    "quote-daily": CommandText(
+        "管理员:每天在频道里发一段摘录(时间填 off 即停止)",
+        {
+            "time": "当地时间 HH:MM,例如 09:00,或 off",
+            "timezone": "IANA 时区,例如 Asia/Shanghai",
+            "channel": "频道(默认:本频道)",
+        },
+    ),
+}
+#: Command and option names in Chinese (Discord allows letters of any script in names).
+NAMES_ZH = {"quote": "语录", "quote-reload": "语录-重载", "quote-daily": "语录-每日", "query": "关键词",
+            "speaker": "说话人", "count": "条数", "time": "时间", "timezone": "时区", "channel": "频道"}  # fmt: skip
+
+
+def command_words(english: str, locale: str) -> str | None:
+    """A command's name, description or option text for a reader's `locale` (None: keep the English)."""
+    if not locale.lower().startswith("zh"):
+        return None
+    found = NAMES_ZH.get(english)
+    for name, text in COMMANDS.items():
+        if found is None and text.description == english:
+            found = COMMANDS_ZH[name].description
+        for option, words in text.options.items():
+            if found is None and words == english:
+                found = COMMANDS_ZH[name].options[option]
+    return None if found is None else convert(found, script_for(locale))
 
 
 def kind_label(kind: str) -> str:

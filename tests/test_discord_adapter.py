@@ -356,6 +356,9 @@ async def test_commands_sync_only_when_they_change(fake: FakeDiscord, service: Q
     assert len(puts) == 1 and str(fake.guild.id) in puts[0].path
     names = {c["name"] for c in fake.registered_commands(fake.guild.id)}
     assert {"quote", "quote-reload", "quote-daily"} <= names
+    quote = next(c for c in fake.registered_commands(fake.guild.id) if c["name"] == "quote")
+    assert quote["name_localizations"] == {"zh-CN": "语录", "zh-TW": "語錄"}
+    assert quote["description_localizations"]["zh-TW"].startswith("找出與你的話")
     async with await run_bot(fake, service, settings):
         pass
     assert len(fake.requests_matching("PUT")) == 1, "an unchanged command set is not synced again"

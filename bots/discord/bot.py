@@ -21,7 +21,7 @@ from bots import wording
 from bots.commands import Caller, PageState, Reply, Results
 from bots.daily_control import PostError
 from bots.discord.buttons import AnotherButton, ContextButton, result_view
-from bots.discord.cog import QuoteCog
+from bots.discord.cog import CommandWords, QuoteCog
 from bots.discord.render import bolded_words, content, query_from_message, quote_embed, render, short
 from bots.discord.sync import sync as sync_tree
 from bots.failures import failure
@@ -104,6 +104,7 @@ class QuoteBot(commands.Bot):
     async def setup_hook(self) -> None:
         """Register commands and buttons, sync if the definitions changed, offer the daily poster."""
         async_context.set(_ScopedWebhooks(self.api_base))  # inherited by every task this client starts
+        await self.tree.set_translator(CommandWords())
         await self.add_cog(QuoteCog(self))
         self.add_dynamic_items(AnotherButton, ContextButton)
         if self.user is not None:  # learn the owner now, not inside an interaction's 3-second window

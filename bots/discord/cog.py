@@ -9,10 +9,20 @@ from discord import app_commands
 from discord.ext import commands
 
 from bots.commands import QuoteRequest, daily_options, timezone_choices
-from bots.wording import COMMANDS
+from bots.wording import COMMANDS, command_words
 
 if TYPE_CHECKING:  # the bot imports this module: the type only
     from bots.discord.bot import QuoteBot
+
+
+class CommandWords(app_commands.Translator):
+    """Command names and descriptions in the reader's language (zh-CN, zh-TW), from `wording`."""
+
+    async def translate(
+        self, string: app_commands.locale_str, locale: discord.Locale, context: app_commands.TranslationContextTypes
+    ) -> str | None:
+        """Discord asks once per string and language when the commands are synced."""
+        return command_words(string.message, locale.value)
 
 
 class QuoteCog(commands.Cog):

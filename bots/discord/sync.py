@@ -37,7 +37,11 @@ async def sync(tree: app_commands.CommandTree[Any], settings: Settings, *, force
     """Register the commands (guild-scoped for guild_ids, else global) where Discord's copy differs."""
     http, app_id = tree.client.http, tree.client.application_id or 0
     guild_ids = settings.discord.guild_ids
-    ours = {c.name: c.to_dict(tree) for c in tree.get_commands()}
+    translator = tree.translator
+    ours = {
+        c.name: await c.get_translated_payload(tree, translator) if translator else c.to_dict(tree)
+        for c in tree.get_commands()
+    }
     sent: list[str] = []
     for guild_id in guild_ids or [None]:
         theirs = await (http.get_guild_commands(app_id, guild_id) if guild_id else http.get_global_commands(app_id))

@@ -40,6 +40,7 @@ _EXPORTS: dict[str, str] = {
     "config_dir": "quotecore.paths",
     "seeds_dir": "quotecore.paths",
     "in_script": "quotecore.scripts",
+    "convert": "quotecore.scripts",
     "script_for": "quotecore.scripts",
 }
 
@@ -61,6 +62,7 @@ __all__ = [
     "cache_dir",
     "clean_chars",
     "config_dir",
+    "convert",
     "in_script",
     "mark",
     "printable",
