@@ -33,6 +33,7 @@ from bots.commands import (
     parse_quote_text,
 )
 from bots.failures import failure
+from bots.reader import for_reader
 from bots.runtime import AppContext, until_stopped
 from quotecore import Quote, mark
 
@@ -82,8 +83,18 @@ def render_reply(reply: Reply, *, color: bool = False) -> str:
 class ConsoleChat:
     """One local user, one channel, the terminal as the chat window."""
 
-    def __init__(self, commands: Commands, out: TextIO, *, color: bool = False, caller: Caller | None = None) -> None:
+    def __init__(
+        self,
+        commands: Commands,
+        out: TextIO,
+        *,
+        color: bool = False,
+        caller: Caller | None = None,
+        locale: str | None = None,
+    ) -> None:
         self.commands = commands
+        #: The terminal's language (LC_ALL, LC_MESSAGES, LANG): zh_TW.UTF-8 reads traditional characters.
+        self.locale = locale or next((v for k in ("LC_ALL", "LC_MESSAGES", "LANG") if (v := os.environ.get(k))), None)
         self.caller = caller or local_admin()  # the person at the terminal owns the bot
         self.out = out
         self.color = color
@@ -130,7 +141,8 @@ class ConsoleChat:
             reply = await handler(rest.strip()) if handler else None
         except Exception as exc:  # the chat keeps serving whatever one command does
             reply = failure("console", command, exc, user=self.caller.key, typed=text[:200])
-        self.say(render_reply(reply, color=self.color) if reply else wording.unknown_command(command))
+        shown = for_reader(reply, self.locale) if reply else None
+        self.say(render_reply(shown, color=self.color) if shown else wording.unknown_command(command))
         return True
 
     async def quote(self, text: str) -> Reply:

@@ -132,6 +132,13 @@ async def test_highlights_are_bold_on_a_terminal(tmp_path: Path, cache_dir: Path
     assert "\x1b[1m计算资源\x1b[0m" in out.getvalue() and "【" not in out.getvalue()
 
 
+async def test_a_terminal_in_taiwan_reads_traditional_characters(service: QuoteService) -> None:
+    out = io.StringIO()
+    chat = ConsoleChat(Commands(service, "console"), out, locale="zh_TW.UTF-8")
+    await chat.handle("/quote 計算資源")
+    assert "【計算資源】" in out.getvalue() and "奧特曼" in out.getvalue() and "计算" not in out.getvalue()
+
+
 @pytest.mark.parametrize("line", ["@everyone \x00\x1b[31m 能源", "\u202e能源"])
 async def test_hostile_console_input_is_harmless(
     line: str, tmp_path: Path, cache_dir: Path, service: QuoteService

@@ -27,12 +27,12 @@ _CONFIGS = {"zh-TW": "s2tw", "zh-HK": "s2hk"}
 
 
 def script_for(locale: str | None) -> Script:
-    """The script for a platform locale (`zh-TW`, `zh_HK`, `zh-Hant`, `en-US`, …); simplified by default.
+    """The script for a locale (`zh-TW`, `zh_HK.UTF-8`, `zh-Hant`, `en-US`, …); simplified by default.
 
     Readers of Taiwan's and Hong Kong's (and Macau's) locales read traditional characters; every
     other locale, English included, reads the corpus as it is indexed.
     """
-    tag = (locale or "").replace("_", "-").lower()
+    tag = (locale or "").split(".")[0].split("@")[0].replace("_", "-").lower()  # POSIX: zh_TW.UTF-8
     if tag in ("zh-hk", "zh-mo") or tag.startswith(("zh-hant-hk", "zh-hant-mo")):
         return "zh-HK"
     if tag in ("zh-tw", "zh-hant") or tag.startswith("zh-hant"):
