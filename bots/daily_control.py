@@ -9,7 +9,7 @@ tested without the others.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Literal, Protocol
 
 from quotecore import Quote
@@ -39,6 +39,13 @@ class PostError(Exception):
         self.permanent = permanent
 
 
+class DailyTargetView(Protocol):
+    """What an adapter reads of a target: where it posts."""
+
+    platform: str
+    channel: str
+
+
 class DailyControl(Protocol):
     """What an adapter may ask of the daily scheduler."""
 
@@ -53,6 +60,9 @@ class DailyControl(Protocol):
 
     async def disable_target(self, platform: Platform, channel: str, *, by: str) -> str:
         """Turn the daily post off for this channel; returns the reply for the admin."""
+
+    def targets(self) -> Sequence[DailyTargetView]:
+        """The effective targets (the file's and chat-set ones): a workspace that leaves takes its own along."""
 
     def take_notices(self, platform: Platform) -> list[str]:
         """Problems an admin should hear about (a target marked broken), each returned once."""

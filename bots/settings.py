@@ -91,7 +91,7 @@ class DiscordSettings(_Section):
 
 
 class SlackSettings(_Section):
-    """SLACK_BOT_TOKEN plus SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP mode)."""
+    """SLACK_BOT_TOKEN plus SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP mode); or OAuth for many."""
 
     model_config = SettingsConfigDict(env_prefix="SLACK_")
 
@@ -111,12 +111,27 @@ class SlackSettings(_Section):
     #: Answer /quote only to the caller (with a "Share to channel" button) instead of the channel.
     ephemeral_by_default: bool = False
     cooldown_seconds: float = Field(default=5.0, ge=0, le=3600)
+    #: Distribution to many workspaces (OAuth): SLACK_CLIENT_ID and SLACK_CLIENT_SECRET from the app's
+    #: Basic Information page. Set both and each workspace installs the bot at `install_path`.
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+    #: The public URL Slack sends installers back to (`…/slack/oauth_redirect`), as in the app's OAuth page.
+    redirect_uri: str | None = None
+    install_path: str = "/slack/install"
+    redirect_path: str = "/slack/oauth_redirect"
+    scopes: list[str] = ["commands", "chat:write", "chat:write.public", "users:read", "channels:history",
+                         "groups:history"]  # fmt: skip
+
+    @property
+    def distributed(self) -> bool:
+        """Installed by many workspaces through OAuth (each with its own token), not one SLACK_BOT_TOKEN."""
+        return bool(self.client_id and self.client_secret and self.client_secret.get_secret_value())
 
     @property
     def transport(self) -> Literal["socket", "http"]:
-        """Socket Mode or HTTP: `mode`, or with "auto", Socket Mode when an app token is set."""
+        """`mode`, or with "auto": Socket Mode when an app token is set, except when distributed (OAuth is HTTP)."""
         if self.mode == "auto":
-            return "socket" if self.app_token else "http"
+            return "socket" if self.app_token and not self.distributed else "http"
         return self.mode
 
     @field_validator("api_url")
@@ -199,8 +214,9 @@ class Settings(BaseModel):
 
     @property
     def slack_enabled(self) -> bool:
-        """A non-empty SLACK_BOT_TOKEN turns the Slack adapter on."""
-        return self.slack.bot_token is not None and bool(self.slack.bot_token.get_secret_value())
+        """A non-empty SLACK_BOT_TOKEN (one workspace) or an OAuth client (many) turns the Slack adapter on."""
+        token = self.slack.bot_token is not None and bool(self.slack.bot_token.get_secret_value())
+        return token or self.slack.distributed
 
 
 _SECTIONS: dict[str, type[_Section]] = {

@@ -13,12 +13,14 @@ from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.middleware.request_verification.async_request_verification import AsyncRequestVerification
 from slack_sdk.errors import SlackApiError
+from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bots import wording
 from bots.daily_control import PostError
 from bots.runtime import AppContext, until_stopped
+from bots.scheduler.store import create_db_engine
 from bots.settings import Settings, SlackSettings
 from bots.slack.listeners import register_listeners
 from bots.slack.render import escape, fallback_text, quote_blocks
@@ -65,10 +67,19 @@ class RequestVerification(AsyncRequestVerification):
 
 
 def create_app(ctx: AppContext, client: AsyncWebClient | None = None) -> AsyncApp:
-    """Build the bolt app with every listener and offer its daily poster; nothing connects yet."""
+    """Build the bolt app with every listener and offer its daily poster; nothing connects yet.
+
+    One workspace: the bot token authorizes everything. Distributed (OAuth): each request is
+    authorized by its workspace's installation, and a daily post by its channel's workspace.
+    """
     settings = ctx.settings.slack
     client = client or web_client(ctx.settings)
     secret = settings.signing_secret.get_secret_value() if settings.signing_secret else None
+    oauth = None
+    if settings.distributed:
+        from bots.slack.install import oauth_settings  # slack_sdk's SQLAlchemy stores: only for many workspaces
+
+        oauth = oauth_settings(settings, create_db_engine(ctx.settings.storage.url))
     app = AsyncApp(
         client=client,
         signing_secret=secret or "",
@@ -77,10 +88,12 @@ def create_app(ctx: AppContext, client: AsyncWebClient | None = None) -> AsyncAp
         request_verification_enabled=False,
         before_authorize=RequestVerification(secret) if secret else None,
         process_before_response=False,
+        oauth_settings=oauth,
     )
     commands = ctx.commands("slack", cooldown_seconds=settings.cooldown_seconds)
-    register_listeners(app, commands, settings)
-    ctx.offer_poster("slack", SlackPoster(client))  # the Web API client needs no connection
+    register_listeners(app, commands, settings, ctx.daily)
+    installations = oauth.installation_store if oauth else None
+    ctx.offer_poster("slack", SlackPoster(client, installations))  # the Web API client needs no connection
     return app
 
 
@@ -112,20 +125,37 @@ def heading_text(heading: str) -> str:
 
 
 class SlackPoster:
-    """The daily poster (`post_quote`) and its finder: the bot's own post under a heading, in the history."""
+    """The daily poster (`post_quote`) and its finder: the bot's own post under a heading, in the history.
 
-    def __init__(self, client: AsyncWebClient) -> None:
+    With many workspaces a target's channel is `TEAM/CHANNEL` (`listeners.workspace_channel`): the
+    post goes out with that workspace's bot token, and a workspace that uninstalled is a permanent failure.
+    """
+
+    def __init__(self, client: AsyncWebClient, installations: AsyncInstallationStore | None = None) -> None:
         self.client = client
+        self.installations = installations
 
-    async def __call__(self, channel_id: str, quote: Quote, heading: str) -> str:
+    async def _client_for(self, channel: str) -> tuple[AsyncWebClient, str]:
+        team, _, channel_id = channel.rpartition("/")
+        if not team or self.installations is None:
+            return self.client, channel_id
+        bot = await self.installations.async_find_bot(enterprise_id=None, team_id=team)
+        if bot is None:
+            raise PostError(f"workspace {team} has not installed the app (or uninstalled it)", permanent=True)
+        client = AsyncWebClient(token=bot.bot_token, base_url=self.client.base_url, retry_handlers=retry_handlers())
+        return client, channel_id
+
+    async def __call__(self, channel: str, quote: Quote, heading: str) -> str:
         """Post; see `post_quote`."""
-        return await post_quote(self.client, channel_id, quote, heading)
+        client, channel_id = await self._client_for(channel)
+        return await post_quote(client, channel_id, quote, heading)
 
-    async def find(self, channel_id: str, heading: str) -> str | None:
+    async def find(self, channel: str, heading: str) -> str | None:
         """The ts of our message under `heading` among the channel's last 200 messages, or None."""
+        client, channel_id = await self._client_for(channel)
         try:
-            me = await self.client.auth_test()
-            history = await self.client.conversations_history(channel=channel_id, limit=200)
+            me = await client.auth_test()
+            history = await client.conversations_history(channel=channel_id, limit=200)
         except SlackApiError as exc:
             raise PostError(f"cannot read {channel_id}: {exc.response.get('error')}", permanent=False) from exc
         except (OSError, TimeoutError) as exc:
@@ -150,8 +180,11 @@ class SlackAdapter:
         """Run in Socket Mode or HTTP mode until `stop` is set, then close the connection or the server."""
         app = create_app(ctx)
         try:
-            auth = await app.client.auth_test()
-            log.info("slack: connected as %s to %s", auth.get("user"), auth.get("team"))
+            if ctx.settings.slack.distributed:  # no token of its own: each workspace brings one
+                log.info("slack: installable by any workspace at %s", ctx.settings.slack.install_path)
+            else:
+                auth = await app.client.auth_test()
+                log.info("slack: connected as %s to %s", auth.get("user"), auth.get("team"))
             await (_serve_socket if ctx.settings.slack.transport == "socket" else _serve_http)(
                 app, ctx.settings.slack, stop
             )

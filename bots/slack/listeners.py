@@ -19,6 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 import bots.slack.render as render
 from bots import wording
 from bots.commands import Caller, Commands, Notice, PageState, Reply, Results, parse_daily_text, parse_quote_text
+from bots.daily_control import DailyControl
 from bots.failures import failure
 from bots.reader import for_reader
 from bots.settings import SlackSettings
@@ -32,26 +33,40 @@ Client = AsyncWebClient
 
 @dataclass(frozen=True, slots=True)
 class Deps:
-    """What the listeners share: the command layer, the Slack settings, the readers' locales."""
+    """What the listeners share: the command layer, the Slack settings, the scheduler, the readers' locales."""
 
     commands: Commands
     settings: SlackSettings
+    daily: DailyControl | None = None
     locales: dict[str, str | None] = field(default_factory=dict)
 
-    def caller(self, client: AsyncWebClient, user_id: str) -> Caller:
-        """The user behind a request, with Slack's admin check."""
-        return Caller(user_id, lambda: self.is_admin(client, user_id))
+    def caller(self, client: AsyncWebClient, user_id: str, team_id: str | None, *, operator: bool = False) -> Caller:
+        """The user behind a request, keyed by workspace when distributed; `operator`: configured admins only."""
+        key = f"{team_id}:{user_id}" if self.settings.distributed and team_id else user_id
+        return Caller(key, lambda: self.is_admin(client, user_id, operator))
 
-    async def is_admin(self, client: AsyncWebClient, user_id: str) -> bool:
-        """admin_user_ids; with workspace_admins, also admins and owners according to users.info."""
-        if user_id in self.settings.admin_user_ids or not self.settings.workspace_admins:
-            return user_id in self.settings.admin_user_ids
+    async def is_admin(self, client: AsyncWebClient, user_id: str, operator: bool = False) -> bool:
+        """admin_user_ids, and the workspace's admins and owners (users.info, with the workspace's token).
+
+        Workspace admins count when `workspace_admins` is set or the app is distributed, except for
+        what only an operator may do (`operator`: a reload changes the corpus of every workspace).
+        """
+        if user_id in self.settings.admin_user_ids:
+            return True
+        if operator or not (self.settings.workspace_admins or self.settings.distributed):
+            return False
         try:
             user = (await client.users_info(user=user_id)).get("user") or {}
         except SlackApiError as exc:
             log.warning("users.info failed for %s (%s): not an admin", user_id, exc.response.get("error"))
             return False
         return bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
+
+    def channel(self, team_id: str | None, channel: str | None) -> str | None:
+        """A daily target's channel: `TEAM/CHANNEL` when distributed (posted with that workspace's token)."""
+        if channel is None or not (self.settings.distributed and team_id):
+            return channel
+        return f"{team_id}/{channel}"
 
     async def shown(self, client: AsyncWebClient, user_id: str, reply: Reply) -> Reply:
         """`reply` in the script of the user's Slack language (users.info, asked once per user)."""
@@ -79,7 +94,7 @@ async def quote_command(ack: AsyncAck, command: Body, respond: AsyncRespond, cli
     await ack()
     deps: Deps = context["quotebot"]
     request = parse_quote_text(command.get("text") or "")
-    reply = await deps.commands.quote(deps.caller(client, command["user_id"]), request)
+    reply = await deps.commands.quote(deps.caller(client, command["user_id"], command.get("team_id")), request)
     reply = await deps.shown(client, command["user_id"], reply)
     await respond(**render.message(reply, ephemeral=deps.settings.ephemeral_by_default))
     if isinstance(reply, Results) and reply.notices:
@@ -136,16 +151,20 @@ async def reload_command(ack: AsyncAck, command: Body, respond: AsyncRespond, cl
     """`/quote-reload`: admins only; says what changed, or why the old corpus stays."""
     await ack()
     deps: Deps = context["quotebot"]
-    await respond(**render.message(await deps.commands.reload(deps.caller(client, command["user_id"]))))
+    # The corpus is shared by every workspace: with many, only the bot's operators may reload it.
+    caller = deps.caller(client, command["user_id"], command.get("team_id"), operator=deps.settings.distributed)
+    await respond(**render.message(await deps.commands.reload(caller)))
 
 
 async def daily_command(ack: AsyncAck, command: Body, respond: AsyncRespond, client: Client, context: Ctx) -> None:
     """`/quote-daily [#channel] HH:MM zone` or `off [#channel]`: admins only."""
     await ack()
     deps: Deps = context["quotebot"]
-    caller = deps.caller(client, command["user_id"])
+    team = command.get("team_id")
+    caller = deps.caller(client, command["user_id"], team)
     request = parse_daily_text(command.get("text") or "")
-    reply = await deps.commands.set_daily(caller, request, command["channel_id"], channel_id)
+    here = deps.channel(team, command["channel_id"]) or command["channel_id"]
+    reply = await deps.commands.set_daily(caller, request, here, lambda typed: deps.channel(team, channel_id(typed)))
     await respond(**render.message(reply))
 
 
@@ -161,12 +180,26 @@ async def on_error(error: Exception, body: Body, respond: AsyncRespond | None = 
             log.warning("could not tell the user about the error")
 
 
-def register_listeners(app: AsyncApp, commands: Commands, settings: SlackSettings) -> None:
+async def app_uninstalled(context: Ctx) -> None:
+    """A workspace removed the app: its installation (tokens) and its daily targets are deleted."""
+    deps: Deps = context["quotebot"]
+    team = context.team_id
+    store = context["installations"]
+    await store.async_delete_all(enterprise_id=context.enterprise_id, team_id=team)
+    targets = deps.daily.targets() if deps.daily is not None else []
+    for target in [t for t in targets if t.platform == "slack" and t.channel.startswith(f"{team}/")]:
+        await deps.daily.disable_target("slack", target.channel, by=f"slack:{team}:uninstalled")  # type: ignore[union-attr]
+    log.info("slack: workspace %s uninstalled the app; its installation and daily targets are gone", team)
+
+
+def register_listeners(
+    app: AsyncApp, commands: Commands, settings: SlackSettings, daily: DailyControl | None = None
+) -> None:
     """Attach every command and action to `app`, and the middleware that hands them their `Deps`."""
-    deps = Deps(commands, settings)
+    deps = Deps(commands, settings, daily)
 
     async def inject(context: AsyncBoltContext, next: Callable[[], Awaitable[None]]) -> None:
-        context["quotebot"] = deps
+        context["quotebot"], context["installations"] = deps, app.installation_store
         if context.response_url:  # replies retry rate limits and log what finally failed
             client = context.client
             context["respond"] = RetryingRespond(
@@ -184,3 +217,6 @@ def register_listeners(app: AsyncApp, commands: Commands, settings: SlackSetting
     app.action(render.CONTEXT)(context_action)
     app.action(render.SHARE)(share_action)
     app.error(on_error)
+    if settings.distributed:
+        app.event("app_uninstalled")(app_uninstalled)
+        app.event("tokens_revoked")(app.default_tokens_revoked_event_listener())
