@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from pydantic_settings import SettingsError as EnvParseError
 
 from bots import settings as settings_module
-from bots.settings import Settings, SettingsError, load_settings
+from bots.settings import Settings, SettingsError, SlackSettings, load_settings
 from quotecore import CorpusError
 
 log = logging.getLogger(__name__)
@@ -198,6 +198,9 @@ def check_slack(settings: Settings, report: Report) -> None:
     named = (("SLACK_BOT_TOKEN", bot_token), ("SLACK_APP_TOKEN", app_token), ("SLACK_SIGNING_SECRET", secret))
     if any([_pasted_badly(name, value, report) for name, value in named if value]):
         return
+    if slack.client_id or slack.client_secret:
+        _check_slack_oauth(slack, secret, report)
+        return
     if not bot_token:
         if app_token or secret:
             report.problems.append(
@@ -215,6 +218,30 @@ def check_slack(settings: Settings, report: Report) -> None:
             )
     if len(report.problems) == problems:
         report.ok.append(f"Slack: SLACK_BOT_TOKEN set, {slack.transport} mode")
+
+
+def _check_slack_oauth(slack: SlackSettings, secret: str, report: Report) -> None:
+    """Distribution to many workspaces: the OAuth client, HTTP mode, and a redirect URL Slack accepts."""
+    problems = []
+    if not (slack.client_id and slack.client_secret and slack.client_secret.get_secret_value()):
+        problems.append(
+            "SLACK_CLIENT_ID and SLACK_CLIENT_SECRET go together → copy both from Basic Information → App Credentials"
+        )
+    elif not re.fullmatch(r"\d+\.\d+", slack.client_id):
+        problems.append(f"SLACK_CLIENT_ID {slack.client_id!r} is not a client id → Basic Information → Client ID")
+    if not secret:
+        problems.append("installing in many workspaces needs HTTP mode: set SLACK_SIGNING_SECRET (Basic Information)")
+    if slack.mode == "socket":
+        problems.append('slack.mode is socket, but the OAuth install flow is HTTP → use mode = "http" (or "auto")')
+    uri = slack.redirect_uri
+    if uri and not (uri.startswith("https://") and uri.split("?")[0].endswith(slack.redirect_path)):
+        problems.append(
+            f"slack.redirect_uri {uri!r} must be the public https URL of {slack.redirect_path} → the same URL "
+            "as OAuth & Permissions → Redirect URLs"
+        )
+    report.problems += problems
+    if not problems:
+        report.ok.append(f"Slack: installable by any workspace at {slack.install_path} (OAuth, HTTP mode)")
 
 
 def _slack_token_problems(mode: str, bot_token: str, app_token: str, secret: str) -> list[str]:

@@ -227,6 +227,22 @@ def test_slack_tokens_that_do_not_fit_together(
     assert status == 0 and "socket mode" in text, text
 
 
+def test_slack_distribution_settings_each_get_one_line_and_a_fix(
+    tmp_path: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SLACK_CLIENT_ID", "1111.2222")
+    status, text = check(write_config(tmp_path, cache_dir))
+    assert status == 1 and "SLACK_CLIENT_ID and SLACK_CLIENT_SECRET go together" in text
+    monkeypatch.setenv("SLACK_CLIENT_SECRET", "s3cret")
+    status, text = check(write_config(tmp_path, cache_dir, '[slack]\nredirect_uri = "http://bot.example/oauth"'))
+    assert status == 1 and "needs HTTP mode: set SLACK_SIGNING_SECRET" in text
+    assert "must be the public https URL of /slack/oauth_redirect" in text
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", "signing")
+    config = '[slack]\nredirect_uri = "https://bot.example/slack/oauth_redirect"'
+    status, text = check(write_config(tmp_path, cache_dir, config))
+    assert status == 0 and "installable by any workspace at /slack/install" in text, text
+
+
 def test_a_broken_corpus_names_the_file_and_line(tmp_path: Path, cache_dir: Path) -> None:
     seeds = tmp_path / "seeds"
     shutil.copytree(ROOT / "seeds", seeds)

@@ -31,6 +31,7 @@ Block = dict[str, Any]
 #: Plain-text special mentions: mrkdwn (with link_names, or in a client's own parsing) can turn them
 #: into pings, so a zero-width space after the '@' keeps them words.
 _SPECIAL = re.compile(r"@(?=(?:channel|here|everyone)\b)", re.IGNORECASE)
+_WORKSPACE_CHANNEL = re.compile(r"\b[TE][A-Z0-9]{2,}/([CGD][A-Z0-9]{2,})\b")
 
 
 def escape(text: str) -> str:
@@ -141,6 +142,7 @@ def message(reply: Reply, *, ephemeral: bool = False) -> dict[str, Any]:
             "response_type": "ephemeral",
         }
     text = escape(reply.full_text).replace(escape(wording.HELP), HELP)  # the help keeps its Slack markup
+    text = _WORKSPACE_CHANNEL.sub(r"<#\1>", text)  # a target's TEAM/CHANNEL key, shown as the channel
     return {
         "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}],
         "text": text,

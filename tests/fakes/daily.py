@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 
@@ -12,6 +13,10 @@ class RecordingDaily:
         self.calls: list[tuple[Any, ...]] = []
         self.posters: dict[str, Any] = {}
         self.notices = ["channel 42 is broken: Missing Access"]
+        self.set: dict[tuple[str, str], SimpleNamespace] = {}
+
+    def targets(self) -> list[SimpleNamespace]:
+        return list(self.set.values())
 
     def register_poster(self, platform: str, poster: Any) -> None:
         self.posters[platform] = poster
@@ -21,10 +26,12 @@ class RecordingDaily:
 
     async def set_target(self, platform: str, channel: str, time: Any, timezone: str, *, by: str) -> str:
         self.calls.append(("set", platform, channel, time.strftime("%H:%M"), timezone, by))
+        self.set[(platform, channel)] = SimpleNamespace(platform=platform, channel=channel)
         return f"Daily excerpt set for {channel} at {time:%H:%M} {timezone}."
 
     async def disable_target(self, platform: str, channel: str, *, by: str) -> str:
         self.calls.append(("off", platform, channel, by))
+        self.set.pop((platform, channel), None)
         return f"Daily excerpt off for {channel}."
 
     def take_notices(self, platform: str) -> list[str]:

@@ -142,6 +142,7 @@ class MockSlack(LocalServer):
             "conversations.history": self._conversations_history,
             "users.info": self._users_info,
             "apps.connections.open": self._apps_connections_open,
+            "oauth.v2.access": self._oauth_v2_access,
         }
         self.add_user(BOT_USER_ID, name=BOT_NAME, is_bot=True, bot_id=BOT_ID)
         self.add_user(USER_ID, name=USER_NAME)
@@ -305,7 +306,7 @@ class MockSlack(LocalServer):
     async def _handle_api(self, request: web.Request) -> web.Response:
         params: JsonDict = dict(request.query)
         if request.can_read_body:  # slack_sdk sends a JSON body (chat.postMessage) or only a query (users.info)
-            params |= await request.json()
+            params |= await request.json() if request.content_type == "application/json" else dict(await request.post())
         auth = request.headers.get("Authorization", "")
         token = (auth[7:].strip() if auth.lower().startswith("bearer ") else "") or params.get("token")
         call = ApiCall(request.match_info["method"], params, token)
@@ -317,7 +318,7 @@ class MockSlack(LocalServer):
         failure = self._pop_failure(call.method)
         if failure is not None:
             status, body, headers = failure
-        elif not call.token:
+        elif not call.token and call.method != "oauth.v2.access":  # that one authenticates the app (Basic)
             status, body = 200, {"ok": False, "error": "not_authed"}
         else:
             status, body = 200, {"ok": True} | self._methods.get(call.method, lambda _: {})(call)
@@ -385,10 +386,20 @@ class MockSlack(LocalServer):
         return {"url": f"ws://{self.host}:{self.port}/socket/{connection_id}?ticket={uuid.uuid4()}&app_id={APP_ID}"}
 
     def _auth_test(self, call: ApiCall) -> JsonDict:
+        team = team_of(call.token)
         return {
-            "url": f"https://{TEAM_DOMAIN}.slack.com/", "team": TEAM_NAME, "user": BOT_NAME, "team_id": TEAM_ID,
+            "url": f"https://{TEAM_DOMAIN}.slack.com/", "team": TEAM_NAME, "user": BOT_NAME, "team_id": team,
             "user_id": BOT_USER_ID, "bot_id": BOT_ID, "is_enterprise_install": False,
         }  # fmt: skip
+
+    def _oauth_v2_access(self, call: ApiCall) -> JsonDict:
+        """An install: the code `code-<TEAM>` buys that workspace's bot token `xoxb-<TEAM>`."""
+        team = str(call.params.get("code", "")).removeprefix("code-")
+        if not team.startswith("T"):
+            return {"ok": False, "error": "invalid_code"}
+        bot = {"access_token": f"xoxb-{team}", "token_type": "bot", "scope": BOT_SCOPES, "bot_user_id": BOT_USER_ID}
+        return bot | {"app_id": APP_ID, "team": {"id": team, "name": team}, "enterprise": None,
+                      "authed_user": {"id": USER_ID}, "is_enterprise_install": False}  # fmt: skip
 
     def _chat_post_message(self, call: ApiCall) -> JsonDict:
         channel, params = call.params.get("channel"), call.params
@@ -498,10 +509,18 @@ def _trigger_id() -> str:
     return f"{secrets.randbelow(10**13):013d}.{secrets.randbelow(10**10):010d}.{secrets.token_hex(16)}"
 
 
-def slash_command_payload(command: str, text: str = "", *, response_url: str, user_id: str = USER_ID) -> dict[str, str]:
+def team_of(token: str | None) -> str:
+    """The workspace a bot token belongs to: `xoxb-<TEAM>` from an OAuth install, else the one test team."""
+    rest = (token or "").removeprefix("xoxb-")
+    return rest if rest.startswith("T") and rest.isalnum() else TEAM_ID
+
+
+def slash_command_payload(
+    command: str, text: str = "", *, response_url: str, user_id: str = USER_ID, team_id: str = TEAM_ID
+) -> dict[str, str]:
     """A slash command's fields: the form body over HTTP, the envelope `payload` in Socket Mode."""
     return {
-        "token": "deprecated-verification-token", "team_id": TEAM_ID, "team_domain": TEAM_DOMAIN,
+        "token": "deprecated-verification-token", "team_id": team_id, "team_domain": TEAM_DOMAIN,
         "channel_id": CHANNEL_ID, "channel_name": CHANNEL_NAME, "user_id": user_id, "user_name": USER_NAME,
         "command": command, "text": text, "api_app_id": APP_ID, "is_enterprise_install": "false",
         "response_url": response_url, "trigger_id": _trigger_id(),
