@@ -27,6 +27,11 @@ Poster = Callable[[str, Quote, str], Awaitable[str]]
 Finder = Callable[[str, str], Awaitable[str | None]]
 
 
+#: Optional, as a poster's `owns` attribute: whether this process should post in a channel at all. With
+#: Discord shards split across processes only the process running the channel's shard posts there.
+Owner = Callable[[str], Awaitable[bool]]
+
+
 class PostError(Exception):
     """A daily post that did not go out.
 

@@ -16,7 +16,7 @@ import zoneinfo
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from quotecore import MAX_CORPUS_BYTES, MAX_FILE_BYTES, config_dir, printable
@@ -78,6 +78,24 @@ class DiscordSettings(_Section):
     admin_role_ids: list[int] = []
     cooldown_seconds: float = Field(default=5.0, ge=0, le=3600)
     max_results: int = Field(default=5, ge=1, le=5)
+    #: Sharding: the total number of shards (None: as many as Discord recommends), and the ones this
+    #: process runs (None: all of them). Split `shard_ids` over processes for a large bot.
+    shard_count: int | None = Field(default=None, ge=1, le=16384)
+    shard_ids: list[int] | None = None
+
+    @model_validator(mode="after")
+    def _shards(self) -> DiscordSettings:
+        if self.shard_ids is None:
+            return self
+        if self.shard_count is None:
+            raise ValueError("shard_ids needs shard_count → set discord.shard_count to the total number of shards")
+        outside = sorted({i for i in self.shard_ids if not 0 <= i < self.shard_count})
+        if outside or not self.shard_ids:
+            raise ValueError(
+                f"shard_ids {outside or '[]'} outside 0…{self.shard_count - 1} → list this process's shards, "
+                f"each from 0 to shard_count - 1"
+            )
+        return self
 
     @property
     def token_application_id(self) -> int | None:

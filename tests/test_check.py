@@ -243,6 +243,16 @@ def test_slack_distribution_settings_each_get_one_line_and_a_fix(
     assert status == 0 and "installable by any workspace at /slack/install" in text, text
 
 
+def test_shard_settings_are_checked(tmp_path: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DISCORD_SHARD_IDS", "[0, 1]")
+    status, text = check(write_config(tmp_path, cache_dir))
+    assert status == 1 and "shard_ids needs shard_count" in text
+    monkeypatch.setenv("DISCORD_SHARD_COUNT", "2")
+    monkeypatch.setenv("DISCORD_SHARD_IDS", "[1, 2]")
+    status, text = check(write_config(tmp_path, cache_dir))
+    assert status == 1 and "shard_ids [2] outside 0…1" in text
+
+
 def test_a_broken_corpus_names_the_file_and_line(tmp_path: Path, cache_dir: Path) -> None:
     seeds = tmp_path / "seeds"
     shutil.copytree(ROOT / "seeds", seeds)

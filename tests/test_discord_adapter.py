@@ -359,6 +359,9 @@ async def test_commands_sync_only_when_they_change(fake: FakeDiscord, service: Q
     quote = next(c for c in fake.registered_commands(fake.guild.id) if c["name"] == "quote")
     assert quote["name_localizations"] == {"zh-CN": "语录", "zh-TW": "語錄"}
     assert quote["description_localizations"]["zh-TW"].startswith("找出與你的話")
+    assert sorted(quote["integration_types"]) == [0, 1] and sorted(quote["contexts"]) == [0, 1, 2], "user-installable"
+    for admin in (c for c in fake.registered_commands(fake.guild.id) if c["name"] != "quote"):
+        assert admin["integration_types"] == [0] and admin["contexts"] == [0], f"{admin['name']} is guild-only"
     async with await run_bot(fake, service, settings):
         pass
     assert len(fake.requests_matching("PUT")) == 1, "an unchanged command set is not synced again"

@@ -78,8 +78,12 @@ async def is_admin(bot: commands.Bot, user: discord.User | discord.Member, setti
         return False
 
 
-class QuoteBot(commands.Bot):
-    """commands.Bot for `is_owner` (teams included) and the cog; no prefix commands are registered."""
+class QuoteBot(commands.AutoShardedBot):
+    """A sharded commands.Bot (`is_owner` with teams, the cog); no prefix commands are registered.
+
+    `discord.shard_count` and `shard_ids` split a large bot's shards over processes; unset, one
+    process runs as many shards as Discord recommends (one, for a bot in fewer than 2,500 servers).
+    """
 
     def __init__(self, ctx: AppContext, *, sync: bool = True) -> None:
         super().__init__(
@@ -87,6 +91,8 @@ class QuoteBot(commands.Bot):
             help_command=None,
             intents=discord.Intents.default(),
             allowed_mentions=NONE,
+            shard_count=ctx.settings.discord.shard_count,
+            shard_ids=ctx.settings.discord.shard_ids,
         )
         # discord.py keeps the REST base in a class attribute (Route.BASE); this client's HTTP object
         # gets its own instead, so another client in the process (or a test) is never redirected.
@@ -117,16 +123,23 @@ class QuoteBot(commands.Bot):
                 await sync_tree(self.tree, self.ctx.settings)
             except discord.HTTPException:
                 log.exception("command sync failed; the commands registered before keep working")
-        self.ctx.offer_poster("discord", self.post_daily)
+        self.ctx.offer_poster("discord", ShardPoster(self))
 
     async def close(self) -> None:
         """Stop offering the poster before the connection goes, then close."""
         self.ctx.withdraw_poster("discord")
         await super().close()
 
-    async def post_daily(self, channel_id: str, quote: Quote, heading: str) -> str:
-        """The scheduler's poster for Discord channels."""
-        return await post_quote(self, channel_id, quote, heading)
+    async def holds(self, channel_id: str) -> bool:
+        """Whether this process runs the shard of the channel's server (always, when it runs them all)."""
+        if self.shard_ids is None or self.shard_count is None:
+            return True
+        try:
+            channel = self.get_channel(int(channel_id)) or await self.fetch_channel(int(channel_id))
+        except (ValueError, discord.HTTPException):
+            return self.shard_ids[0] == 0  # unreadable: one process (shard 0's) tries, and reports why
+        guild = getattr(channel, "guild", None)
+        return (guild.id >> 22) % self.shard_count in self.shard_ids if guild else 0 in self.shard_ids
 
     def caller(self, interaction: discord.Interaction[Any]) -> Caller:
         """Who clicked or typed: their id, and the run-time admin check."""
@@ -186,6 +199,21 @@ class QuoteBot(commands.Bot):
             await self.send(interaction, notice)
         except discord.HTTPException:
             log.warning("could not tell user %s about the failure", interaction.user.id)
+
+
+class ShardPoster:
+    """The scheduler's poster for Discord channels, posting only where this process holds the shard."""
+
+    def __init__(self, bot: QuoteBot) -> None:
+        self.bot = bot
+
+    async def __call__(self, channel_id: str, quote: Quote, heading: str) -> str:
+        """Post through this client; see `post_quote`."""
+        return await post_quote(self.bot, channel_id, quote, heading)
+
+    async def owns(self, channel_id: str) -> bool:
+        """The scheduler asks before claiming a day: the process holding the channel's shard posts."""
+        return await self.bot.holds(channel_id)
 
 
 def create_bot(ctx: AppContext, *, sync: bool = True) -> QuoteBot:

@@ -32,6 +32,9 @@ class QuoteCog(commands.Cog):
         self.bot = bot
 
     @app_commands.command(name="quote", description=COMMANDS["quote"].description)
+    # Installable by a user too: /quote then works in any server, DM or group DM, the bot need not be there.
+    @app_commands.allowed_installs(guilds=True, users=True)
+    @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
     @app_commands.describe(**COMMANDS["quote"].options)
     async def quote(
         self,
@@ -51,6 +54,8 @@ class QuoteCog(commands.Cog):
 
     @app_commands.command(name="quote-reload", description=COMMANDS["quote-reload"].description)
     @app_commands.default_permissions(manage_guild=True)
+    @app_commands.allowed_installs(guilds=True, users=False)
+    @app_commands.guild_only()
     async def quote_reload(self, interaction: discord.Interaction[Any]) -> None:
         """Defer at once (a reload takes seconds), then report what changed or why the old corpus stays."""
         caller = self.bot.caller(interaction)
@@ -61,6 +66,7 @@ class QuoteCog(commands.Cog):
     @app_commands.command(name="quote-daily", description=COMMANDS["quote-daily"].description)
     @app_commands.describe(**COMMANDS["quote-daily"].options)
     @app_commands.default_permissions(manage_guild=True)
+    @app_commands.allowed_installs(guilds=True, users=False)
     @app_commands.guild_only()
     async def quote_daily(
         self,

@@ -301,6 +301,9 @@ class DailyScheduler:
         poster = self._posters.get(target.platform)
         if poster is None:
             return  # the adapter is not connected (yet); its registration triggers a catch-up
+        owns = getattr(poster, "owns", None)
+        if owns is not None and not await owns(target.channel):
+            return  # another process holds this channel (the Discord shard of its server) and posts there
         broken = await asyncio.to_thread(self.store.broken_targets)
         if target.key in broken:
             return

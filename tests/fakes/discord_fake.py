@@ -7,7 +7,8 @@ records every request. The shapes follow discord.py 2.7's `http.py`, `gateway.py
 `webhook/async_.py`; comments mark where discord.py is strict (an exact `Content-Type`, a `Via`
 header on 429s, `attachment_size_limit` in interactions). Like Discord it refuses (400, code 50035)
 bodies past the documented limits (`limit_problems`) and malformed command definitions, so a bot
-cannot pass its tests with a reply the real API would reject. One gateway session at a time.
+cannot pass its tests with a reply the real API would reject. One gateway session per shard: an
+event goes to the shard that holds its guild ((guild id >> 22) % shard count), as Discord routes it.
 """
 
 from __future__ import annotations
@@ -362,7 +363,8 @@ class FakeDiscord(LocalServer):
         self._interactions: dict[int, _Interaction] = {}
         self._commands: dict[int | None, list[dict[str, Any]]] = {}
         self._failures: list[_Failure] = []
-        self._session: _Session | None = None
+        self._sessions: dict[int, _Session] = {}  # by shard id (0 unsharded)
+        self.shard_count = 1  # as the last IDENTIFY said
         self._sockets: set[web.WebSocketResponse] = set()
         self._identified = asyncio.Event()
         self._routes = self._route_table()
@@ -539,9 +541,20 @@ class FakeDiscord(LocalServer):
 
     # ------------------------------------------------------------ driving the client
 
-    async def dispatch(self, event: str, data: dict[str, Any]) -> int:
-        """Send a DISPATCH (op 0) event to the connected client; its sequence number."""
-        session = self._session
+    def _session_for(self, guild_id: int | None) -> _Session | None:
+        """The session of the shard that holds `guild_id` (Discord's rule: (id >> 22) % count); any without a guild."""
+        if guild_id is None:
+            return next(iter(self._sessions.values()), None)
+        return self._sessions.get((guild_id >> 22) % self.shard_count)
+
+    @property
+    def shards(self) -> list[int]:
+        """The shard ids connected and identified."""
+        return sorted(i for i, s in self._sessions.items() if s.ws is not None)
+
+    async def dispatch(self, event: str, data: dict[str, Any], session: _Session | None = None) -> int:
+        """Send a DISPATCH (op 0) event to the client (the shard holding `data`'s guild); its sequence number."""
+        session = session or self._session_for(int(data["guild_id"]) if "guild_id" in data else None)
         if session is None or session.ws is None or session.ws.closed:
             raise RuntimeError(f"cannot dispatch {event}: no client is connected and identified")
         async with session.send_lock:
@@ -557,14 +570,15 @@ class FakeDiscord(LocalServer):
         user: FakeUser | None = None,
         member_roles: Sequence[int] | None = None,
         focused: str | None = None,
+        guild: FakeGuild | None = None,
     ) -> SentInteraction:
-        """An APPLICATION_COMMAND interaction in the first guild's first channel.
+        """An APPLICATION_COMMAND interaction in the first channel of `guild` (default: the first guild).
 
         Option types come from the command the bot synced; a `FakeChannel` value is sent by id and
         described in `data.resolved`. `focused` (see `send_autocomplete`)
         marks the option being typed.
         """
-        guild = self.guild
+        guild = guild or self.guild
         scope, schema = next(
             ((s, c) for s in (guild.id, None) for c in self._commands.get(s, []) if c["name"] == name), (None, None)
         )
@@ -591,7 +605,7 @@ class FakeDiscord(LocalServer):
             raise ValueError(f"focused option {focused!r} is not among the options")
         data |= ({"options": leaf} if leaf else {}) | ({"resolved": resolved} if resolved else {})
         kind = INTERACTION_AUTOCOMPLETE if focused is not None else INTERACTION_APPLICATION_COMMAND
-        return await self._send_interaction(kind, data, user, member_roles, self.channel.id)
+        return await self._send_interaction(kind, data, user, member_roles, guild.channels[0].id)
 
     async def send_autocomplete(
         self, name: str, options: Mapping[str, Any], focused: str, *, user: FakeUser | None = None
@@ -669,8 +683,9 @@ class FakeDiscord(LocalServer):
                     await self._on_gateway_message(ws, json.loads(msg.data))
         finally:
             self._sockets.discard(ws)
-            if self._session is not None and self._session.ws is ws:
-                self._session.ws = None
+            for shard in [i for i, session in self._sessions.items() if session.ws is ws]:
+                del self._sessions[shard]
+            if not self._sessions:
                 self._identified.clear()
         return ws
 
@@ -681,20 +696,22 @@ class FakeDiscord(LocalServer):
         elif op == OP_IDENTIFY and self.token is not None and data.get("token") != self.token:
             await ws.close(code=4004, message=b"Authentication failed.")
         elif op == OP_IDENTIFY:
-            self._session = _Session(uuid.uuid4().hex, int(data.get("intents") or 0), ws)
-            await self.dispatch("READY", self._ready_payload(self._session.id))
-            for guild in self.guilds:
-                await self.dispatch("GUILD_CREATE", self._guild_payload(guild, self._session.intents))
+            shard, self.shard_count = data.get("shard") or (0, 1)
+            session = self._sessions[shard] = _Session(uuid.uuid4().hex, int(data.get("intents") or 0), ws)
+            guilds = [g for g in self.guilds if (g.id >> 22) % self.shard_count == shard]
+            await self.dispatch("READY", self._ready_payload(session.id, guilds, [shard, self.shard_count]), session)
+            for guild in guilds:
+                await self.dispatch("GUILD_CREATE", self._guild_payload(guild, session.intents), session)
             self._identified.set()
         await self.notify()
 
     def _me(self) -> dict[str, Any]:
         return self.bot_user.to_payload() | {"verified": True, "mfa_enabled": False, "email": None, "locale": "en-US"}
 
-    def _ready_payload(self, session_id: str) -> dict[str, Any]:
+    def _ready_payload(self, session_id: str, guilds: list[FakeGuild], shard: list[int]) -> dict[str, Any]:
         return {
             "v": API_VERSION, "user": self._me(), "session_id": session_id, "session_type": "normal",
-            "guilds": [{"id": str(g.id), "unavailable": True} for g in self.guilds],
+            "guilds": [{"id": str(g.id), "unavailable": True} for g in guilds], "shard": shard,
             "resume_gateway_url": self.gateway_url, "application": {"id": str(self.application_id), "flags": 0},
             "geo_ordered_rtc_regions": ["fake"], "user_settings": {}, "auth": {},
         } | _absent("private_channels", "relationships", "presences", "guild_join_requests", value=[])  # fmt: skip
@@ -731,10 +748,10 @@ class FakeDiscord(LocalServer):
 
     async def _echo(self, event: str, message: dict[str, Any]) -> None:
         """Mirror a bot's non-ephemeral message on the gateway, as Discord does with GUILD_MESSAGES."""
-        session = self._session
+        guild = next(g for g in self.guilds if g.get_channel(int(message["channel_id"])))
+        session = self._session_for(guild.id)
         if message["flags"] & FLAG_EPHEMERAL or session is None or not session.intents & INTENT_GUILD_MESSAGES:
             return
-        guild = next(g for g in self.guilds if g.get_channel(int(message["channel_id"])))
         payload = copy.deepcopy(message) | {"guild_id": str(guild.id)}
         if event == "MESSAGE_CREATE":
             payload["member"] = self._bot_member(guild).to_payload(with_user=False)
@@ -801,6 +818,7 @@ class FakeDiscord(LocalServer):
         app, channel = r"/applications/(?P<app>\d+)", r"/channels/(?P<channel>\d+)"
         table = [
             ("GET", r"/users/@me", self._get_me, True),
+            ("GET", r"/gateway/bot", self._gateway_bot, True),
             ("GET", r"/(?:oauth2/)?applications/@me", self._get_application, True),
             ("GET", rf"{app}(?:/guilds/(?P<guild>\d+))?/commands", self._get_commands, True),
             ("PUT", rf"{app}(?:/guilds/(?P<guild>\d+))?/commands", self._bulk_commands, True),
@@ -815,6 +833,11 @@ class FakeDiscord(LocalServer):
 
     async def _get_me(self, record: RecordedRequest, m: dict[str, str]) -> tuple[int, Any]:
         return 200, self._me()
+
+    async def _gateway_bot(self, record: RecordedRequest, m: dict[str, str]) -> tuple[int, Any]:
+        """Where an AutoShardedClient connects, and how many shards Discord recommends (one, here)."""
+        limit = {"total": 1000, "remaining": 1000, "reset_after": 0, "max_concurrency": 1}
+        return 200, {"url": self.gateway_url, "shards": 1, "session_start_limit": limit}
 
     async def _get_application(self, record: RecordedRequest, m: dict[str, str]) -> tuple[int, Any]:
         return 200, {
