@@ -40,13 +40,22 @@ from quotecore import Quote, mark
 log = logging.getLogger(__name__)
 
 CHANNEL = "console"
-CONSOLE_HELP = (
-    wording.HELP.replace("<channel> ", "")
-    + "\n/more — the next match for the last /quote"
-    + "\n/context <id> — the whole passage of a quote"
-    + "\n/quit — leave (or end of input)"
-    + "\nWords without a command are a /quote."
-)
+
+
+def console_help() -> str:
+    """The help, with the console's own commands (in the reader's language)."""
+    return wording.HELP.replace("<channel> ", "") + wording.say(
+        "\n/more — the next match for the last /quote"
+        "\n/context <id> — the whole passage of a quote"
+        "\n/quit — leave (or end of input)"
+        "\nWords without a command are a /quote.",
+        "\n/more — 上一次 /quote 的下一条结果"
+        "\n/context <id> — 一条语录所在的整段"
+        "\n/quit — 退出(或输入结束)"
+        "\n不带命令的文字就是 /quote。",
+    )
+
+
 TOKEN_HINT = (
     "No chat token set, so this is the console chat. Discord: set DISCORD_TOKEN. "
     "Slack: set SLACK_BOT_TOKEN plus SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP). "
@@ -67,7 +76,7 @@ def render(quote: Quote, number: int | None = None, *, color: bool = False) -> s
 def render_reply(reply: Reply, *, color: bool = False) -> str:
     """Any reply of the command layer as terminal text."""
     if isinstance(reply, Notice):
-        return reply.full_text.replace(wording.HELP, CONSOLE_HELP)
+        return reply.full_text.replace(wording.HELP, console_help())
     if isinstance(reply, Context):
         return render(reply.quote, color=color)
     numbered = len(reply.quotes) > 1
@@ -126,6 +135,7 @@ class ConsoleChat:
 
     async def handle(self, line: str) -> bool:
         """Answer one line; False when the user asked to leave."""
+        wording.reading(self.locale)
         text = wording.one_line(line)
         command, _, rest = text.partition(" ")
         if not command.startswith("/"):
@@ -134,7 +144,7 @@ class ConsoleChat:
         if not text or command in ("/quit", "/exit"):
             return not text
         if command in ("/help", "/quote-help"):
-            self.say(CONSOLE_HELP)
+            self.say(console_help())
             return True
         handler = self._handlers.get(command)
         try:

@@ -3,19 +3,29 @@
 Discord, Slack and the console differ in markup only. The words (hints, refusals, the line under a
 quote) live here, as plain text; each renderer escapes them for its platform. A new surface reuses
 them as they are.
+
+Each sentence exists in English and Chinese. The surface says who is reading (`reading(locale)`,
+at the start of handling a command: the value lives in the command's own asyncio task), and every
+sentence and label after that is in the reader's language: Chinese for a `zh-*` locale, in
+traditional characters for Taiwan and Hong Kong, English otherwise. The sentence constants
+(`NO_MORE`, `HELP`, …) are looked up when read (module `__getattr__`), so the command layer keeps
+writing `wording.NO_MORE` and gets the reader's words.
 """
 
 from __future__ import annotations
 
+import contextvars
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from quotecore import (
     QueryError,
     Quote,
     QuoteError,
     ReloadReport,
+    Script,
     UnknownSpeakerError,
     clean_chars,
     convert,
@@ -23,6 +33,31 @@ from quotecore import (
     script_for,
     truncate,
 )
+
+#: Who is reading: ("en" or "zh", and the script Chinese is shown in). English, simplified, by default.
+_READER: contextvars.ContextVar[tuple[str, Script]] = contextvars.ContextVar("reader", default=("en", "simplified"))
+
+
+def reading(locale: str | None) -> None:
+    """From here on in this task, sentences are in the language (and script) of a `locale` reader.
+
+    Each command runs in its own asyncio task (discord.py, bolt and the console all start one), so
+    setting the reader there never leaks into another user's reply.
+    """
+    tag = (locale or "").lower()
+    _READER.set(("zh" if tag.startswith("zh") else "en", script_for(locale)))
+
+
+def language() -> str:
+    """The reader's language in this task: "en" or "zh"."""
+    return _READER.get()[0]
+
+
+def say(english: str, chinese: str) -> str:
+    """The sentence in the reader's language (Chinese in the reader's script)."""
+    lang, script = _READER.get()
+    return convert(chinese, script) if lang == "zh" else english
+
 
 #: What kind of text a passage is, as users read it (the core's `Passage.kind` values).
 KIND_LABELS = {
@@ -32,31 +67,62 @@ KIND_LABELS = {
     "narration": "文章叙述",
     "lead-in": "引子",
 }
-NARRATION = "文章叙述 (narration)"
-#: Shown next to a quote whose text contradicts the speaker its source labels it with.
-DOUBTFUL = "标注存疑 / attribution uncertain"
 
-HELP = (
-    "/quote <words> — the best-matching quotes (Chinese, traditional or simplified, or English names)\n"
-    "/quote <words> speaker:<name> — only that speaker (奥特曼, Altman, 莱特卡普, …)\n"
-    "/quote — a random quote\n"
-    "/quote-reload — admins: reload the corpus from disk\n"
-    "/quote-daily <channel> <HH:MM> <timezone> | off — admins: the daily excerpt"
-)
-DAILY_USAGE = (
-    "Usage: /quote-daily <channel> <HH:MM> <timezone> (e.g. /quote-daily #general 09:00 Asia/Shanghai),"
-    " or /quote-daily off [channel]"
-)
-NO_MORE = "No more matches."
-BAD_BUTTON = "This button no longer works: search again with /quote."
-NOTHING_TO_CONTINUE = "Nothing more to show: search with /quote first."
-EMPTY_CORPUS = "There are no quotes to show yet: the corpus is empty."
-ADMINS_ONLY_RELOAD = "Only quotebot admins can reload the corpus."
-ADMINS_ONLY_DAILY = "Only quotebot admins can change the daily excerpt."
-DAILY_DISABLED = "The daily excerpt is not enabled on this bot ([daily] enabled = false, or its database did not open)."
-SOMETHING_WRONG = "Sorry, something went wrong with that command."
-LOGGED = "It has been logged; please try again."
-LOST_QUERY = "Sorry, I can't tell what this message searched for: try /quote again."
+#: The sentences read as constants (`wording.NO_MORE`): English, Chinese (simplified; converted for the reader).
+_SENTENCES: dict[str, tuple[str, str]] = {
+    "NARRATION": ("文章叙述 (narration)", "文章叙述"),
+    #: Shown next to a quote whose text contradicts the speaker its source labels it with.
+    "DOUBTFUL": ("标注存疑 / attribution uncertain", "标注存疑"),
+    "HELP": (
+        "/quote <words> — the best-matching quotes (Chinese, traditional or simplified, or English names)\n"
+        "/quote <words> speaker:<name> — only that speaker (奥特曼, Altman, 莱特卡普, …)\n"
+        "/quote — a random quote\n"
+        "/quote-reload — admins: reload the corpus from disk\n"
+        "/quote-daily <channel> <HH:MM> <timezone> | off — admins: the daily excerpt",
+        "/quote <词语> — 最相符的语录(中文简体或繁体,或英文名)\n"
+        "/quote <词语> speaker:<名字> — 只看此人(奥特曼、Altman、莱特卡普……)\n"
+        "/quote — 随机一条语录\n"
+        "/quote-reload — 管理员:从磁盘重新载入语料\n"
+        "/quote-daily <channel> <HH:MM> <timezone> | off — 管理员:每日摘录",
+    ),
+    "DAILY_USAGE": (
+        "Usage: /quote-daily <channel> <HH:MM> <timezone> (e.g. /quote-daily #general 09:00 Asia/Shanghai),"
+        " or /quote-daily off [channel]",
+        "用法:/quote-daily <频道> <HH:MM> <时区>(例如 /quote-daily #general 09:00 Asia/Shanghai),"
+        "或 /quote-daily off [频道]",
+    ),
+    "NO_MORE": ("No more matches.", "没有更多结果了。"),
+    "BAD_BUTTON": ("This button no longer works: search again with /quote.", "这个按钮已失效:请用 /quote 重新搜索。"),
+    "NOTHING_TO_CONTINUE": ("Nothing more to show: search with /quote first.", "没有可继续的内容:请先用 /quote 搜索。"),
+    "EMPTY_CORPUS": ("There are no quotes to show yet: the corpus is empty.", "还没有可显示的语录:语料是空的。"),
+    "ADMINS_ONLY_RELOAD": ("Only quotebot admins can reload the corpus.", "只有 quotebot 管理员可以重新载入语料。"),
+    "ADMINS_ONLY_DAILY": (
+        "Only quotebot admins can change the daily excerpt.",
+        "只有 quotebot 管理员可以设置每日摘录。",
+    ),
+    "DAILY_DISABLED": (
+        "The daily excerpt is not enabled on this bot ([daily] enabled = false, or its database did not open).",
+        "这个机器人没有启用每日摘录([daily] enabled = false,或数据库没有打开)。",
+    ),
+    "SOMETHING_WRONG": ("Sorry, something went wrong with that command.", "抱歉,这个命令出错了。"),
+    "LOGGED": ("It has been logged; please try again.", "错误已记录,请再试一次。"),
+    "LOST_QUERY": (
+        "Sorry, I can't tell what this message searched for: try /quote again.",
+        "抱歉,看不出这条消息搜索的是什么:请重新用 /quote 搜索。",
+    ),
+}
+
+
+def sentence(name: str) -> str:
+    """One of `_SENTENCES`, in the reader's language."""
+    return say(*_SENTENCES[name])
+
+
+def __getattr__(name: str) -> Any:
+    """A sentence constant, in the reader's language."""
+    if name in _SENTENCES:
+        return sentence(name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,19 +195,30 @@ def command_words(english: str, locale: str) -> str | None:
     return None if found is None else convert(found, script_for(locale))
 
 
+def topic_label() -> str:
+    """The label in front of a passage's topic."""
+    return say("话题 Topic", "话题")
+
+
+def source_label() -> str:
+    """The label in front of a quote's source."""
+    return say("来源 Source", "来源")
+
+
 def kind_label(kind: str) -> str:
     """访谈回答, 转述, …: the one label for a passage kind (unknown kinds as they are)."""
-    return KIND_LABELS.get(kind, kind)
+    label = KIND_LABELS.get(kind, kind)
+    return say(label, label)  # Chinese for everyone; traditional characters for those who read them
 
 
 def speaker_name(quote: Quote) -> str:
     """Who said it: Chinese and English name, or the article itself."""
-    return quote.speaker.display if quote.speaker else NARRATION
+    return quote.speaker.display if quote.speaker else sentence("NARRATION")
 
 
 def doubt(quote: Quote) -> list[str]:
     """The doubt marker when the text contradicts its speaker label, else nothing."""
-    return [DOUBTFUL] if quote.passage.attribution == "doubtful" else []
+    return [sentence("DOUBTFUL")] if quote.passage.attribution == "doubtful" else []
 
 
 def source_line(quote: Quote) -> str:
@@ -226,7 +303,7 @@ def results_header(query: str, first: int, last: int, total: int) -> str:
     The last page says so: no "Another" is offered under it.
     """
     where = f"{first}" if first == last else f"{first}–{last}"
-    return f"🔎 “{query}” · {where} / {total}" + (f" · {NO_MORE}" if last >= total else "")
+    return f"🔎 “{query}” · {where} / {total}" + (f" · {sentence('NO_MORE')}" if last >= total else "")
 
 
 RANDOM_HEADER = "🎲"
@@ -235,70 +312,105 @@ RANDOM_HEADER = "🎲"
 def no_match(query: str, speaker: str | None, names: list[str]) -> str:
     """A friendly no-result reply that suggests something to try next."""
     if speaker:
-        return f"No quote by {speaker} matches “{query}”. Try a broader word, or drop the speaker filter."
-    return f"No quote matches “{query}”. Try a broader word (能源, 研究, AGI) or a speaker ({', '.join(names)})."
+        return say(
+            f"No quote by {speaker} matches “{query}”. Try a broader word, or drop the speaker filter.",
+            f"{speaker}没有与“{query}”相符的语录。试试更宽泛的词,或去掉说话人筛选。",
+        )
+    return say(
+        f"No quote matches “{query}”. Try a broader word (能源, 研究, AGI) or a speaker ({', '.join(names)}).",
+        f"没有与“{query}”相符的语录。试试更宽泛的词(能源、研究、AGI)或说话人({'、'.join(names)})。",
+    )
 
 
 def refusal(exc: QuoteError) -> str:
     """The short reply for a refusal from the core (never a traceback)."""
     if isinstance(exc, UnknownSpeakerError):
-        return f"I don't know the speaker “{exc.name}”. Known speakers: {', '.join(exc.known)}."
+        return say(
+            f"I don't know the speaker “{exc.name}”. Known speakers: {', '.join(exc.known)}.",
+            f"不认识说话人“{exc.name}”。已知的说话人:{'、'.join(exc.known)}。",
+        )
     if isinstance(exc, QueryError):
-        return f"Sorry: {exc}."
-    return "Sorry, that did not work."
+        return say(f"Sorry: {exc}.", f"抱歉:{exc}。")
+    return say("Sorry, that did not work.", "抱歉,没有成功。")
 
 
 def cooldown(wait: float) -> str:
     """The cooldown reply, in whole seconds (never 'try again in 0 s')."""
-    return f"Slow down a little: try again in {max(1, round(wait))} s."
+    seconds = max(1, round(wait))
+    return say(f"Slow down a little: try again in {seconds} s.", f"慢一点:{seconds} 秒后再试。")
 
 
 def reloaded(report: ReloadReport) -> str:
     """What a reload changed."""
-    return f"Corpus reloaded: {report.summary()}."
+    return say(f"Corpus reloaded: {report.summary()}.", f"语料已重新载入:{report.summary()}。")
 
 
 def reload_failed(reason: str | None) -> str:
     """A reload that did not happen: the old corpus keeps serving."""
     if reason is None:
-        return "Reload failed unexpectedly, still serving the previous corpus (see the logs)."
-    return f"Reload failed, still serving the previous corpus.\n{reason}"
+        return say(
+            "Reload failed unexpectedly, still serving the previous corpus (see the logs).",
+            "重新载入意外失败,仍在使用之前的语料(详见日志)。",
+        )
+    return say(
+        f"Reload failed, still serving the previous corpus.\n{reason}", f"重新载入失败,仍在使用之前的语料。\n{reason}"
+    )
 
 
 def passage_gone(passage_id: str) -> str:
     """Context for a passage id the corpus no longer has."""
-    return f"No passage with id “{cut(passage_id, 40)}”: it is no longer in the corpus (it changed in a reload)."
+    shown = cut(passage_id, 40)
+    return say(
+        f"No passage with id “{shown}”: it is no longer in the corpus (it changed in a reload).",
+        f"找不到编号为“{shown}”的段落:它已不在语料中(重新载入时变了)。",
+    )
 
 
 def bad_option(problem: str) -> str:
     """A `/quote` option the parser refused, before the syntax is shown."""
-    return f"Sorry: {problem}."
+    return say(f"Sorry: {problem}.", f"抱歉:{problem}。")
 
 
 def not_a_time(text: str) -> str:
     """A `/quote-daily` time that is not HH:MM."""
-    return f"“{cut(text, 40)}” is not a time of day: use HH:MM, for example 09:00"
+    shown = cut(text, 40)
+    return say(
+        f"“{shown}” is not a time of day: use HH:MM, for example 09:00", f"“{shown}”不是时间:请用 HH:MM,例如 09:00"
+    )
 
 
 def not_a_zone(text: str) -> str:
     """A `/quote-daily` timezone that is not an IANA name."""
-    return f"“{cut(text, 60)}” is not a timezone: use an IANA name such as Asia/Shanghai, Europe/Paris or UTC"
+    shown = cut(text, 60)
+    return say(
+        f"“{shown}” is not a timezone: use an IANA name such as Asia/Shanghai, Europe/Paris or UTC",
+        f"“{shown}”不是时区:请用 IANA 名称,例如 Asia/Shanghai、Europe/Paris 或 UTC",
+    )
 
 
 def not_a_channel(text: str) -> str:
     """A `/quote-daily` channel this surface does not have."""
-    return f"“{cut(text, 60)}” is not a channel here: name one of this server's channels, or leave it out for this one."
+    shown = cut(text, 60)
+    return say(
+        f"“{shown}” is not a channel here: name one of this server's channels, or leave it out for this one.",
+        f"“{shown}”不是这里的频道:请写本服务器的频道,或留空表示本频道。",
+    )
 
 
 def unknown_command(command: str) -> str:
     """A command a text surface does not know (chat platforms only offer the ones that exist)."""
-    return f"Unknown command {cut(command, 40)}. Type /help for the commands."
+    shown = cut(command, 40)
+    return say(f"Unknown command {shown}. Type /help for the commands.", f"未知命令 {shown}。输入 /help 查看命令。")
 
 
 def failed(what: str) -> str:
     """The apology for a command (`/quote`) or a button that raised: never a traceback."""
-    sorry = SOMETHING_WRONG if what.startswith("/") else f"Sorry, the {what} did not work."
-    return f"{sorry} {LOGGED}"
+    sorry = (
+        sentence("SOMETHING_WRONG")
+        if what.startswith("/")
+        else say(f"Sorry, the {what} did not work.", "抱歉,这个按钮出错了。")
+    )
+    return f"{sorry} {sentence('LOGGED')}"
 
 
 def notice_line(notice: str) -> str:

@@ -97,6 +97,29 @@ async def test_refusals_and_hints(service: QuoteService) -> None:
     assert isinstance(whole, Context) and whole.quote.highlights
 
 
+@pytest.mark.parametrize(
+    ("locale", "no_more", "no_match", "cooldown"),
+    [
+        ("en-US", "No more matches.", "No quote matches “天气预报”", "Slow down a little"),
+        ("zh-CN", "没有更多结果了。", "没有与“天气预报”相符的语录", "慢一点"),
+        ("zh-TW", "沒有更多結果了。", "沒有與“天氣預報”相符的語錄", "慢一點"),
+    ],
+)
+async def test_every_sentence_in_the_readers_language(
+    service: QuoteService, locale: str, no_more: str, no_match: str, cooldown: str
+) -> None:
+    """Hints, refusals and labels in English or Chinese (traditional characters throughout for Taiwan)."""
+    wording.reading(locale)
+    commands = Commands(service, "discord", cooldown_seconds=60)
+    nothing = await commands.quote(caller(False, "u9"), QuoteRequest("天气预报"))
+    assert isinstance(nothing, Notice) and nothing.text.startswith(no_match)
+    assert commands.page(PageState("能源", None, 1, 10_000)) == Notice(no_more, "no_more")
+    again = await commands.quote(caller(False, "u9"), QuoteRequest("能源"))
+    assert isinstance(again, Notice) and again.text.startswith(cooldown)
+    helped = await commands.quote(caller(False), QuoteRequest("", help=True))
+    assert helped.text == wording.HELP and ("admins" in helped.text) == locale.startswith("en")
+
+
 async def test_cooldown_spares_admins_and_counts_per_user(service: QuoteService) -> None:
     now = [100.0]
     commands = Commands(service, "discord", cooldown_seconds=10, clock=lambda: now[0])

@@ -142,7 +142,8 @@ class QuoteBot(commands.AutoShardedBot):
         return (guild.id >> 22) % self.shard_count in self.shard_ids if guild else 0 in self.shard_ids
 
     def caller(self, interaction: discord.Interaction[Any]) -> Caller:
-        """Who clicked or typed: their id, and the run-time admin check."""
+        """Who clicked or typed: their id, the run-time admin check; replies from here on in their language."""
+        wording.reading(str(interaction.locale))
         return Caller(str(interaction.user.id), lambda: is_admin(self, interaction.user, self.ctx.settings.discord))
 
     async def send(
@@ -178,6 +179,7 @@ class QuoteBot(commands.AutoShardedBot):
     async def context(self, interaction: discord.Interaction[Any], passage_id: str) -> None:
         """The Context button: the whole passage, to whoever asked, with the words the message bolded."""
         try:
+            wording.reading(str(interaction.locale))
             await self.send(interaction, self.quotes.context(passage_id, bolded_words(interaction.message)))
         except Exception as exc:
             await self.failed(interaction, "Context button", exc)

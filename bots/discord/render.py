@@ -80,8 +80,8 @@ def quote_embed(
     speaker = wording.speaker_name(quote)
     embed.set_author(name=wording.cut(f"{number}. {speaker}" if number else speaker, AUTHOR_LIMIT))
     if quote.passage.topic:
-        embed.add_field(name="话题 Topic", value=short(quote.passage.topic, FIELD_LIMIT), inline=False)
-    embed.add_field(name="来源 Source", value=short(wording.source_line(quote), FIELD_LIMIT), inline=False)
+        embed.add_field(name=wording.topic_label(), value=short(quote.passage.topic, FIELD_LIMIT), inline=False)
+    embed.add_field(name=wording.source_label(), value=short(wording.source_line(quote), FIELD_LIMIT), inline=False)
     return embed.set_footer(text=wording.cut(wording.footer(quote), FOOTER_LIMIT))
 
 

@@ -18,7 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 import bots.slack.render as render
 from bots import wording
-from bots.commands import Caller, Commands, Notice, PageState, Reply, Results, parse_daily_text, parse_quote_text
+from bots.commands import Caller, Commands, Notice, PageState, Results, parse_daily_text, parse_quote_text
 from bots.daily_control import DailyControl
 from bots.failures import failure
 from bots.reader import for_reader
@@ -68,18 +68,19 @@ class Deps:
             return channel
         return f"{team_id}/{channel}"
 
-    async def shown(self, client: AsyncWebClient, user_id: str, reply: Reply) -> Reply:
-        """`reply` in the script of the user's Slack language (users.info, asked once per user)."""
+    async def reader(self, client: AsyncWebClient, user_id: str) -> str | None:
+        """The user's Slack language (users.info, asked once per user); replies from here on are in it."""
         if user_id not in self.locales:
             try:
                 info = await client.users_info(user=user_id, include_locale=True)
                 self.locales[user_id] = (info.get("user") or {}).get("locale")
             except SlackApiError as exc:
-                log.warning("users.info failed for %s (%s): simplified", user_id, exc.response.get("error"))
-                return reply
+                log.warning("users.info failed for %s (%s): default language", user_id, exc.response.get("error"))
             if len(self.locales) > 10_000:  # a language rarely changes; a restart forgets them all
                 self.locales.clear()
-        return for_reader(reply, self.locales.get(user_id))
+        locale = self.locales.get(user_id)
+        wording.reading(locale)
+        return locale
 
 
 def channel_id(typed: str) -> str | None:
@@ -93,9 +94,10 @@ async def quote_command(ack: AsyncAck, command: Body, respond: AsyncRespond, cli
     """`/quote [words] [speaker:…] [count:…]`: public (or private with Share) results, or a private hint."""
     await ack()
     deps: Deps = context["quotebot"]
+    locale = await deps.reader(client, command["user_id"])
     request = parse_quote_text(command.get("text") or "")
     reply = await deps.commands.quote(deps.caller(client, command["user_id"], command.get("team_id")), request)
-    reply = await deps.shown(client, command["user_id"], reply)
+    reply = for_reader(reply, locale)
     await respond(**render.message(reply, ephemeral=deps.settings.ephemeral_by_default))
     if isinstance(reply, Results) and reply.notices:
         await respond(**render.message(Notice("", "done", reply.notices)))
@@ -119,7 +121,7 @@ async def another_action(
         return
     state, ephemeral = decoded
     deps: Deps = context["quotebot"]
-    reply = await deps.shown(client, body["user"]["id"], deps.commands.page(state))
+    reply = for_reader(deps.commands.page(state), await deps.reader(client, body["user"]["id"]))
     await respond(replace_original=isinstance(reply, Results), **render.message(reply, ephemeral=ephemeral))
 
 
@@ -129,7 +131,8 @@ async def context_action(
     """The Context button: the whole passage, only for the user who asked."""
     await ack()
     deps: Deps = context["quotebot"]
-    reply = await deps.shown(client, body["user"]["id"], deps.commands.context(action.get("value") or ""))
+    locale = await deps.reader(client, body["user"]["id"])
+    reply = for_reader(deps.commands.context(action.get("value") or ""), locale)
     await respond(replace_original=False, **render.message(reply))
 
 
@@ -142,7 +145,7 @@ async def share_action(
     if decoded is None:
         return
     deps: Deps = context["quotebot"]
-    reply = await deps.shown(client, body["user"]["id"], deps.commands.page(decoded[0]))
+    reply = for_reader(deps.commands.page(decoded[0]), await deps.reader(client, body["user"]["id"]))
     await respond(replace_original=False, **render.message(reply))
     await respond(delete_original=True)
 
@@ -151,6 +154,7 @@ async def reload_command(ack: AsyncAck, command: Body, respond: AsyncRespond, cl
     """`/quote-reload`: admins only; says what changed, or why the old corpus stays."""
     await ack()
     deps: Deps = context["quotebot"]
+    await deps.reader(client, command["user_id"])
     # The corpus is shared by every workspace: with many, only the bot's operators may reload it.
     caller = deps.caller(client, command["user_id"], command.get("team_id"), operator=deps.settings.distributed)
     await respond(**render.message(await deps.commands.reload(caller)))
@@ -161,6 +165,7 @@ async def daily_command(ack: AsyncAck, command: Body, respond: AsyncRespond, cli
     await ack()
     deps: Deps = context["quotebot"]
     team = command.get("team_id")
+    await deps.reader(client, command["user_id"])
     caller = deps.caller(client, command["user_id"], team)
     request = parse_daily_text(command.get("text") or "")
     here = deps.channel(team, command["channel_id"]) or command["channel_id"]

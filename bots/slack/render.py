@@ -40,7 +40,9 @@ def escape(text: str) -> str:
     return _SPECIAL.sub("@" + ZWSP, escaped)
 
 
-HELP = "*quotebot*\n" + escape(wording.HELP).replace("/quote ", "`/quote` ", 1)
+def help_markup() -> str:
+    """The help with Slack markup (the first command as code), in the reader's language."""
+    return "*quotebot*\n" + escape(wording.HELP).replace("/quote ", "`/quote` ", 1)
 
 
 def escape_cut(text: str, limit: int) -> str:
@@ -56,7 +58,7 @@ def excerpt_mrkdwn(quote: Quote, limit: int) -> str:
 
 def context_line(quote: Quote) -> str:
     """Speaker, source and date, topic, kind, passage id: one small line under the quote."""
-    topic = [f"话题: {quote.passage.topic}"] if quote.passage.topic else []
+    topic = [f"{wording.say('话题', '话题')}: {quote.passage.topic}"] if quote.passage.topic else []
     line = " · ".join([wording.attribution(quote), *topic, wording.kind_label(quote.passage.kind), quote.id])
     return escape_cut(line, CONTEXT_ELEMENT_LIMIT)
 
@@ -141,7 +143,7 @@ def message(reply: Reply, *, ephemeral: bool = False) -> dict[str, Any]:
             "text": fallback_text([reply.quote]),
             "response_type": "ephemeral",
         }
-    text = escape(reply.full_text).replace(escape(wording.HELP), HELP)  # the help keeps its Slack markup
+    text = escape(reply.full_text).replace(escape(wording.HELP), help_markup())  # the help keeps its Slack markup
     text = _WORKSPACE_CHANNEL.sub(r"<#\1>", text)  # a target's TEAM/CHANNEL key, shown as the channel
     return {
         "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}],

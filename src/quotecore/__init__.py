@@ -41,6 +41,7 @@ _EXPORTS: dict[str, str] = {
     "seeds_dir": "quotecore.paths",
     "in_script": "quotecore.scripts",
     "convert": "quotecore.scripts",
+    "Script": "quotecore.scripts",
     "script_for": "quotecore.scripts",
 }
 
@@ -57,6 +58,7 @@ __all__ = [
     "QuoteService",
     "ReloadReport",
     "Results",
+    "Script",
     "Speaker",
     "UnknownSpeakerError",
     "cache_dir",
