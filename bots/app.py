@@ -23,7 +23,9 @@ from collections.abc import Iterator
 from typing import Protocol, TextIO
 
 from bots.daily_control import DailyControl
+from bots.preferences import ScriptChoices
 from bots.runtime import Adapter, AppContext, until_stopped
+from bots.scheduler.store import create_db_engine, missing_driver
 from bots.settings import Settings
 from quotecore import CorpusError, QuoteService, cache_dir
 
@@ -55,6 +57,12 @@ def build_service(settings: Settings) -> QuoteService:
         max_file_bytes=int(corpus.max_file_mb * 2**20),
         max_corpus_bytes=int(corpus.max_corpus_mb * 2**20),
     )
+
+
+def script_choices(settings: Settings) -> ScriptChoices:
+    """The channels' scripts on the database (in memory only when its driver is missing)."""
+    url = settings.storage.url
+    return ScriptChoices(None if missing_driver(url) else create_db_engine(url))
 
 
 def choose_adapters(settings: Settings, stdin: TextIO | None, out: TextIO | None, console: bool) -> list[Adapter]:
@@ -145,7 +153,7 @@ async def main(
         (out or sys.stderr).write(NO_TOKEN)
         return 1
     stop = stop or asyncio.Event()
-    ctx = AppContext(service or build_service(settings), settings)
+    ctx = AppContext(service or build_service(settings), settings, scripts=script_choices(settings))
     async with contextlib.AsyncExitStack() as stack:
         stack.enter_context(stop_on_signals(stop))
         if not await load_corpus(ctx.service, out or sys.stderr):

@@ -28,7 +28,8 @@ from typing import Literal
 
 from bots import wording
 from bots.daily_control import DailyControl, Platform
-from quotecore import CorpusError, Quote, QuoteError, QuoteService, Speaker, search_form
+from bots.preferences import ScriptChoices
+from quotecore import CorpusError, Quote, QuoteError, QuoteService, Script, Speaker, search_form
 
 log = logging.getLogger(__name__)
 
@@ -277,6 +278,7 @@ class Commands:
         max_results: int = MAX_COUNT,
         clock: Callable[[], float] = time.monotonic,
         memo: dict[str, list[str]] | None = None,
+        scripts: ScriptChoices | None = None,
     ) -> None:
         self.service = service
         self.platform = platform
@@ -285,6 +287,7 @@ class Commands:
         self.max_results = max_results
         #: Answers computed from the corpus, shared by every surface and dropped on any reload.
         self.memo = {} if memo is None else memo
+        self.scripts = scripts
 
     async def quote(self, caller: Caller, request: QuoteRequest) -> Reply:
         """/quote: help, a cooldown refusal, a random quote, or the first page of matches."""
@@ -400,6 +403,22 @@ class Commands:
             assert request.time is not None and request.timezone is not None
             text = await self.daily.set_target(self.platform, target, request.time, request.timezone, by=by)
         return Notice(text, "done", tuple(await self.admin_notices(caller)))
+
+    async def set_script(self, caller: Caller, typed: str, channel: str) -> Notice:
+        """/quote-script: admins choose the script of every quote in `channel` (auto: each reader's own)."""
+        if not await caller.is_admin():
+            return Notice(wording.ADMINS_ONLY_SCRIPT, "refused")
+        word = wording.one_line(typed).lower()
+        if word not in wording.SCRIPT_WORDS:
+            return Notice(wording.not_a_script(typed), "invalid")
+        script = wording.SCRIPT_WORDS[word]
+        if self.scripts is not None:
+            await self.scripts.set(f"{self.platform}:{channel}", script, by=f"{self.platform}:{caller.key}")
+        return Notice(wording.script_set(script), "done")
+
+    async def channel_script(self, channel: str) -> Script | None:
+        """The script an admin chose for `channel`, or None (each reader's own)."""
+        return await self.scripts.get(f"{self.platform}:{channel}") if self.scripts is not None else None
 
     async def admin_notices(self, caller: Caller) -> list[str]:
         """Problems the daily scheduler wants an admin to hear about (each once); none for others."""

@@ -116,6 +116,7 @@ class ConsoleChat:
             "/show": self.context,
             "/quote-reload": self.reload,
             "/quote-daily": self.set_daily,
+            "/quote-script": self.set_script,
         }
 
     def say(self, text: str) -> None:
@@ -151,7 +152,9 @@ class ConsoleChat:
             reply = await handler(rest.strip()) if handler else None
         except Exception as exc:  # the chat keeps serving whatever one command does
             reply = failure("console", command, exc, user=self.caller.key, typed=text[:200])
-        shown = for_reader(reply, self.locale) if reply else None
+        chosen = await self.commands.channel_script(CHANNEL)
+        wording.reading(self.locale, chosen)
+        shown = for_reader(reply, self.locale, chosen) if reply else None
         self.say(render_reply(shown, color=self.color) if shown else wording.unknown_command(command))
         return True
 
@@ -168,6 +171,10 @@ class ConsoleChat:
     async def context(self, passage_id: str) -> Reply:
         """`/context <id>`: the console's "Context" button."""
         return self.commands.context(passage_id)
+
+    async def set_script(self, text: str) -> Reply:
+        """`/quote-script auto|simplified|traditional|hk`: the script of every quote here."""
+        return await self.commands.set_script(self.caller, text, CHANNEL)
 
     async def reload(self, text: str) -> Reply:
         """`/quote-reload`."""

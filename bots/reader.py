@@ -11,12 +11,12 @@ from __future__ import annotations
 from dataclasses import replace
 
 from bots.commands import Context, Reply, Results
-from quotecore import in_script, script_for
+from quotecore import Script, in_script, script_for
 
 
-def for_reader(reply: Reply, locale: str | None) -> Reply:
-    """`reply` with its quotes in the script `locale` reads (notices are unchanged)."""
-    script = script_for(locale)
+def for_reader(reply: Reply, locale: str | None, chosen: Script | None = None) -> Reply:
+    """`reply` with its quotes in the script `locale` reads, or the one an admin `chosen` for the channel."""
+    script = chosen or script_for(locale)
     if script == "simplified":
         return reply
     if isinstance(reply, Results):

@@ -15,6 +15,7 @@ from typing import Protocol, TypeVar
 
 from bots.commands import Commands
 from bots.daily_control import DailyControl, Platform, Poster
+from bots.preferences import ScriptChoices
 from bots.settings import Settings
 from quotecore import QuoteService
 
@@ -31,6 +32,8 @@ class AppContext:
     posters: dict[Platform, Poster] = field(default_factory=dict)
     #: What the command layers of all surfaces compute once from the corpus (a reload clears it).
     memo: dict[str, list[str]] = field(default_factory=dict)
+    #: Admins' per-channel scripts (`/quote-script`), shared by every surface.
+    scripts: ScriptChoices = field(default_factory=lambda: ScriptChoices(None))
 
     def commands(self, platform: Platform, *, cooldown_seconds: float = 0.0, max_results: int = 5) -> Commands:
         """The command layer for one surface, over the shared service and scheduler."""
@@ -41,6 +44,7 @@ class AppContext:
             cooldown_seconds=cooldown_seconds,
             max_results=max_results,
             memo=self.memo,
+            scripts=self.scripts,
         )
 
     def offer_poster(self, platform: Platform, poster: Poster) -> None:

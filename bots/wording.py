@@ -38,14 +38,14 @@ from quotecore import (
 _READER: contextvars.ContextVar[tuple[str, Script]] = contextvars.ContextVar("reader", default=("en", "simplified"))
 
 
-def reading(locale: str | None) -> None:
+def reading(locale: str | None, script: Script | None = None) -> None:
     """From here on in this task, sentences are in the language (and script) of a `locale` reader.
 
     Each command runs in its own asyncio task (discord.py, bolt and the console all start one), so
     setting the reader there never leaks into another user's reply.
     """
     tag = (locale or "").lower()
-    _READER.set(("zh" if tag.startswith("zh") else "en", script_for(locale)))
+    _READER.set(("zh" if tag.startswith("zh") else "en", script or script_for(locale)))
 
 
 def language() -> str:
@@ -78,12 +78,14 @@ _SENTENCES: dict[str, tuple[str, str]] = {
         "/quote <words> speaker:<name> — only that speaker (奥特曼, Altman, 莱特卡普, …)\n"
         "/quote — a random quote\n"
         "/quote-reload — admins: reload the corpus from disk\n"
-        "/quote-daily <channel> <HH:MM> <timezone> | off — admins: the daily excerpt",
+        "/quote-daily <channel> <HH:MM> <timezone> | off — admins: the daily excerpt\n"
+        "/quote-script auto | simplified | traditional | hk — admins: this channel's script",
         "/quote <词语> — 最相符的语录(中文简体或繁体,或英文名)\n"
         "/quote <词语> speaker:<名字> — 只看此人(奥特曼、Altman、莱特卡普……)\n"
         "/quote — 随机一条语录\n"
         "/quote-reload — 管理员:从磁盘重新载入语料\n"
-        "/quote-daily <channel> <HH:MM> <timezone> | off — 管理员:每日摘录",
+        "/quote-daily <channel> <HH:MM> <timezone> | off — 管理员:每日摘录\n"
+        "/quote-script auto | simplified | traditional | hk — 管理员:本频道的字体",
     ),
     "DAILY_USAGE": (
         "Usage: /quote-daily <channel> <HH:MM> <timezone> (e.g. /quote-daily #general 09:00 Asia/Shanghai),"
@@ -103,6 +105,10 @@ _SENTENCES: dict[str, tuple[str, str]] = {
     "DAILY_DISABLED": (
         "The daily excerpt is not enabled on this bot ([daily] enabled = false, or its database did not open).",
         "这个机器人没有启用每日摘录([daily] enabled = false,或数据库没有打开)。",
+    ),
+    "ADMINS_ONLY_SCRIPT": (
+        "Only quotebot admins can choose this channel's script.",
+        "只有 quotebot 管理员可以设置本频道的字体。",
     ),
     "SOMETHING_WRONG": ("Sorry, something went wrong with that command.", "抱歉,这个命令出错了。"),
     "LOGGED": ("It has been logged; please try again.", "错误已记录,请再试一次。"),
@@ -144,6 +150,10 @@ COMMANDS = {
         },
     ),
     "quote-reload": CommandText("Admins: reload the corpus from disk"),
+    "quote-script": CommandText(
+        "Admins: quotes in this channel in one script for everyone (auto: each reader's own)",
+        {"script": "auto, simplified, traditional (Taiwan) or hk (Hong Kong)"},
+    ),
     "quote-daily": CommandText(
         "Admins: post a daily excerpt in a channel (time: off to stop)",
         {
@@ -167,6 +177,10 @@ COMMANDS_ZH = {
         },
     ),
     "quote-reload": CommandText("管理员:从磁盘重新载入语料"),
+    "quote-script": CommandText(
+        "管理员:本频道的语录统一用一种字体(auto:按每位读者自己的)",
+        {"script": "auto、simplified(简体)、traditional(台湾繁体)或 hk(香港繁体)"},
+    ),
     "quote-daily": CommandText(
         "管理员:每天在频道里发一段摘录(时间填 off 即停止)",
         {
@@ -177,7 +191,8 @@ COMMANDS_ZH = {
     ),
 }
 #: Command and option names in Chinese (Discord allows letters of any script in names).
-NAMES_ZH = {"quote": "语录", "quote-reload": "语录-重载", "quote-daily": "语录-每日", "query": "关键词",
+NAMES_ZH = {"quote": "语录", "quote-reload": "语录-重载", "quote-daily": "语录-每日", "quote-script": "语录-字体",
+            "script": "字体", "query": "关键词",
             "speaker": "说话人", "count": "条数", "time": "时间", "timezone": "时区", "channel": "频道"}  # fmt: skip
 
 
@@ -395,6 +410,34 @@ def not_a_channel(text: str) -> str:
         f"“{shown}” is not a channel here: name one of this server's channels, or leave it out for this one.",
         f"“{shown}”不是这里的频道:请写本服务器的频道,或留空表示本频道。",
     )
+
+
+#: What `/quote-script` accepts, and the script each word means (None: each reader's own).
+SCRIPT_WORDS: dict[str, Script | None] = {
+    "auto": None, "simplified": "simplified", "简体": "simplified", "簡體": "simplified", "traditional": "zh-TW",
+    "tw": "zh-TW", "zh-tw": "zh-TW", "繁体": "zh-TW", "繁體": "zh-TW", "hk": "zh-HK", "zh-hk": "zh-HK", "香港": "zh-HK",
+}  # fmt: skip
+_SCRIPT_NAMES: dict[Script | None, tuple[str, str]] = {
+    None: ("each reader's own", "每位读者自己的字体"),
+    "simplified": ("simplified", "简体"),
+    "zh-TW": ("traditional (Taiwan)", "台湾繁体"),
+    "zh-HK": ("traditional (Hong Kong)", "香港繁体"),
+}
+
+
+def not_a_script(text: str) -> str:
+    """A `/quote-script` value it does not know."""
+    shown = cut(text, 40)
+    return say(
+        f"“{shown}” is not a script: use auto, simplified, traditional or hk",
+        f"“{shown}”不是字体:请用 auto、simplified、traditional 或 hk",
+    )
+
+
+def script_set(script: Script | None) -> str:
+    """What `/quote-script` changed."""
+    english, chinese = _SCRIPT_NAMES[script]
+    return say(f"Quotes in this channel: {english}.", f"本频道的语录:{chinese}。")
 
 
 def unknown_command(command: str) -> str:

@@ -120,6 +120,22 @@ async def test_every_sentence_in_the_readers_language(
     assert helped.text == wording.HELP and ("admins" in helped.text) == locale.startswith("en")
 
 
+async def test_admins_choose_a_channels_script_for_every_process(service: QuoteService, tmp_path: Path) -> None:
+    from bots.preferences import ScriptChoices
+    from bots.scheduler.store import create_db_engine
+
+    url = f"sqlite:///{tmp_path / 'quotebot.sqlite3'}"
+    here = Commands(service, "discord", scripts=ScriptChoices(create_db_engine(url)))
+    refused = await here.set_script(caller(False), "traditional", "42")
+    assert refused.kind == "refused" and await here.channel_script("42") is None
+    assert (await here.set_script(caller(True), "klingon", "42")).kind == "invalid"
+    assert (await here.set_script(caller(True), "繁體", "42")).text == "Quotes in this channel: traditional (Taiwan)."
+    elsewhere = Commands(service, "discord", scripts=ScriptChoices(create_db_engine(url)))  # another process
+    assert await elsewhere.channel_script("42") == "zh-TW" and await elsewhere.channel_script("43") is None
+    await here.set_script(caller(True), "auto", "42")
+    assert await Commands(service, "discord", scripts=ScriptChoices(create_db_engine(url))).channel_script("42") is None
+
+
 async def test_cooldown_spares_admins_and_counts_per_user(service: QuoteService) -> None:
     now = [100.0]
     commands = Commands(service, "discord", cooldown_seconds=10, clock=lambda: now[0])

@@ -38,6 +38,9 @@ from tests.fakes.discord_fake import (
 TOKEN = "discord-test-token"
 
 
+COMMAND_NAMES = {"quote", "quote-reload", "quote-daily", "quote-script"}
+
+
 class Users:
     owner = FakeUser("owner")  # the application's owner in the fake (its default user)
     alice = FakeUser("alice")  # an ordinary member
@@ -161,7 +164,7 @@ async def test_a_reader_in_taiwan_gets_traditional_characters_from_the_same_sear
     fake: FakeDiscord, service: QuoteService, cache_dir: Path
 ) -> None:
     taipei, shanghai = FakeUser("taipei", locale="zh-TW"), FakeUser("shanghai", locale="zh-CN")
-    async with await run_bot(fake, service, make_settings(fake, cache_dir)):
+    async with await run_bot(fake, service, make_settings(fake, cache_dir, cooldown_seconds=0)):
         answers = {}
         for user in (taipei, shanghai):
             sent = await fake.send_slash_command("quote", {"query": "计算资源"}, user=user)
@@ -170,12 +173,28 @@ async def test_a_reader_in_taiwan_gets_traditional_characters_from_the_same_sear
         assert message is not None
         more = next(c for c in button_ids(message) if c.startswith("qb:more:"))
         paged = await fake.wait_for_interaction_response(await fake.click_button(message, more, user=shanghai))
+        nothing = await fake.send_slash_command("quote", {"query": "天气预报"}, user=taipei)
+        hint = (await fake.wait_for_interaction_response(nothing)).data["content"]
+    assert hint.startswith("沒有與“天氣預報”相符的語錄"), "the hint in the reader's language and script"
     traditional, simplified = answers["zh-TW"]["embeds"][0], answers["zh-CN"]["embeds"][0]
     assert "**計算資源**" in traditional["description"] and "计算" not in traditional["description"]
     assert "**计算资源**" in simplified["description"] and "計算" not in simplified["description"]
     assert "奧特曼" in traditional["author"]["name"] and "奥特曼" in simplified["author"]["name"]
     assert traditional["footer"]["text"].split()[0] == simplified["footer"]["text"].split()[0], "the same quote"
     assert "计算资源" in paged.data["content"] and "計算" not in paged.data["embeds"][0]["description"]
+
+
+async def test_an_admin_sets_a_channel_to_traditional_for_everyone(
+    fake: FakeDiscord, service: QuoteService, cache_dir: Path
+) -> None:
+    async with await run_bot(fake, service, make_settings(fake, cache_dir, cooldown_seconds=0)):
+        refused = await fake.send_slash_command("quote-script", {"script": "traditional"}, user=Users.alice)
+        assert "Only quotebot admins" in (await fake.wait_for_interaction_response(refused)).data["content"]
+        chosen = await fake.send_slash_command("quote-script", {"script": "hk"}, user=Users.owner)
+        assert "Hong Kong" in (await fake.wait_for_interaction_response(chosen)).data["content"]
+        sent = await fake.send_slash_command("quote", {"query": "计算资源"}, user=Users.alice)  # an en-US client
+        embed = (await fake.wait_for_interaction_response(sent)).data["embeds"][0]
+    assert "**計算資源**" in embed["description"] and "奧特曼" in embed["author"]["name"]
 
 
 async def test_buttons_keep_working_after_a_restart(fake: FakeDiscord, service: QuoteService, cache_dir: Path) -> None:
@@ -378,7 +397,7 @@ async def test_commands_deleted_or_edited_elsewhere_come_back(
     async with await run_bot(fake, service, settings):
         pass
     assert len(fake.requests_matching("PUT")) == 2, "a deleted command is registered again"
-    assert {c["name"] for c in fake.registered_commands(fake.guild.id)} == {"quote", "quote-reload", "quote-daily"}
+    assert {c["name"] for c in fake.registered_commands(fake.guild.id)} == COMMAND_NAMES
 
     def edit(commands: list[dict[str, Any]]) -> None:
         commands[0]["description"] = "edited by another deploy"
@@ -396,11 +415,11 @@ async def test_guild_sync_clears_global_commands_of_an_earlier_global_sync(
 ) -> None:
     async with await run_bot(fake, service, make_settings(fake, cache_dir / "was-global")):
         pass
-    assert {c["name"] for c in fake.registered_commands()} == {"quote", "quote-reload", "quote-daily"}
+    assert {c["name"] for c in fake.registered_commands()} == COMMAND_NAMES
     async with await run_bot(fake, service, make_settings(fake, cache_dir / "now-guild", guild_ids=[fake.guild.id])):
         pass
     assert fake.registered_commands() == [], "a guild would show each command twice"
-    assert {c["name"] for c in fake.registered_commands(fake.guild.id)} == {"quote", "quote-reload", "quote-daily"}
+    assert {c["name"] for c in fake.registered_commands(fake.guild.id)} == COMMAND_NAMES
 
 
 async def test_another_on_someone_elses_answer_is_their_own_private_page_after_the_cooldown(
@@ -697,9 +716,9 @@ async def test_global_sync_and_forced_sync_from_the_cli(
         pass
     puts = fake.requests_matching("PUT")
     assert len(puts) == 1 and "/guilds/" not in puts[0].path
-    assert {c["name"] for c in fake.registered_commands()} == {"quote", "quote-reload", "quote-daily"}
+    assert {c["name"] for c in fake.registered_commands()} == COMMAND_NAMES
     report = await sync_commands(AppContext(service, settings))
-    assert report.startswith("Synced 3 commands globally")
+    assert report.startswith("Synced 4 commands globally")
     assert len(fake.requests_matching("PUT")) == 2, "discord-sync syncs even when nothing changed"
     wrong = make_settings(fake, cache_dir / "global-sync", token="not-the-token")
     assert (await sync_commands(AppContext(service, wrong))).startswith("Sync failed: Discord rejected DISCORD_TOKEN")

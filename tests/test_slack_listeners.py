@@ -80,3 +80,7 @@ async def test_a_reader_in_taiwan_gets_traditional_characters_from_the_same_sear
     assert "计算资源" in answers["zh-CN"] and "計算資源" not in answers["zh-CN"]
     assert "計算資源" in answers["zh-TW"] and "计算资源" not in answers["zh-TW"]
     assert "*計算資源*" in answers["zh-TW"], "the matched words are still bold"
+    respond = Recorder()
+    command = {"text": "天气预报", "user_id": "U-zh-CN", "channel_id": "C1"}
+    await quote_command(Recorder(), command, respond, Client("zh-CN"), context(service))  # type: ignore[arg-type]
+    assert respond.calls[0]["text"].startswith("没有与“天气预报”相符的语录")

@@ -150,7 +150,9 @@ class QuoteBot(commands.AutoShardedBot):
         self, interaction: discord.Interaction[Any], reply: Reply, *, edit: bool = False, private: bool = False
     ) -> None:
         """Answer, or edit the message ("Another"); `private` hides even results; notices follow privately."""
-        message = render(for_reader(reply, str(interaction.locale)))
+        locale, chosen = str(interaction.locale), await self.quotes.channel_script(str(interaction.channel_id))
+        wording.reading(locale, chosen)  # labels too: the channel's script when an admin chose one
+        message = render(for_reader(reply, locale, chosen))
         private = private or message.private
         if edit and not private:
             await interaction.response.edit_message(**message.fields, allowed_mentions=NONE)

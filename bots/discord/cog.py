@@ -11,6 +11,8 @@ from discord.ext import commands
 from bots.commands import QuoteRequest, daily_options, timezone_choices
 from bots.wording import COMMANDS, command_words
 
+SCRIPT_CHOICES = ("auto", "simplified", "traditional", "hk")
+
 if TYPE_CHECKING:  # the bot imports this module: the type only
     from bots.discord.bot import QuoteBot
 
@@ -62,6 +64,17 @@ class QuoteCog(commands.Cog):
         if await caller.is_admin():
             await interaction.response.defer(ephemeral=True, thinking=True)
         await self.bot.send(interaction, await self.bot.quotes.reload(caller))
+
+    @app_commands.command(name="quote-script", description=COMMANDS["quote-script"].description)
+    @app_commands.describe(**COMMANDS["quote-script"].options)
+    @app_commands.choices(script=[app_commands.Choice(name=w, value=w) for w in SCRIPT_CHOICES])
+    @app_commands.default_permissions(manage_guild=True)
+    @app_commands.allowed_installs(guilds=True, users=False)
+    @app_commands.guild_only()
+    async def quote_script(self, interaction: discord.Interaction[Any], script: app_commands.Choice[str]) -> None:
+        """Every quote in this channel in one script, or each reader's own again (auto)."""
+        caller, here = self.bot.caller(interaction), str(interaction.channel_id)
+        await self.bot.send(interaction, await self.bot.quotes.set_script(caller, script.value, here))
 
     @app_commands.command(name="quote-daily", description=COMMANDS["quote-daily"].description)
     @app_commands.describe(**COMMANDS["quote-daily"].options)

@@ -18,7 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 import bots.slack.render as render
 from bots import wording
-from bots.commands import Caller, Commands, Notice, PageState, Results, parse_daily_text, parse_quote_text
+from bots.commands import Caller, Commands, Notice, PageState, Reply, Results, parse_daily_text, parse_quote_text
 from bots.daily_control import DailyControl
 from bots.failures import failure
 from bots.reader import for_reader
@@ -62,6 +62,12 @@ class Deps:
             return False
         return bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
 
+    async def shown(self, reply: Reply, locale: str | None, team: str | None, channel: str | None) -> Reply:
+        """`reply` in the reader's script, or the one an admin chose for the channel (labels too)."""
+        chosen = await self.commands.channel_script(self.channel(team, channel) or "") if channel else None
+        wording.reading(locale, chosen)
+        return for_reader(reply, locale, chosen)
+
     def channel(self, team_id: str | None, channel: str | None) -> str | None:
         """A daily target's channel: `TEAM/CHANNEL` when distributed (posted with that workspace's token)."""
         if channel is None or not (self.settings.distributed and team_id):
@@ -97,10 +103,28 @@ async def quote_command(ack: AsyncAck, command: Body, respond: AsyncRespond, cli
     locale = await deps.reader(client, command["user_id"])
     request = parse_quote_text(command.get("text") or "")
     reply = await deps.commands.quote(deps.caller(client, command["user_id"], command.get("team_id")), request)
-    reply = for_reader(reply, locale)
+    reply = await deps.shown(reply, locale, command.get("team_id"), command.get("channel_id"))
     await respond(**render.message(reply, ephemeral=deps.settings.ephemeral_by_default))
     if isinstance(reply, Results) and reply.notices:
         await respond(**render.message(Notice("", "done", reply.notices)))
+
+
+def _where(body: Body) -> tuple[str | None, str | None]:
+    """The workspace and channel of a click."""
+    return (body.get("team") or {}).get("id"), (body.get("channel") or {}).get("id")
+
+
+async def script_command(ack: AsyncAck, command: Body, respond: AsyncRespond, client: Client, context: Ctx) -> None:
+    """`/quote-script auto|simplified|traditional|hk`: admins choose this channel's script."""
+    await ack()
+    deps: Deps = context["quotebot"]
+    team = command.get("team_id")
+    await deps.reader(client, command["user_id"])
+    where = deps.channel(team, command["channel_id"]) or command["channel_id"]
+    reply = await deps.commands.set_script(
+        deps.caller(client, command["user_id"], team), command.get("text") or "", where
+    )
+    await respond(**render.message(reply))
 
 
 async def _button_state(action: Body, respond: AsyncRespond) -> tuple[PageState, bool] | None:
@@ -121,7 +145,8 @@ async def another_action(
         return
     state, ephemeral = decoded
     deps: Deps = context["quotebot"]
-    reply = for_reader(deps.commands.page(state), await deps.reader(client, body["user"]["id"]))
+    locale = await deps.reader(client, body["user"]["id"])
+    reply = await deps.shown(deps.commands.page(state), locale, *_where(body))
     await respond(replace_original=isinstance(reply, Results), **render.message(reply, ephemeral=ephemeral))
 
 
@@ -132,7 +157,7 @@ async def context_action(
     await ack()
     deps: Deps = context["quotebot"]
     locale = await deps.reader(client, body["user"]["id"])
-    reply = for_reader(deps.commands.context(action.get("value") or ""), locale)
+    reply = await deps.shown(deps.commands.context(action.get("value") or ""), locale, *_where(body))
     await respond(replace_original=False, **render.message(reply))
 
 
@@ -145,7 +170,8 @@ async def share_action(
     if decoded is None:
         return
     deps: Deps = context["quotebot"]
-    reply = for_reader(deps.commands.page(decoded[0]), await deps.reader(client, body["user"]["id"]))
+    locale = await deps.reader(client, body["user"]["id"])
+    reply = await deps.shown(deps.commands.page(decoded[0]), locale, *_where(body))
     await respond(replace_original=False, **render.message(reply))
     await respond(delete_original=True)
 
@@ -218,6 +244,7 @@ def register_listeners(
     app.command("/quote")(quote_command)
     app.command("/quote-reload")(reload_command)
     app.command("/quote-daily")(daily_command)
+    app.command("/quote-script")(script_command)
     app.action(render.ANOTHER)(another_action)
     app.action(render.CONTEXT)(context_action)
     app.action(render.SHARE)(share_action)

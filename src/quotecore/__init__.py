@@ -42,6 +42,7 @@ _EXPORTS: dict[str, str] = {
     "in_script": "quotecore.scripts",
     "convert": "quotecore.scripts",
     "Script": "quotecore.scripts",
+    "SCRIPTS": "quotecore.scripts",
     "script_for": "quotecore.scripts",
 }
 
@@ -49,6 +50,7 @@ __all__ = [
     "KINDS",
     "MAX_CORPUS_BYTES",
     "MAX_FILE_BYTES",
+    "SCRIPTS",
     "CorpusError",
     "Document",
     "Passage",
