@@ -7,8 +7,9 @@ from typing import Any
 from slack_bolt.async_app import AsyncBoltContext
 
 from bots.commands import Commands, PageState
+from bots.preferences import ScriptChoices
 from bots.settings import SlackSettings
-from bots.slack.listeners import Deps, another_action, channel_id, daily_command, quote_command
+from bots.slack.listeners import Deps, another_action, channel_id, daily_command, quote_command, script_command
 from bots.slack.render import ANOTHER, state_value
 from quotecore import QuoteService
 
@@ -33,7 +34,7 @@ class Client:
 
 def context(service: QuoteService, **settings: Any) -> AsyncBoltContext:
     ctx = AsyncBoltContext()
-    ctx["quotebot"] = Deps(Commands(service, "slack"), SlackSettings(**settings))
+    ctx["quotebot"] = Deps(Commands(service, "slack", scripts=ScriptChoices(None)), SlackSettings(**settings))
     return ctx
 
 
@@ -65,7 +66,7 @@ async def test_another_past_the_end_is_private_and_replaces_nothing(service: Quo
 async def test_daily_command_refuses_non_admins_without_calling_slack(service: QuoteService) -> None:
     ack, respond = Recorder(), Recorder()
     command = {"text": "09:00 UTC", "user_id": "U1", "channel_id": "C1"}
-    await daily_command(ack, command, respond, None, context(service))  # type: ignore[arg-type]
+    await daily_command(ack, command, respond, Client(), context(service))  # type: ignore[arg-type]
     assert respond.calls[0]["text"] == "Only quotebot admins can change the daily excerpt."
     assert channel_id("<#C0123ABCD|general>") == "C0123ABCD" and channel_id("#C1") == "C1"
 
@@ -84,3 +85,16 @@ async def test_a_reader_in_taiwan_gets_traditional_characters_from_the_same_sear
     command = {"text": "天气预报", "user_id": "U-zh-CN", "channel_id": "C1"}
     await quote_command(Recorder(), command, respond, Client("zh-CN"), context(service))  # type: ignore[arg-type]
     assert respond.calls[0]["text"].startswith("没有与“天气预报”相符的语录")
+
+
+async def test_an_admins_channel_script_wins_over_the_readers_language(service: QuoteService) -> None:
+    ctx = context(service, admin_user_ids=["U-admin"])
+    set_it = {"text": "traditional", "user_id": "U-admin", "channel_id": "C1"}
+    await script_command(Recorder(), set_it, Recorder(), Client(), ctx)  # type: ignore[arg-type]
+    answers = {}
+    for channel in ("C1", "C2"):
+        respond = Recorder()
+        command = {"text": "计算资源", "user_id": "U-reader", "channel_id": channel}
+        await quote_command(Recorder(), command, respond, Client("en-US"), ctx)  # type: ignore[arg-type]
+        answers[channel] = respond.calls[0]["blocks"][1]["text"]["text"]
+    assert "計算資源" in answers["C1"] and "计算资源" in answers["C2"], "only the chosen channel"
