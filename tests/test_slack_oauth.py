@@ -108,8 +108,9 @@ async def test_two_workspaces_install_and_each_is_answered_and_governed_on_its_o
         # Ada administers workspace one only: naming workspace two's channel changes nothing there.
         await command(mock, url, "/quote-daily", f"off <#{CHANNEL_ID}|general>", user=ADA, team=ONE)
         assert [(t.platform, t.channel) for t in daily.targets()] == [("slack", f"{TWO}/{CHANNEL_ID}")]
-        assert "Only quotebot admins" in await command(mock, url, "/quote-reload", "", user=ADA, team=ONE)
-        assert "Only quotebot admins" not in await command(mock, url, "/quote-reload", "", user=OPERATOR, team=ONE)
+        refused = await command(mock, url, "/quote-reload", "", user=ADA, team=ONE)
+        assert "只有 quotebot 管理員可以重新載入語料" in refused, "a workspace's owner does not reload everyone's corpus"
+        assert "Corpus reloaded" in await command(mock, url, "/quote-reload", "", user=OPERATOR, team=ONE)
 
         poster = daily.posters["slack"]
         quote = service.random()
