@@ -109,7 +109,7 @@ async def test_two_workspaces_install_and_each_is_answered_and_governed_on_its_o
         await command(mock, url, "/quote-daily", f"off <#{CHANNEL_ID}|general>", user=ADA, team=ONE)
         assert [(t.platform, t.channel) for t in daily.targets()] == [("slack", f"{TWO}/{CHANNEL_ID}")]
         refused = await command(mock, url, "/quote-reload", "", user=ADA, team=ONE)
-        assert "只有 quotebot 管理員可以重新載入語料" in refused, "a workspace's owner does not reload everyone's corpus"
+        assert "只有 quotebot 管理員可以重新載入語料" in refused, "an owner cannot reload every workspace's corpus"
         assert "Corpus reloaded" in await command(mock, url, "/quote-reload", "", user=OPERATOR, team=ONE)
 
         poster = daily.posters["slack"]
