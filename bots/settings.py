@@ -183,8 +183,14 @@ class Target(BaseModel):
         platform = info.data.get("platform")
         if platform == "discord" and not value.isdigit():
             raise ValueError(f"a Discord channel id is a number (right-click the channel → Copy ID), got {value!r}")
-        if platform == "slack" and not (value[:1] in "CGD" and value[1:].isalnum() and value.isupper()):
-            raise ValueError(f"a Slack channel id looks like C0123ABCD (channel details → bottom), got {value!r}")
+        team, _, channel = value.rpartition("/")  # TEAM/CHANNEL: a workspace of a distributed app
+        if platform == "slack" and not (
+            channel[:1] in "CGD" and channel[1:].isalnum() and value.isupper() and (not team or team[:1] in "TE")
+        ):
+            raise ValueError(
+                f"a Slack channel id looks like C0123ABCD (channel details → bottom), or T0123/C0123ABCD for one "
+                f"workspace of a distributed app; got {value!r}"
+            )
         return value
 
 
