@@ -187,14 +187,19 @@ async def test_a_reader_in_taiwan_gets_traditional_characters_from_the_same_sear
 async def test_an_admin_sets_a_channel_to_traditional_for_everyone(
     fake: FakeDiscord, service: QuoteService, cache_dir: Path
 ) -> None:
-    async with await run_bot(fake, service, make_settings(fake, cache_dir, cooldown_seconds=0)):
+    daily = RecordingDaily()
+    async with await run_bot(fake, service, make_settings(fake, cache_dir, cooldown_seconds=0), daily=daily):
         refused = await fake.send_slash_command("quote-script", {"script": "traditional"}, user=Users.alice)
         assert "Only quotebot admins" in (await fake.wait_for_interaction_response(refused)).data["content"]
         chosen = await fake.send_slash_command("quote-script", {"script": "hk"}, user=Users.owner)
         assert "Hong Kong" in (await fake.wait_for_interaction_response(chosen)).data["content"]
         sent = await fake.send_slash_command("quote", {"query": "计算资源"}, user=Users.alice)  # an en-US client
         embed = (await fake.wait_for_interaction_response(sent)).data["embeds"][0]
+        quote = service.search("计算资源", limit=1).quotes[0]
+        await daily.posters["discord"](str(fake.channel.id), quote, "今日语录")
+        posted = fake.channel_messages()[-1]["embeds"][0]
     assert "**計算資源**" in embed["description"] and "奧特曼" in embed["author"]["name"]
+    assert "奧特曼" in posted["author"]["name"], "the daily excerpt follows the channel's script too"
 
 
 async def test_buttons_keep_working_after_a_restart(fake: FakeDiscord, service: QuoteService, cache_dir: Path) -> None:

@@ -28,7 +28,7 @@ from bots.failures import failure
 from bots.reader import for_reader
 from bots.runtime import AppContext, until_stopped
 from bots.settings import DiscordSettings
-from quotecore import Quote
+from quotecore import Quote, in_script
 
 log = logging.getLogger(__name__)
 
@@ -212,8 +212,9 @@ class ShardPoster:
         self.bot = bot
 
     async def __call__(self, channel_id: str, quote: Quote, heading: str) -> str:
-        """Post through this client; see `post_quote`."""
-        return await post_quote(self.bot, channel_id, quote, heading)
+        """Post through this client (in the script an admin chose for the channel); see `post_quote`."""
+        chosen = await self.bot.quotes.channel_script(channel_id)
+        return await post_quote(self.bot, channel_id, in_script(quote, chosen) if chosen else quote, heading)
 
     async def owns(self, channel_id: str) -> bool:
         """The scheduler asks before claiming a day: the process holding the channel's shard posts."""

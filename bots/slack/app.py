@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
@@ -25,7 +26,7 @@ from bots.settings import Settings, SlackSettings
 from bots.slack.listeners import register_listeners
 from bots.slack.render import escape, fallback_text, quote_blocks
 from bots.slack.retry import retry_handlers
-from quotecore import Quote
+from quotecore import Quote, Script, in_script
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +94,8 @@ def create_app(ctx: AppContext, client: AsyncWebClient | None = None) -> AsyncAp
     commands = ctx.commands("slack", cooldown_seconds=settings.cooldown_seconds)
     register_listeners(app, commands, settings, ctx.daily)
     installations = oauth.installation_store if oauth else None
-    ctx.offer_poster("slack", SlackPoster(client, installations))  # the Web API client needs no connection
+    # The Web API client needs no connection: the poster is offered at once.
+    ctx.offer_poster("slack", SlackPoster(client, installations, commands.channel_script))
     return app
 
 
@@ -131,9 +133,15 @@ class SlackPoster:
     post goes out with that workspace's bot token, and a workspace that uninstalled is a permanent failure.
     """
 
-    def __init__(self, client: AsyncWebClient, installations: AsyncInstallationStore | None = None) -> None:
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        installations: AsyncInstallationStore | None = None,
+        chosen: Callable[[str], Awaitable[Script | None]] | None = None,
+    ) -> None:
         self.client = client
         self.installations = installations
+        self.chosen = chosen  # the script an admin chose for a channel (`/quote-script`)
 
     async def _client_for(self, channel: str) -> tuple[AsyncWebClient, str]:
         team, _, channel_id = channel.rpartition("/")
@@ -148,7 +156,8 @@ class SlackPoster:
     async def __call__(self, channel: str, quote: Quote, heading: str) -> str:
         """Post; see `post_quote`."""
         client, channel_id = await self._client_for(channel)
-        return await post_quote(client, channel_id, quote, heading)
+        script = await self.chosen(channel) if self.chosen else None
+        return await post_quote(client, channel_id, in_script(quote, script) if script else quote, heading)
 
     async def find(self, channel: str, heading: str) -> str | None:
         """The ts of our message under `heading` among the channel's last 200 messages, or None."""
