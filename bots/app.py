@@ -22,6 +22,8 @@ import sys
 from collections.abc import Iterator
 from typing import Protocol, TextIO
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from bots.daily_control import DailyControl
 from bots.preferences import ScriptChoices
 from bots.runtime import Adapter, AppContext, until_stopped
@@ -62,7 +64,11 @@ def build_service(settings: Settings) -> QuoteService:
 def script_choices(settings: Settings) -> ScriptChoices:
     """The channels' scripts on the database (in memory only when its driver is missing)."""
     url = settings.storage.url
-    return ScriptChoices(None if missing_driver(url) else create_db_engine(url))
+    try:
+        return ScriptChoices(None if missing_driver(url) else create_db_engine(url))
+    except (OSError, SQLAlchemyError) as exc:  # a broken database never stops the chat
+        log.warning("channel scripts kept in memory only: the database cannot be opened (%s)", exc)
+        return ScriptChoices(None)
 
 
 def choose_adapters(settings: Settings, stdin: TextIO | None, out: TextIO | None, console: bool) -> list[Adapter]:
