@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bots.commands import QuoteRequest, daily_options, timezone_choices
+from bots.commands import Caller, Commands, QuoteRequest, Reply, daily_options, timezone_choices
 from bots.wording import COMMANDS, command_words
 
 SCRIPT_CHOICES = ("auto", "simplified", "traditional", "hk")
 
-if TYPE_CHECKING:  # the bot imports this module: the type only
-    from bots.discord.bot import QuoteBot
+
+class Host(Protocol):
+    """What the commands need of the client (`QuoteBot`, which imports this module: no import back)."""
+
+    quotes: Commands
+
+    def caller(self, interaction: discord.Interaction[Any]) -> Caller:
+        """Who typed, with the admin check."""
+
+    async def send(
+        self, interaction: discord.Interaction[Any], reply: Reply, *, edit: bool = False, private: bool = False
+    ) -> None:
+        """Answer the interaction."""
 
 
 class CommandWords(app_commands.Translator):
@@ -30,7 +41,7 @@ class CommandWords(app_commands.Translator):
 class QuoteCog(commands.Cog):
     """Everything a user types; each handler only gathers options and hands over."""
 
-    def __init__(self, bot: QuoteBot) -> None:
+    def __init__(self, bot: Host) -> None:
         self.bot = bot
 
     @app_commands.command(name="quote", description=COMMANDS["quote"].description)
