@@ -159,26 +159,20 @@ def word_weight(word: QueryWord, index: Index) -> float:
 
 
 def _word_scores(
-    word: QueryWord, index: Index, scratch: _Scratch | None = None
+    word: QueryWord, index: Index, scratch: _Scratch | None = None, among: Among | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(passages, score, credit) for one query word: the best of its alternatives in each passage.
 
     Sparse: only the postings of the word's alternatives are touched, so the cost follows the
     matches, not the corpus, and a word found through a single alternative needs no merging.
     Passages come back each once, in no particular order (the caller adds them into dense sums).
+    With `among`, only those passages come back.
     """
-    pieces: list[tuple[np.ndarray, np.ndarray, float]] = []
-    parts = []
-    for variant in word.variants:
-        if variant.how == "part":
-            parts.append(variant)
-            continue
-        posting = index.postings.get(variant.term)
-        if posting is None:
-            continue
-        pieces.append((posting.docs, posting.weights, variant.factor))
+    pieces, parts = _pieces(word, index)
+    if among is not None:
+        pieces = [_restricted(piece, among) for piece in pieces]
     if parts and not pieces:  # only a word the corpus never holds whole is looked for in pieces
-        found = _parts_scores(parts, index)
+        found = _parts_scores(parts, index, scratch)
         if found is not None:
             return found
     if not pieces:
@@ -188,6 +182,140 @@ def _word_scores(
         docs, weights, factor = pieces[0]
         return docs, factor * weights, np.full(docs.size, factor)
     return (scratch or _Scratch(index.size)).best(pieces)
+
+
+def _restricted(piece: tuple[np.ndarray, np.ndarray, float], among: Among) -> tuple[np.ndarray, np.ndarray, float]:
+    """The entries of one posting that lie in `among`: searched for when `among` is much shorter."""
+    docs, weights, factor = piece
+    if among.docs.size * _SEARCH < docs.size:
+        at = np.searchsorted(docs, among.docs)
+        at[at == docs.size] = 0
+        at = at[docs[at] == among.docs]
+        return docs[at], weights[at], factor
+    keep = among.mask[docs]
+    return docs[keep], weights[keep], factor
+
+
+def _present(small: np.ndarray, large: np.ndarray) -> np.ndarray:
+    """The entries of `small` that `large` holds (both ascending, distinct)."""
+    if not small.size or not large.size:
+        return small[:0]
+    at = np.searchsorted(large, small)
+    at[at == large.size] = 0
+    return small[large[at] == small]
+
+
+def _pieces(word: QueryWord, index: Index) -> tuple[list[tuple[np.ndarray, np.ndarray, float]], list[Variant]]:
+    """The postings of the word's alternatives (passages, weights, factor), and its parts aside."""
+    pieces: list[tuple[np.ndarray, np.ndarray, float]] = []
+    parts = []
+    for variant in word.variants:
+        if variant.how == "part":
+            parts.append(variant)
+            continue
+        posting = index.postings.get(variant.term)
+        if posting is not None:
+            pieces.append((posting.docs, posting.weights, variant.factor))
+    return pieces, parts
+
+
+def _common_words(weights: list[float], weight: float, share: float) -> set[int]:
+    """Query words too common to make a match on their own, even all of them together.
+
+    A match needs `share` of the query's weight, and a word adds at most its weight (every
+    alternative is worth at most the word itself). If the lightest words together stay below that,
+    every match holds one of the others, or follows a passage that does: those words need only be
+    looked up in the passages the others found, not read whole (我们, 会, 模型 in a long question).
+    """
+    if weight <= 0 or len(weights) < 2:
+        return set()
+    room = (share - 1e-6) * weight  # the margin dwarfs any rounding in the sums
+    common: set[int] = set()
+    held = 0.0
+    for i in sorted(range(len(weights)), key=lambda i: weights[i]):
+        if held + weights[i] >= room:
+            break
+        held += weights[i]
+        common.add(i)
+    return common
+
+
+#: A posting this many times longer than the passages wanted is searched rather than masked.
+_SEARCH = 16
+
+
+@dataclass(frozen=True, slots=True)
+class Among:
+    """A set of passages both ways: a mask over the corpus, and the passages ascending."""
+
+    mask: np.ndarray
+    docs: np.ndarray
+
+
+def _heads(
+    plan: QueryPlan,
+    index: Index,
+    weights: list[float],
+    found: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]],
+    common: set[int],
+    needed: float,
+) -> np.ndarray:
+    """The passages that may hold `needed` of the query's weight themselves, as a mask.
+
+    Each passage a rarer word found gets an upper bound of its credit: exact for the rarer words,
+    plus, for each common word, every alternative's factor it holds (two alternatives count twice:
+    never less than the truth), plus the weight of the common words not read yet. A passage whose
+    bound falls short is dropped; the heaviest (shortest) common words are read first, so the
+    longest postings are only searched for the few passages left, never read whole. Passages no
+    rarer word found cannot reach `needed` (that is what makes the others common).
+    """
+    bound = np.zeros(index.size)
+    for i, (docs, _, got) in found.items():
+        bound[docs] += weights[i] * got
+    alive = bound > 0
+    left = np.flatnonzero(alive)
+    order = sorted(common, key=lambda i: -weights[i])
+    rest = 0.0
+    for i in order:
+        rest += weights[i]
+    for i in order:
+        rest -= weights[i]
+        for docs, _, factor in _pieces(plan.words[i], index)[0]:
+            if left.size * _SEARCH < docs.size:
+                at = np.searchsorted(docs, left)
+                at[at == docs.size] = 0
+                hit = left[docs[at] == left]
+            else:
+                hit = docs[alive[docs]]
+            bound[hit] += weights[i] * factor
+        short = bound[left] + max(rest, 0.0) < needed
+        alive[left[short]] = False
+        left = left[~short]
+    return alive
+
+
+def _candidates(heads: np.ndarray, layout: Layout) -> np.ndarray:
+    """Every passage whose score a match can depend on (a mask), given the possible matches `heads`.
+
+    `heads` (a mask) are the passages that may hold enough of the query themselves. A match is
+    such a passage or is introduced by one; its score reads its introducer's, and a lead-in's
+    hand-over reads every passage the lead-in introduces. So: the heads, their introducers, and
+    whatever those two introduce.
+    """
+    mark = heads.copy()
+    if layout.edge_src.size:
+        introducer = _derived(layout, "introducer", lambda: _introducers(layout))
+        up = introducer[np.flatnonzero(mark)]
+        mark[up[up >= 0]] = True
+        mark[layout.edge_dst[_edges_from(np.flatnonzero(mark), layout)]] = True
+    return mark
+
+
+def _introducers(layout: Layout) -> np.ndarray:
+    """For each passage, the passage that introduces it (-1 for none; each has at most one)."""
+    out = np.full(layout.kind.size, -1, dtype=np.int64)
+    out[layout.edge_dst] = layout.edge_src
+    return out
 
 
 class _Scratch:
@@ -238,9 +366,9 @@ def _as_characters(word: QueryWord, grams: Index) -> tuple[np.ndarray, np.ndarra
     if any(p is None for p in postings):
         empty = np.zeros(0)
         return np.zeros(0, dtype=np.int32), empty, empty
-    docs = postings[0].docs  # type: ignore[union-attr]
-    for posting in postings[1:]:
-        docs = np.intersect1d(docs, posting.docs, assume_unique=True)  # type: ignore[union-attr]
+    docs = min((p.docs for p in postings), key=len)  # type: ignore[union-attr]
+    for posting in postings:  # the shortest list searched in the others: no sort of the longer ones
+        docs = _present(docs, posting.docs)  # type: ignore[union-attr]
     total = np.zeros(docs.size)
     for posting in postings:
         at = np.searchsorted(posting.docs, docs)  # type: ignore[union-attr]
@@ -248,51 +376,35 @@ def _as_characters(word: QueryWord, grams: Index) -> tuple[np.ndarray, np.ndarra
     return docs.astype(np.int32), PART * total / len(postings), np.full(docs.size, PART)
 
 
-def _best_per_doc(docs: np.ndarray, scores: np.ndarray, credits: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Each passage once, with its best score and best credit among the alternatives that reached it."""
-    by_score = np.lexsort((-scores, docs))
-    keep = by_score[_firsts(docs[by_score])]
-    by_credit = np.lexsort((-credits, docs))
-    best_credit = credits[by_credit][_firsts(docs[by_credit])]
-    return docs[keep], scores[keep], best_credit
-
-
-def _firsts(ordered: np.ndarray) -> np.ndarray:
-    """Where each run of equal values starts in a sorted array, as a mask."""
-    mask = np.empty(ordered.size, dtype=bool)
-    mask[:1] = True
-    np.not_equal(ordered[1:], ordered[:-1], out=mask[1:])
-    return mask
-
-
-def _parts_scores(parts: list[Variant], index: Index) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+def _parts_scores(
+    parts: list[Variant], index: Index, scratch: _Scratch | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """The pieces of a compound the passage cut differently: all of them together make a near-match."""
-    docs: list[np.ndarray] = []
-    scores: list[np.ndarray] = []
+    found: list[tuple[np.ndarray, np.ndarray]] = []
     for variant in parts:
         pieces = []
         for term, factor in ((variant.term, 1.0), (INSIDE + variant.term, INSIDE_WORD)):
             posting = index.postings.get(term)
             if posting is not None:
-                pieces.append((posting.docs, factor * posting.weights))
-        if not pieces:
-            continue
+                pieces.append((posting.docs, posting.weights, factor))
         if len(pieces) == 1:
-            d, v = pieces[0]
-        else:
-            d, v, _ = _best_per_doc(
-                np.concatenate([d for d, _ in pieces]),
-                np.concatenate([v for _, v in pieces]),
-                np.zeros(sum(d.size for d, _ in pieces)),
-            )
-        docs.append(d)
-        scores.append(v)
-    if not docs:
+            docs, weights, factor = pieces[0]
+            found.append((docs, factor * weights))
+        elif pieces:
+            docs, best, _ = (scratch or _Scratch(index.size)).best(pieces)
+            found.append((docs, best))
+    if not found:
         return None
-    every = np.concatenate(docs)
-    unique, inverse, held = np.unique(every, return_inverse=True, return_counts=True)
-    summed = np.bincount(inverse, weights=np.concatenate(scores), minlength=unique.size)
-    return unique.astype(np.int32), PART * summed / len(parts), PART * held / len(parts)
+    if len(found) == 1:
+        docs, summed = found[0]
+        return docs, PART * summed / len(parts), np.full(docs.size, PART / len(parts))
+    summed = np.zeros(index.size)
+    held = np.zeros(index.size)
+    for docs, best in found:  # added part by part: the sums a bincount over them all would make
+        summed[docs] += best
+        held[docs] += 1
+    docs = np.flatnonzero(held).astype(np.int32)
+    return docs, PART * summed[docs] / len(parts), PART * held[docs] / len(parts)
 
 
 def score(
@@ -307,25 +419,47 @@ def score(
     total = np.zeros(n)
     credit = np.zeros(n)
     scratch = _Scratch(n)
+    weights = [word_weight(word, index) * word.scale for word in plan.words]
     weight = 0.0
-    for word in plan.words:
-        w = word_weight(word, index) * word.scale
-        docs, best, got = _word_scores(word, index, scratch)
-        if not docs.size and grams is not None:
-            docs, best, got = _as_characters(word, grams)
+    for w in weights:
+        weight += w
+    # Only a word the index holds itself may be common: the others are looked for in pieces.
+    held = [index.idf(word.word) > 0 for word in plan.words]
+    common = _common_words(
+        [w if h else np.inf for w, h in zip(weights, held, strict=True)], weight, min_share(len(plan.words))
+    )
+    found: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+    for i, word in enumerate(plan.words):
+        if i not in common:
+            found[i] = _word_scores(word, index, scratch)
+            if not found[i][0].size and grams is not None:
+                found[i] = _as_characters(word, grams)
+    among = None
+    if common:
+        heads = _heads(plan, index, weights, found, common, (min_share(len(plan.words)) - 1e-6) * weight)
+        mask = _candidates(heads, layout)
+        among = Among(mask, np.flatnonzero(mask))
+    for i, word in enumerate(plan.words):
+        if i not in found:
+            docs, best, got = _word_scores(word, index, scratch, among)
+        elif among is not None:
+            docs, best, got = found[i]
+            keep = among.mask[docs]
+            docs, best, got = docs[keep], best[keep], got[keep]
+        else:
+            docs, best, got = found[i]
         # Each word's passages are distinct, and words are added in query order: every sum is
         # built exactly as one bincount over the concatenated words would build it.
         total[docs] += word.scale * best
-        credit[docs] += w * got
-        weight += w
+        credit[docs] += weights[i] * got
     # Matched is held a query word, not a positive score: in a tiny corpus a word in half the
     # passages has idf 0 (rank-bm25), and its passages still match.
-    docs = np.flatnonzero(credit > 0).astype(np.int32)
+    docs = _matched(credit, among)
     carried = None
     if layout.edge_src.size and docs.size:
         carried, credit = _carry(docs, total, credit, layout)
         if carried is not None:
-            docs = np.flatnonzero(credit > 0).astype(np.int32)
+            docs = _matched(credit, among)
     base = total if carried is None else total + carried
     share = credit[docs] / weight if weight else np.zeros(docs.size)
     # A lead-in is never served alone: its evidence went to what it announces.
@@ -340,6 +474,13 @@ def score(
     final = (base[docs] + _FLOOR) * prior  # the floor lets priors order matches that score 0
     inherited = np.zeros(docs.size) if carried is None else carried[docs]
     return Scored(docs, final, total[docs], inherited, share, prior, weight)
+
+
+def _matched(credit: np.ndarray, among: Among | None) -> np.ndarray:
+    """The passages holding some of the query (ascending), among the candidates if there are some."""
+    if among is None:
+        return np.flatnonzero(credit > 0).astype(np.int32)
+    return among.docs[credit[among.docs] > 0].astype(np.int32)
 
 
 def by_speaker(layout: Layout, speaker_id: str) -> Scored:
