@@ -78,18 +78,24 @@ def excerpt(
 
 
 def highlight(text: str, terms: Mapping[str, float] | Sequence[str]) -> tuple[tuple[int, int], ...]:
-    """Non-overlapping (start, end) spans of the terms in text, longest terms first."""
+    """Non-overlapping (start, end) spans of the terms in text, longest terms first.
+
+    Which characters are taken is kept per character: checking each span against every span
+    taken so far grew with the square of the matches (a 30-word query over a long passage).
+    """
     lowered = text.lower()
     taken: list[tuple[int, int]] = []
+    used = bytearray(len(lowered))
     for term in sorted(terms, key=len, reverse=True):
         if not term.strip():
             continue
         pos = lowered.find(term)
         while pos >= 0:
-            span = (pos, pos + len(term))
-            if all(span[1] <= s or span[0] >= e for s, e in taken):
-                taken.append(span)
-            pos = lowered.find(term, pos + len(term))
+            end = pos + len(term)
+            if not any(used[pos:end]):
+                taken.append((pos, end))
+                used[pos:end] = b"\x01" * (end - pos)
+            pos = lowered.find(term, end)
     return tuple(sorted(taken))
 
 

@@ -141,7 +141,7 @@ def _followers(passages: tuple[Passage, ...], i: int) -> list[int]:
 class Scored:
     """Every passage that matched enough of the query, with its score and how it was reached."""
 
-    docs: np.ndarray  # int32, in ranked order
+    docs: np.ndarray  # passage numbers (intp: numpy indexes with it without converting)
     final: np.ndarray  # float64, same order
     bm25: np.ndarray  # the passage's own BM25 part
     carried: np.ndarray  # what it inherited from the passage that introduces it
@@ -177,7 +177,7 @@ def _word_scores(
             return found
     if not pieces:
         empty = np.zeros(0)
-        return np.zeros(0, dtype=np.int32), empty, empty
+        return np.zeros(0, dtype=np.intp), empty, empty
     if len(pieces) == 1:
         docs, weights, factor = pieces[0]
         return docs, factor * weights, np.full(docs.size, factor)
@@ -215,7 +215,8 @@ def _pieces(word: QueryWord, index: Index) -> tuple[list[tuple[np.ndarray, np.nd
             continue
         posting = index.postings.get(variant.term)
         if posting is not None:
-            pieces.append((posting.docs, posting.weights, variant.factor))
+            # As intp: numpy converts narrower indices on every use, which cost more than the use.
+            pieces.append((posting.docs.astype(np.intp, copy=False), posting.weights, variant.factor))
     return pieces, parts
 
 
@@ -360,12 +361,12 @@ def _as_characters(word: QueryWord, grams: Index) -> tuple[np.ndarray, np.ndarra
     text = word.word
     if len(text) < 2 or text.isascii():
         empty = np.zeros(0)
-        return np.zeros(0, dtype=np.int32), empty, empty
+        return np.zeros(0, dtype=np.intp), empty, empty
     pairs = list(dict.fromkeys(text[i : i + 2] for i in range(len(text) - 1)))
     postings = [grams.postings.get(pair) for pair in pairs]
     if any(p is None for p in postings):
         empty = np.zeros(0)
-        return np.zeros(0, dtype=np.int32), empty, empty
+        return np.zeros(0, dtype=np.intp), empty, empty
     docs = min((p.docs for p in postings), key=len)  # type: ignore[union-attr]
     for posting in postings:  # the shortest list searched in the others: no sort of the longer ones
         docs = _present(docs, posting.docs)  # type: ignore[union-attr]
@@ -373,7 +374,7 @@ def _as_characters(word: QueryWord, grams: Index) -> tuple[np.ndarray, np.ndarra
     for posting in postings:
         at = np.searchsorted(posting.docs, docs)  # type: ignore[union-attr]
         total += posting.weights[at]  # type: ignore[union-attr]
-    return docs.astype(np.int32), PART * total / len(postings), np.full(docs.size, PART)
+    return docs.astype(np.intp), PART * total / len(postings), np.full(docs.size, PART)
 
 
 def _parts_scores(
@@ -386,7 +387,7 @@ def _parts_scores(
         for term, factor in ((variant.term, 1.0), (INSIDE + variant.term, INSIDE_WORD)):
             posting = index.postings.get(term)
             if posting is not None:
-                pieces.append((posting.docs, posting.weights, factor))
+                pieces.append((posting.docs.astype(np.intp, copy=False), posting.weights, factor))
         if len(pieces) == 1:
             docs, weights, factor = pieces[0]
             found.append((docs, factor * weights))
@@ -403,7 +404,7 @@ def _parts_scores(
     for docs, best in found:  # added part by part: the sums a bincount over them all would make
         summed[docs] += best
         held[docs] += 1
-    docs = np.flatnonzero(held).astype(np.int32)
+    docs = np.flatnonzero(held)
     return docs, PART * summed[docs] / len(parts), PART * held[docs] / len(parts)
 
 
@@ -449,9 +450,14 @@ def score(
         else:
             docs, best, got = found[i]
         # Each word's passages are distinct, and words are added in query order: every sum is
-        # built exactly as one bincount over the concatenated words would build it.
-        total[docs] += word.scale * best
-        credit[docs] += weights[i] * got
+        # built exactly as one bincount over the concatenated words would build it (0.0 + x is
+        # x: the first word is written, not added).
+        if i == 0:
+            total[docs] = word.scale * best
+            credit[docs] = weights[i] * got
+        else:
+            total[docs] += word.scale * best
+            credit[docs] += weights[i] * got
     # Matched is held a query word, not a positive score: in a tiny corpus a word in half the
     # passages has idf 0 (rank-bm25), and its passages still match.
     docs = _matched(credit, among)
@@ -460,7 +466,6 @@ def score(
         carried, credit = _carry(docs, total, credit, layout)
         if carried is not None:
             docs = _matched(credit, among)
-    base = total if carried is None else total + carried
     share = credit[docs] / weight if weight else np.zeros(docs.size)
     # A lead-in is never served alone: its evidence went to what it announces.
     keep = (share >= min_share(len(plan.words)) - 1e-9) & (layout.kind[docs] != _LEAD_IN)
@@ -471,24 +476,27 @@ def score(
     # best match does; otherwise the name is the topic ("山姆最大的优点": Lightcap on Sam).
     strong = share >= (INTENT_EVIDENCE * share.max() if share.size else 0.0) - 1e-9
     prior = priors(docs, layout, only or plan.intent, strong)
-    final = (base[docs] + _FLOOR) * prior  # the floor lets priors order matches that score 0
-    inherited = np.zeros(docs.size) if carried is None else carried[docs]
-    return Scored(docs, final, total[docs], inherited, share, prior, weight)
+    own = total[docs]
+    if carried is None:
+        inherited, base = np.zeros(docs.size), own
+    else:
+        inherited = carried[docs]
+        base = own + inherited
+    final = (base + _FLOOR) * prior  # the floor lets priors order matches that score 0
+    return Scored(docs, final, own, inherited, share, prior, weight)
 
 
 def _matched(credit: np.ndarray, among: Among | None) -> np.ndarray:
     """The passages holding some of the query (ascending), among the candidates if there are some."""
     if among is None:
-        return np.flatnonzero(credit > 0).astype(np.int32)
-    return among.docs[credit[among.docs] > 0].astype(np.int32)
+        return np.flatnonzero(credit > 0)
+    return among.docs[credit[among.docs] > 0]
 
 
 def by_speaker(layout: Layout, speaker_id: str) -> Scored:
     """A query that only names a person ("奥特曼"): that person's quotable passages, in corpus order."""
     code = speaker_code(layout, speaker_id)
-    docs = _derived(
-        layout, ("speaker", code), lambda: np.flatnonzero(layout.quotable & (layout.speaker == code)).astype(np.int32)
-    )
+    docs = _derived(layout, ("speaker", code), lambda: np.flatnonzero(layout.quotable & (layout.speaker == code)))
     ones = np.ones(docs.size)
     final = 1.0 - np.arange(docs.size) / max(docs.size, 1) / 2  # earlier first, all positive
     return Scored(docs, final, ones, np.zeros(docs.size), ones, ones, 0.0)
@@ -511,6 +519,8 @@ def min_share(words: int) -> float:
 
 def priors(docs: np.ndarray, layout: Layout, wanted: str | None, strong: np.ndarray | None = None) -> np.ndarray:
     """Kind, intent and doubt priors of `docs`; a wanted speaker's questions are his own words."""
+    if wanted is None:  # the same products as below, made once per snapshot
+        return _derived(layout, "prior_doubt", lambda: _with_doubt(layout.prior.copy(), layout.doubtful))[docs]
     prior = layout.prior[docs].copy()
     if wanted is not None:
         own = layout.speaker[docs] == speaker_code(layout, wanted)
@@ -521,18 +531,25 @@ def priors(docs: np.ndarray, layout: Layout, wanted: str | None, strong: np.ndar
     return prior
 
 
+def _with_doubt(prior: np.ndarray, doubtful: np.ndarray) -> np.ndarray:
+    prior[doubtful] *= DOUBTFUL
+    return prior
+
+
 def _carry(
     docs: np.ndarray, total: np.ndarray, credit: np.ndarray, layout: Layout
 ) -> tuple[np.ndarray | None, np.ndarray]:
     """What each passage inherits from the question or lead-in that introduces it (None: nothing).
 
     Only the edges out of matched passages (`docs`, ascending) are read: walking every edge of the
-    corpus cost more than the rest of a query at 100k passages.
+    corpus cost more than the rest of a query at 100k passages. `credit` is updated in place
+    (introducers and the passages they introduce are distinct kinds: no edge reads what another
+    wrote).
     """
     edges = _edges_from(docs, layout)
     if not edges.size:
         return None, credit
-    src, dst = layout.edge_src[edges], layout.edge_dst[edges]
+    src, dst = layout.edge_src[edges].astype(np.intp), layout.edge_dst[edges].astype(np.intp)
     live = np.ones(edges.size, dtype=bool)
     lead = layout.edge_lead[edges]
     if lead.any():
@@ -545,7 +562,6 @@ def _carry(
     src, dst, decay = src[live], dst[live], layout.edge_decay[edges[live]]
     carried = np.zeros(total.size)
     carried[dst] = total[src] * decay  # each passage has one introducer
-    credit = credit.copy()
     credit[dst] = np.maximum(credit[dst], credit[src])
     return carried, credit
 
@@ -554,6 +570,8 @@ def _edges_from(docs: np.ndarray, layout: Layout) -> np.ndarray:
     """Indices of the edges whose introducer is one of `docs` (each passage's edges are contiguous)."""
     first = _derived(layout, "edge_first", lambda: _edge_first(layout))
     order = _derived(layout, "edge_order", lambda: np.argsort(layout.edge_src, kind="stable"))
+    introduces = _derived(layout, "introduces", lambda: np.diff(first) > 0)
+    docs = docs[introduces[docs]]  # most matches introduce nothing: a cheap mask first
     starts, ends = first[docs], first[docs + 1]
     counts = ends - starts
     has = counts > 0
@@ -591,7 +609,7 @@ def order(
     """
     final = scored.final.copy()
     window = min(final.size, max(PHRASE_WINDOW, want))
-    top = leading(final, layout.kind[scored.docs], scored.docs, window)
+    top = leading(final, scored.docs, layout.kind, window)
     if plan.adjacent:
         for pos in top.tolist():
             text = "".join(text_of(int(scored.docs[pos])).split())
@@ -602,8 +620,10 @@ def order(
     return top[keys][:want], final
 
 
-def leading(final: np.ndarray, kind: np.ndarray, docs: np.ndarray, count: int) -> np.ndarray:
+def leading(final: np.ndarray, docs: np.ndarray, kind: np.ndarray, count: int) -> np.ndarray:
     """Positions of the first `count` in the order (higher final, then lower kind, then lower doc).
+
+    `final` and `docs` are per match; `kind` is the corpus's, indexed by passage.
 
     A partition finds the `count`-th score; what ties with it is settled by the tie-break keys,
     so a window edge that falls inside a run of equal scores (duplicate passages) is exact too.
@@ -617,6 +637,6 @@ def leading(final: np.ndarray, kind: np.ndarray, docs: np.ndarray, count: int) -
     edge = np.partition(negated, count - 1)[count - 1]
     above = np.flatnonzero(negated < edge)
     tied = np.flatnonzero(negated == edge)
-    if above.size + tied.size > count:
-        tied = tied[np.lexsort((docs[tied], kind[tied]))[: count - above.size]]
+    if above.size + tied.size > count:  # `kind` is per passage: read only for the tied ones
+        tied = tied[np.lexsort((docs[tied], kind[docs[tied]]))[: count - above.size]]
     return np.concatenate((above, tied))
