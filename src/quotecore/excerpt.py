@@ -50,6 +50,9 @@ def excerpt(
     text = passage.text
     sentences = list(passage.sentences) or [(0, len(text))]
     weights = weights or {}
+    if len(weights) > 1:  # a long query's terms: most are not in this passage at all
+        lowered = text.lower()
+        weights = {term: w for term, w in weights.items() if term in lowered}
     scores = _sentence_weights(text, sentences, weights)
     best = max(range(len(sentences)), key=lambda i: (scores[i], -i)) if weights else 0
     first = last = best

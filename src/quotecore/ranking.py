@@ -22,6 +22,7 @@ nothing although 结果 occurs.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -181,7 +182,7 @@ def _word_scores(
     if len(pieces) == 1:
         docs, weights, factor = pieces[0]
         return docs, factor * weights, np.full(docs.size, factor)
-    return (scratch or _Scratch(index.size)).best(pieces)
+    return (scratch or _scratch(index.size)).best(pieces)
 
 
 def _restricted(piece: tuple[np.ndarray, np.ndarray, float], among: Among) -> tuple[np.ndarray, np.ndarray, float]:
@@ -243,6 +244,8 @@ def _common_words(weights: list[float], weight: float, share: float) -> set[int]
 
 #: A posting this many times longer than the passages wanted is searched rather than masked.
 _SEARCH = 16
+#: Passage sets this many times smaller than the corpus are sorted rather than marked in a mask.
+_SPARSE = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,6 +256,15 @@ class Among:
     docs: np.ndarray
 
 
+#: Common words are looked up only when their postings are this many times the others'.
+_WORTH = 2
+
+
+def _entries(plan: QueryPlan, index: Index, words: set[int]) -> int:
+    """How many posting entries the words' alternatives hold (read off the row bounds, no weights)."""
+    return sum(index.df(v.term) for i in words for v in plan.words[i].variants if v.how != "part")
+
+
 def _heads(
     plan: QueryPlan,
     index: Index,
@@ -261,7 +273,7 @@ def _heads(
     common: set[int],
     needed: float,
 ) -> np.ndarray:
-    """The passages that may hold `needed` of the query's weight themselves, as a mask.
+    """The passages that may hold `needed` of the query's weight themselves (ascending).
 
     Each passage a rarer word found gets an upper bound of its credit: exact for the rarer words,
     plus, for each common word, every alternative's factor it holds (two alternatives count twice:
@@ -273,8 +285,9 @@ def _heads(
     bound = np.zeros(index.size)
     for i, (docs, _, got) in found.items():
         bound[docs] += weights[i] * got
-    alive = bound > 0
-    left = np.flatnonzero(alive)
+    left = _union([docs for docs, _, _ in found.values()], index.size)
+    alive = np.zeros(index.size, dtype=bool)
+    alive[left] = True
     order = sorted(common, key=lambda i: -weights[i])
     rest = 0.0
     for i in order:
@@ -292,24 +305,41 @@ def _heads(
         short = bound[left] + max(rest, 0.0) < needed
         alive[left[short]] = False
         left = left[~short]
-    return alive
+    return left
 
 
-def _candidates(heads: np.ndarray, layout: Layout) -> np.ndarray:
-    """Every passage whose score a match can depend on (a mask), given the possible matches `heads`.
+def _union(arrays: list[np.ndarray], size: int) -> np.ndarray:
+    """The distinct passages of several arrays, ascending: sorted when few, marked when many."""
+    count = sum(a.size for a in arrays)
+    if count * _SPARSE < size:  # np.unique hashes first: slower than a plain sort for these
+        ordered = np.sort(np.concatenate(arrays)) if arrays else np.zeros(0, dtype=np.intp)
+        first = np.ones(ordered.size, dtype=bool)
+        np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+        return ordered[first]
+    mark = np.zeros(size, dtype=bool)
+    for a in arrays:
+        mark[a] = True
+    return np.flatnonzero(mark)
 
-    `heads` (a mask) are the passages that may hold enough of the query themselves. A match is
+
+def _candidates(heads: np.ndarray, layout: Layout) -> Among:
+    """Every passage whose score a match can depend on, given the possible matches `heads`.
+
+    `heads` (ascending) are the passages that may hold enough of the query themselves. A match is
     such a passage or is introduced by one; its score reads its introducer's, and a lead-in's
     hand-over reads every passage the lead-in introduces. So: the heads, their introducers, and
     whatever those two introduce.
     """
-    mark = heads.copy()
+    size = layout.kind.size
+    docs = heads
     if layout.edge_src.size:
         introducer = _derived(layout, "introducer", lambda: _introducers(layout))
-        up = introducer[np.flatnonzero(mark)]
-        mark[up[up >= 0]] = True
-        mark[layout.edge_dst[_edges_from(np.flatnonzero(mark), layout)]] = True
-    return mark
+        up = introducer[heads]
+        docs = _union([heads, up[up >= 0]], size)
+        docs = _union([docs, layout.edge_dst[_edges_from(docs, layout)].astype(np.intp)], size)
+    mask = np.zeros(size, dtype=bool)
+    mask[docs] = True
+    return Among(mask, docs)
 
 
 def _introducers(layout: Layout) -> np.ndarray:
@@ -319,36 +349,49 @@ def _introducers(layout: Layout) -> np.ndarray:
     return out
 
 
+_LOCAL = threading.local()
+
+
+def _scratch(size: int) -> _Scratch:
+    """The calling thread's scratch for a corpus of `size` passages (kept between queries)."""
+    scratch = getattr(_LOCAL, "scratch", None)
+    if scratch is None or scratch.size != size:
+        scratch = _LOCAL.scratch = _Scratch(size)
+    return scratch
+
+
 class _Scratch:
     """Dense per-query arrays over every passage for merging a word's alternatives.
 
     Taking each passage's best alternative by sorting the concatenated postings cost milliseconds
     for a common word at 100k passages (它 and ~它 and a synonym: tens of thousands of entries);
     scattering each posting into dense arrays costs one pass over the postings. Only the touched
-    entries are reset, so one scratch serves every word of a query.
+    entries are reset, so one scratch serves every word of every query of a thread.
     """
 
     def __init__(self, size: int) -> None:
-        self._size = size
+        self.size = size
         self._arrays: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # made on first use
 
     def best(self, pieces: list[tuple[np.ndarray, np.ndarray, float]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Each passage once, with its best score and best credit among the alternatives (exact: max)."""
         if self._arrays is None:
-            self._arrays = (np.full(self._size, -np.inf), np.full(self._size, -np.inf), np.zeros(self._size, bool))
+            self._arrays = (np.full(self.size, -np.inf), np.full(self.size, -np.inf), np.zeros(self.size, bool))
         best, credit, seen = self._arrays
         firsts = []
-        for docs, weights, factor in pieces:  # a posting lists each passage once
-            firsts.append(docs[~seen[docs]])
-            seen[docs] = True
-            best[docs] = np.maximum(best[docs], factor * weights)
-            credit[docs] = np.maximum(credit[docs], factor)
-        docs = np.concatenate(firsts)
-        out = docs, best[docs], credit[docs]
-        best[docs] = -np.inf
-        credit[docs] = -np.inf
-        seen[docs] = False
-        return out
+        try:
+            for docs, weights, factor in pieces:  # a posting lists each passage once
+                firsts.append(docs[~seen[docs]])
+                seen[docs] = True
+                best[docs] = np.maximum(best[docs], factor * weights)
+                credit[docs] = np.maximum(credit[docs], factor)
+            docs = np.concatenate(firsts)
+            return docs, best[docs], credit[docs]
+        finally:  # clean for the next word, whatever happened
+            for touched in firsts:
+                best[touched] = -np.inf
+                credit[touched] = -np.inf
+                seen[touched] = False
 
 
 def _as_characters(word: QueryWord, grams: Index) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -392,7 +435,7 @@ def _parts_scores(
             docs, weights, factor = pieces[0]
             found.append((docs, factor * weights))
         elif pieces:
-            docs, best, _ = (scratch or _Scratch(index.size)).best(pieces)
+            docs, best, _ = (scratch or _scratch(index.size)).best(pieces)
             found.append((docs, best))
     if not found:
         return None
@@ -419,7 +462,7 @@ def score(
     n = index.size
     total = np.zeros(n)
     credit = np.zeros(n)
-    scratch = _Scratch(n)
+    scratch = _scratch(n)
     weights = [word_weight(word, index) * word.scale for word in plan.words]
     weight = 0.0
     for w in weights:
@@ -429,6 +472,8 @@ def score(
     common = _common_words(
         [w if h else np.inf for w, h in zip(weights, held, strict=True)], weight, min_share(len(plan.words))
     )
+    if common and _entries(plan, index, common) < _WORTH * _entries(plan, index, set(range(len(weights))) - common):
+        common = set()  # the rarer words find about as many passages: looking up buys nothing
     found: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
     for i, word in enumerate(plan.words):
         if i not in common:
@@ -438,8 +483,7 @@ def score(
     among = None
     if common:
         heads = _heads(plan, index, weights, found, common, (min_share(len(plan.words)) - 1e-6) * weight)
-        mask = _candidates(heads, layout)
-        among = Among(mask, np.flatnonzero(mask))
+        among = _candidates(heads, layout)
     for i, word in enumerate(plan.words):
         if i not in found:
             docs, best, got = _word_scores(word, index, scratch, among)
