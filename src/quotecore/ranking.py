@@ -160,17 +160,23 @@ def word_weight(word: QueryWord, index: Index) -> float:
 
 
 def _word_scores(
-    word: QueryWord, index: Index, scratch: _Scratch | None = None, among: Among | None = None
+    word: QueryWord,
+    index: Index,
+    scratch: _Scratch | None = None,
+    among: Among | None = None,
+    read: tuple[list[tuple[np.ndarray, np.ndarray, float]], list[Variant]] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(passages, score, credit) for one query word: the best of its alternatives in each passage.
 
     Sparse: only the postings of the word's alternatives are touched, so the cost follows the
     matches, not the corpus, and a word found through a single alternative needs no merging.
     Passages come back each once, in no particular order (the caller adds them into dense sums).
-    With `among`, only those passages come back.
+    With `among`, only those passages come back; `read` is `_pieces` already done for the word.
     """
-    pieces, parts = _pieces(word, index)
+    pieces, parts = read or _pieces(word, index)
     if among is not None:
+        if among.docs.size * _SEARCH < sum(docs.size for docs, _, _ in pieces):
+            return _looked_up(pieces, among.docs)
         pieces = [_restricted(piece, among) for piece in pieces]
     if parts and not pieces:  # only a word the corpus never holds whole is looked for in pieces
         found = _parts_scores(parts, index, scratch)
@@ -183,6 +189,24 @@ def _word_scores(
         docs, weights, factor = pieces[0]
         return docs, factor * weights, np.full(docs.size, factor)
     return (scratch or _scratch(index.size)).best(pieces)
+
+
+def _looked_up(
+    pieces: list[tuple[np.ndarray, np.ndarray, float]], among: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`_word_scores` for the few passages of `among` (ascending), each searched for in the postings."""
+    best = np.full(among.size, -np.inf)
+    got = np.full(among.size, -np.inf)
+    for docs, weights, factor in pieces:
+        if not docs.size:
+            continue
+        at = np.searchsorted(docs, among)
+        at[at == docs.size] = 0
+        hit = np.flatnonzero(docs[at] == among)
+        best[hit] = np.maximum(best[hit], factor * weights[at[hit]])
+        got[hit] = np.maximum(got[hit], factor)
+    held = got > -np.inf
+    return among[held], best[held], got[held]
 
 
 def _restricted(piece: tuple[np.ndarray, np.ndarray, float], among: Among) -> tuple[np.ndarray, np.ndarray, float]:
@@ -266,14 +290,15 @@ def _entries(plan: QueryPlan, index: Index, words: set[int]) -> int:
 
 
 def _heads(
-    plan: QueryPlan,
-    index: Index,
+    size: int,
     weights: list[float],
     found: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]],
-    common: set[int],
+    common: dict[int, tuple[list[tuple[np.ndarray, np.ndarray, float]], list[Variant]]],
     needed: float,
 ) -> np.ndarray:
     """The passages that may hold `needed` of the query's weight themselves (ascending).
+
+    `common` holds each common word's `_pieces`.
 
     Each passage a rarer word found gets an upper bound of its credit: exact for the rarer words,
     plus, for each common word, every alternative's factor it holds (two alternatives count twice:
@@ -282,11 +307,11 @@ def _heads(
     longest postings are only searched for the few passages left, never read whole. Passages no
     rarer word found cannot reach `needed` (that is what makes the others common).
     """
-    bound = np.zeros(index.size)
+    bound = np.zeros(size)
     for i, (docs, _, got) in found.items():
         bound[docs] += weights[i] * got
-    left = _union([docs for docs, _, _ in found.values()], index.size)
-    alive = np.zeros(index.size, dtype=bool)
+    left = _union([docs for docs, _, _ in found.values()], size)
+    alive = np.zeros(size, dtype=bool)
     alive[left] = True
     order = sorted(common, key=lambda i: -weights[i])
     rest = 0.0
@@ -294,7 +319,7 @@ def _heads(
         rest += weights[i]
     for i in order:
         rest -= weights[i]
-        for docs, _, factor in _pieces(plan.words[i], index)[0]:
+        for docs, _, factor in common[i][0]:
             if left.size * _SEARCH < docs.size:
                 at = np.searchsorted(docs, left)
                 at[at == docs.size] = 0
@@ -482,11 +507,12 @@ def score(
                 found[i] = _as_characters(word, grams)
     among = None
     if common:
-        heads = _heads(plan, index, weights, found, common, (min_share(len(plan.words)) - 1e-6) * weight)
+        read = {i: _pieces(plan.words[i], index) for i in common}
+        heads = _heads(n, weights, found, read, (min_share(len(plan.words)) - 1e-6) * weight)
         among = _candidates(heads, layout)
     for i, word in enumerate(plan.words):
         if i not in found:
-            docs, best, got = _word_scores(word, index, scratch, among)
+            docs, best, got = _word_scores(word, index, scratch, among, read[i])
         elif among is not None:
             docs, best, got = found[i]
             keep = among.mask[docs]
