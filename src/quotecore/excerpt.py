@@ -50,6 +50,9 @@ def excerpt(
     text = passage.text
     sentences = list(passage.sentences) or [(0, len(text))]
     weights = weights or {}
+    if len(weights) > 1:  # a long query's terms: most are not in this passage at all
+        lowered = text.lower()
+        weights = {term: w for term, w in weights.items() if term in lowered}
     scores = _sentence_weights(text, sentences, weights)
     best = max(range(len(sentences)), key=lambda i: (scores[i], -i)) if weights else 0
     first = last = best
@@ -78,18 +81,24 @@ def excerpt(
 
 
 def highlight(text: str, terms: Mapping[str, float] | Sequence[str]) -> tuple[tuple[int, int], ...]:
-    """Non-overlapping (start, end) spans of the terms in text, longest terms first."""
+    """Non-overlapping (start, end) spans of the terms in text, longest terms first.
+
+    Which characters are taken is kept per character: checking each span against every span
+    taken so far grew with the square of the matches (a 30-word query over a long passage).
+    """
     lowered = text.lower()
     taken: list[tuple[int, int]] = []
+    used = bytearray(len(lowered))
     for term in sorted(terms, key=len, reverse=True):
         if not term.strip():
             continue
         pos = lowered.find(term)
         while pos >= 0:
-            span = (pos, pos + len(term))
-            if all(span[1] <= s or span[0] >= e for s, e in taken):
-                taken.append(span)
-            pos = lowered.find(term, pos + len(term))
+            end = pos + len(term)
+            if not any(used[pos:end]):
+                taken.append((pos, end))
+                used[pos:end] = b"\x01" * (end - pos)
+            pos = lowered.find(term, end)
     return tuple(sorted(taken))
 
 

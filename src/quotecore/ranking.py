@@ -22,8 +22,9 @@ nothing although 结果 occurs.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -82,6 +83,8 @@ class Layout:
     edge_lead: np.ndarray  # bool: the edge comes from a lead-in
     prior: np.ndarray  # float64 kind prior per passage
     quotable: np.ndarray  # bool: may be served alone (`daily.is_eligible`)
+    #: Arrays derived from the ones above on first use (`_derived`); never part of equality.
+    derived: dict[object, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def of(cls, passages: tuple[Passage, ...], speaker_ids: tuple[str, ...]) -> Layout:
@@ -139,7 +142,7 @@ def _followers(passages: tuple[Passage, ...], i: int) -> list[int]:
 class Scored:
     """Every passage that matched enough of the query, with its score and how it was reached."""
 
-    docs: np.ndarray  # int32, in ranked order
+    docs: np.ndarray  # passage numbers (intp: numpy indexes with it without converting)
     final: np.ndarray  # float64, same order
     bm25: np.ndarray  # the passage's own BM25 part
     carried: np.ndarray  # what it inherited from the passage that introduces it
@@ -156,38 +159,264 @@ def word_weight(word: QueryWord, index: Index) -> float:
     return float(np.log((index.size + 0.5) / 0.5)) if index.size else 1.0
 
 
-def _word_scores(word: QueryWord, index: Index) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _word_scores(
+    word: QueryWord,
+    index: Index,
+    scratch: _Scratch | None = None,
+    among: Among | None = None,
+    read: tuple[list[tuple[np.ndarray, np.ndarray, float]], list[Variant]] | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(passages, score, credit) for one query word: the best of its alternatives in each passage.
 
     Sparse: only the postings of the word's alternatives are touched, so the cost follows the
     matches, not the corpus, and a word found through a single alternative needs no merging.
+    Passages come back each once, in no particular order (the caller adds them into dense sums).
+    With `among`, only those passages come back; `read` is `_pieces` already done for the word.
     """
-    docs: list[np.ndarray] = []
-    scores: list[np.ndarray] = []
-    credits: list[np.ndarray] = []
+    pieces, parts = read or _pieces(word, index)
+    if among is not None:
+        if among.docs.size * _SEARCH < sum(docs.size for docs, _, _ in pieces):
+            return _looked_up(pieces, among.docs)
+        pieces = [_restricted(piece, among) for piece in pieces]
+    if parts and not pieces:  # only a word the corpus never holds whole is looked for in pieces
+        found = _parts_scores(parts, index, scratch)
+        if found is not None:
+            return found
+    if not pieces:
+        empty = np.zeros(0)
+        return np.zeros(0, dtype=np.intp), empty, empty
+    if len(pieces) == 1:
+        docs, weights, factor = pieces[0]
+        return docs, factor * weights, np.full(docs.size, factor)
+    return (scratch or _scratch(index.size)).best(pieces)
+
+
+def _looked_up(
+    pieces: list[tuple[np.ndarray, np.ndarray, float]], among: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`_word_scores` for the few passages of `among` (ascending), each searched for in the postings."""
+    best = np.full(among.size, -np.inf)
+    got = np.full(among.size, -np.inf)
+    for docs, weights, factor in pieces:
+        if not docs.size:
+            continue
+        at = np.searchsorted(docs, among)
+        at[at == docs.size] = 0
+        hit = np.flatnonzero(docs[at] == among)
+        best[hit] = np.maximum(best[hit], factor * weights[at[hit]])
+        got[hit] = np.maximum(got[hit], factor)
+    held = got > -np.inf
+    return among[held], best[held], got[held]
+
+
+def _restricted(piece: tuple[np.ndarray, np.ndarray, float], among: Among) -> tuple[np.ndarray, np.ndarray, float]:
+    """The entries of one posting that lie in `among`: searched for when `among` is much shorter."""
+    docs, weights, factor = piece
+    if among.docs.size * _SEARCH < docs.size:
+        at = np.searchsorted(docs, among.docs)
+        at[at == docs.size] = 0
+        at = at[docs[at] == among.docs]
+        return docs[at], weights[at], factor
+    keep = among.mask[docs]
+    return docs[keep], weights[keep], factor
+
+
+def _present(small: np.ndarray, large: np.ndarray) -> np.ndarray:
+    """The entries of `small` that `large` holds (both ascending, distinct)."""
+    if not small.size or not large.size:
+        return small[:0]
+    at = np.searchsorted(large, small)
+    at[at == large.size] = 0
+    return small[large[at] == small]
+
+
+def _pieces(word: QueryWord, index: Index) -> tuple[list[tuple[np.ndarray, np.ndarray, float]], list[Variant]]:
+    """The postings of the word's alternatives (passages, weights, factor), and its parts aside."""
+    pieces: list[tuple[np.ndarray, np.ndarray, float]] = []
     parts = []
     for variant in word.variants:
         if variant.how == "part":
             parts.append(variant)
             continue
         posting = index.postings.get(variant.term)
-        if posting is None:
-            continue
-        docs.append(posting.docs)
-        scores.append(variant.factor * posting.weights)
-        credits.append(np.full(posting.docs.size, variant.factor))
-    if parts and not docs:  # only a word the corpus never holds whole is looked for in pieces
-        found = _parts_scores(parts, index)
-        if found is not None:
-            docs.append(found[0])
-            scores.append(found[1])
-            credits.append(found[2])
-    if not docs:
-        empty = np.zeros(0)
-        return np.zeros(0, dtype=np.int32), empty, empty
-    if len(docs) == 1:
-        return docs[0], scores[0], credits[0]
-    return _best_per_doc(np.concatenate(docs), np.concatenate(scores), np.concatenate(credits))
+        if posting is not None:
+            # As intp: numpy converts narrower indices on every use, which cost more than the use.
+            pieces.append((posting.docs.astype(np.intp, copy=False), posting.weights, variant.factor))
+    return pieces, parts
+
+
+def _common_words(weights: list[float], weight: float, share: float) -> set[int]:
+    """Query words too common to make a match on their own, even all of them together.
+
+    A match needs `share` of the query's weight, and a word adds at most its weight (every
+    alternative is worth at most the word itself). If the lightest words together stay below that,
+    every match holds one of the others, or follows a passage that does: those words need only be
+    looked up in the passages the others found, not read whole (我们, 会, 模型 in a long question).
+    """
+    if weight <= 0 or len(weights) < 2:
+        return set()
+    room = (share - 1e-6) * weight  # the margin dwarfs any rounding in the sums
+    common: set[int] = set()
+    held = 0.0
+    for i in sorted(range(len(weights)), key=lambda i: weights[i]):
+        if held + weights[i] >= room:
+            break
+        held += weights[i]
+        common.add(i)
+    return common
+
+
+#: A posting this many times longer than the passages wanted is searched rather than masked.
+_SEARCH = 16
+#: Passage sets this many times smaller than the corpus are sorted rather than marked in a mask.
+_SPARSE = 16
+
+
+@dataclass(frozen=True, slots=True)
+class Among:
+    """A set of passages both ways: a mask over the corpus, and the passages ascending."""
+
+    mask: np.ndarray
+    docs: np.ndarray
+
+
+#: Common words are looked up only when their postings are this many times the others'.
+_WORTH = 2
+
+
+def _entries(plan: QueryPlan, index: Index, words: set[int]) -> int:
+    """How many posting entries the words' alternatives hold (read off the row bounds, no weights)."""
+    return sum(index.df(v.term) for i in words for v in plan.words[i].variants if v.how != "part")
+
+
+def _heads(
+    size: int,
+    weights: list[float],
+    found: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]],
+    common: dict[int, tuple[list[tuple[np.ndarray, np.ndarray, float]], list[Variant]]],
+    needed: float,
+) -> np.ndarray:
+    """The passages that may hold `needed` of the query's weight themselves (ascending).
+
+    `common` holds each common word's `_pieces`.
+
+    Each passage a rarer word found gets an upper bound of its credit: exact for the rarer words,
+    plus, for each common word, every alternative's factor it holds (two alternatives count twice:
+    never less than the truth), plus the weight of the common words not read yet. A passage whose
+    bound falls short is dropped; the heaviest (shortest) common words are read first, so the
+    longest postings are only searched for the few passages left, never read whole. Passages no
+    rarer word found cannot reach `needed` (that is what makes the others common).
+    """
+    bound = np.zeros(size)
+    for i, (docs, _, got) in found.items():
+        bound[docs] += weights[i] * got
+    left = _union([docs for docs, _, _ in found.values()], size)
+    alive = np.zeros(size, dtype=bool)
+    alive[left] = True
+    order = sorted(common, key=lambda i: -weights[i])
+    rest = 0.0
+    for i in order:
+        rest += weights[i]
+    for i in order:
+        rest -= weights[i]
+        for docs, _, factor in common[i][0]:
+            if left.size * _SEARCH < docs.size:
+                at = np.searchsorted(docs, left)
+                at[at == docs.size] = 0
+                hit = left[docs[at] == left]
+            else:
+                hit = docs[alive[docs]]
+            bound[hit] += weights[i] * factor
+        short = bound[left] + max(rest, 0.0) < needed
+        alive[left[short]] = False
+        left = left[~short]
+    return left
+
+
+def _union(arrays: list[np.ndarray], size: int) -> np.ndarray:
+    """The distinct passages of several arrays, ascending: sorted when few, marked when many."""
+    count = sum(a.size for a in arrays)
+    if count * _SPARSE < size:  # np.unique hashes first: slower than a plain sort for these
+        ordered = np.sort(np.concatenate(arrays)) if arrays else np.zeros(0, dtype=np.intp)
+        first = np.ones(ordered.size, dtype=bool)
+        np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+        return ordered[first]
+    mark = np.zeros(size, dtype=bool)
+    for a in arrays:
+        mark[a] = True
+    return np.flatnonzero(mark)
+
+
+def _candidates(heads: np.ndarray, layout: Layout) -> Among:
+    """Every passage whose score a match can depend on, given the possible matches `heads`.
+
+    `heads` (ascending) are the passages that may hold enough of the query themselves. A match is
+    such a passage or is introduced by one; its score reads its introducer's, and a lead-in's
+    hand-over reads every passage the lead-in introduces. So: the heads, their introducers, and
+    whatever those two introduce.
+    """
+    size = layout.kind.size
+    docs = heads
+    if layout.edge_src.size:
+        introducer = _derived(layout, "introducer", lambda: _introducers(layout))
+        up = introducer[heads]
+        docs = _union([heads, up[up >= 0]], size)
+        docs = _union([docs, layout.edge_dst[_edges_from(docs, layout)].astype(np.intp)], size)
+    mask = np.zeros(size, dtype=bool)
+    mask[docs] = True
+    return Among(mask, docs)
+
+
+def _introducers(layout: Layout) -> np.ndarray:
+    """For each passage, the passage that introduces it (-1 for none; each has at most one)."""
+    out = np.full(layout.kind.size, -1, dtype=np.int64)
+    out[layout.edge_dst] = layout.edge_src
+    return out
+
+
+_LOCAL = threading.local()
+
+
+def _scratch(size: int) -> _Scratch:
+    """The calling thread's scratch for a corpus of `size` passages (kept between queries)."""
+    scratch = getattr(_LOCAL, "scratch", None)
+    if scratch is None or scratch.size != size:
+        scratch = _LOCAL.scratch = _Scratch(size)
+    return scratch
+
+
+class _Scratch:
+    """Dense per-query arrays over every passage for merging a word's alternatives.
+
+    Taking each passage's best alternative by sorting the concatenated postings cost milliseconds
+    for a common word at 100k passages (它 and ~它 and a synonym: tens of thousands of entries);
+    scattering each posting into dense arrays costs one pass over the postings. Only the touched
+    entries are reset, so one scratch serves every word of every query of a thread.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._arrays: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # made on first use
+
+    def best(self, pieces: list[tuple[np.ndarray, np.ndarray, float]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Each passage once, with its best score and best credit among the alternatives (exact: max)."""
+        if self._arrays is None:
+            self._arrays = (np.full(self.size, -np.inf), np.full(self.size, -np.inf), np.zeros(self.size, bool))
+        best, credit, seen = self._arrays
+        firsts = []
+        try:
+            for docs, weights, factor in pieces:  # a posting lists each passage once
+                firsts.append(docs[~seen[docs]])
+                seen[docs] = True
+                best[docs] = np.maximum(best[docs], factor * weights)
+                credit[docs] = np.maximum(credit[docs], factor)
+            docs = np.concatenate(firsts)
+            return docs, best[docs], credit[docs]
+        finally:  # clean for the next word, whatever happened
+            for touched in firsts:
+                best[touched] = -np.inf
+                credit[touched] = -np.inf
+                seen[touched] = False
 
 
 def _as_characters(word: QueryWord, grams: Index) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -200,67 +429,51 @@ def _as_characters(word: QueryWord, grams: Index) -> tuple[np.ndarray, np.ndarra
     text = word.word
     if len(text) < 2 or text.isascii():
         empty = np.zeros(0)
-        return np.zeros(0, dtype=np.int32), empty, empty
+        return np.zeros(0, dtype=np.intp), empty, empty
     pairs = list(dict.fromkeys(text[i : i + 2] for i in range(len(text) - 1)))
     postings = [grams.postings.get(pair) for pair in pairs]
     if any(p is None for p in postings):
         empty = np.zeros(0)
-        return np.zeros(0, dtype=np.int32), empty, empty
-    docs = postings[0].docs  # type: ignore[union-attr]
-    for posting in postings[1:]:
-        docs = np.intersect1d(docs, posting.docs, assume_unique=True)  # type: ignore[union-attr]
+        return np.zeros(0, dtype=np.intp), empty, empty
+    docs = min((p.docs for p in postings), key=len)  # type: ignore[union-attr]
+    for posting in postings:  # the shortest list searched in the others: no sort of the longer ones
+        docs = _present(docs, posting.docs)  # type: ignore[union-attr]
     total = np.zeros(docs.size)
     for posting in postings:
         at = np.searchsorted(posting.docs, docs)  # type: ignore[union-attr]
         total += posting.weights[at]  # type: ignore[union-attr]
-    return docs.astype(np.int32), PART * total / len(postings), np.full(docs.size, PART)
+    return docs.astype(np.intp), PART * total / len(postings), np.full(docs.size, PART)
 
 
-def _best_per_doc(docs: np.ndarray, scores: np.ndarray, credits: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Each passage once, with its best score and best credit among the alternatives that reached it."""
-    by_score = np.lexsort((-scores, docs))
-    keep = by_score[_firsts(docs[by_score])]
-    by_credit = np.lexsort((-credits, docs))
-    best_credit = credits[by_credit][_firsts(docs[by_credit])]
-    return docs[keep], scores[keep], best_credit
-
-
-def _firsts(ordered: np.ndarray) -> np.ndarray:
-    """Where each run of equal values starts in a sorted array, as a mask."""
-    mask = np.empty(ordered.size, dtype=bool)
-    mask[:1] = True
-    np.not_equal(ordered[1:], ordered[:-1], out=mask[1:])
-    return mask
-
-
-def _parts_scores(parts: list[Variant], index: Index) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+def _parts_scores(
+    parts: list[Variant], index: Index, scratch: _Scratch | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """The pieces of a compound the passage cut differently: all of them together make a near-match."""
-    docs: list[np.ndarray] = []
-    scores: list[np.ndarray] = []
+    found: list[tuple[np.ndarray, np.ndarray]] = []
     for variant in parts:
         pieces = []
         for term, factor in ((variant.term, 1.0), (INSIDE + variant.term, INSIDE_WORD)):
             posting = index.postings.get(term)
             if posting is not None:
-                pieces.append((posting.docs, factor * posting.weights))
-        if not pieces:
-            continue
+                pieces.append((posting.docs.astype(np.intp, copy=False), posting.weights, factor))
         if len(pieces) == 1:
-            d, v = pieces[0]
-        else:
-            d, v, _ = _best_per_doc(
-                np.concatenate([d for d, _ in pieces]),
-                np.concatenate([v for _, v in pieces]),
-                np.zeros(sum(d.size for d, _ in pieces)),
-            )
-        docs.append(d)
-        scores.append(v)
-    if not docs:
+            docs, weights, factor = pieces[0]
+            found.append((docs, factor * weights))
+        elif pieces:
+            docs, best, _ = (scratch or _scratch(index.size)).best(pieces)
+            found.append((docs, best))
+    if not found:
         return None
-    every = np.concatenate(docs)
-    unique, inverse, held = np.unique(every, return_inverse=True, return_counts=True)
-    summed = np.bincount(inverse, weights=np.concatenate(scores), minlength=unique.size)
-    return unique.astype(np.int32), PART * summed / len(parts), PART * held / len(parts)
+    if len(found) == 1:
+        docs, summed = found[0]
+        return docs, PART * summed / len(parts), np.full(docs.size, PART / len(parts))
+    summed = np.zeros(index.size)
+    held = np.zeros(index.size)
+    for docs, best in found:  # added part by part: the sums a bincount over them all would make
+        summed[docs] += best
+        held[docs] += 1
+    docs = np.flatnonzero(held)
+    return docs, PART * summed[docs] / len(parts), PART * held[docs] / len(parts)
 
 
 def score(
@@ -272,31 +485,57 @@ def score(
 ) -> Scored:
     """Every passage that matches enough of `plan`, best first (see the module docstring)."""
     n = index.size
-    docs_of: list[np.ndarray] = []
-    scores_of: list[np.ndarray] = []
-    credits_of: list[np.ndarray] = []
+    total = np.zeros(n)
+    credit = np.zeros(n)
+    scratch = _scratch(n)
+    weights = [word_weight(word, index) * word.scale for word in plan.words]
     weight = 0.0
-    for word in plan.words:
-        w = word_weight(word, index) * word.scale
-        docs, best, got = _word_scores(word, index)
-        if not docs.size and grams is not None:
-            docs, best, got = _as_characters(word, grams)
-        docs_of.append(docs)
-        scores_of.append(word.scale * best)
-        credits_of.append(w * got)
+    for w in weights:
         weight += w
-    every = np.concatenate(docs_of) if docs_of else np.zeros(0, dtype=np.int32)
-    total = np.bincount(every, weights=np.concatenate(scores_of), minlength=n) if every.size else np.zeros(n)
-    credit = np.bincount(every, weights=np.concatenate(credits_of), minlength=n) if every.size else np.zeros(n)
+    # Only a word the index holds itself may be common: the others are looked for in pieces.
+    held = [index.idf(word.word) > 0 for word in plan.words]
+    common = _common_words(
+        [w if h else np.inf for w, h in zip(weights, held, strict=True)], weight, min_share(len(plan.words))
+    )
+    if common and _entries(plan, index, common) < _WORTH * _entries(plan, index, set(range(len(weights))) - common):
+        common = set()  # the rarer words find about as many passages: looking up buys nothing
+    found: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+    for i, word in enumerate(plan.words):
+        if i not in common:
+            found[i] = _word_scores(word, index, scratch)
+            if not found[i][0].size and grams is not None:
+                found[i] = _as_characters(word, grams)
+    among = None
+    if common:
+        read = {i: _pieces(plan.words[i], index) for i in common}
+        heads = _heads(n, weights, found, read, (min_share(len(plan.words)) - 1e-6) * weight)
+        among = _candidates(heads, layout)
+    for i, word in enumerate(plan.words):
+        if i not in found:
+            docs, best, got = _word_scores(word, index, scratch, among, read[i])
+        elif among is not None:
+            docs, best, got = found[i]
+            keep = among.mask[docs]
+            docs, best, got = docs[keep], best[keep], got[keep]
+        else:
+            docs, best, got = found[i]
+        # Each word's passages are distinct, and words are added in query order: every sum is
+        # built exactly as one bincount over the concatenated words would build it (0.0 + x is
+        # x: the first word is written, not added).
+        if i == 0:
+            total[docs] = word.scale * best
+            credit[docs] = weights[i] * got
+        else:
+            total[docs] += word.scale * best
+            credit[docs] += weights[i] * got
     # Matched is held a query word, not a positive score: in a tiny corpus a word in half the
     # passages has idf 0 (rank-bm25), and its passages still match.
-    docs = np.flatnonzero(credit > 0).astype(np.int32)
-    carried = np.zeros(n)
+    docs = _matched(credit, among)
+    carried = None
     if layout.edge_src.size and docs.size:
-        carried, credit, inherited = _carry(total, credit, layout)
-        if inherited:
-            docs = np.flatnonzero(credit > 0).astype(np.int32)
-    base = total + carried
+        carried, credit = _carry(docs, total, credit, layout)
+        if carried is not None:
+            docs = _matched(credit, among)
     share = credit[docs] / weight if weight else np.zeros(docs.size)
     # A lead-in is never served alone: its evidence went to what it announces.
     keep = (share >= min_share(len(plan.words)) - 1e-9) & (layout.kind[docs] != _LEAD_IN)
@@ -307,13 +546,27 @@ def score(
     # best match does; otherwise the name is the topic ("山姆最大的优点": Lightcap on Sam).
     strong = share >= (INTENT_EVIDENCE * share.max() if share.size else 0.0) - 1e-9
     prior = priors(docs, layout, only or plan.intent, strong)
-    final = (base[docs] + _FLOOR) * prior  # the floor lets priors order matches that score 0
-    return Scored(docs, final, total[docs], carried[docs], share, prior, weight)
+    own = total[docs]
+    if carried is None:
+        inherited, base = np.zeros(docs.size), own
+    else:
+        inherited = carried[docs]
+        base = own + inherited
+    final = (base + _FLOOR) * prior  # the floor lets priors order matches that score 0
+    return Scored(docs, final, own, inherited, share, prior, weight)
+
+
+def _matched(credit: np.ndarray, among: Among | None) -> np.ndarray:
+    """The passages holding some of the query (ascending), among the candidates if there are some."""
+    if among is None:
+        return np.flatnonzero(credit > 0)
+    return among.docs[credit[among.docs] > 0]
 
 
 def by_speaker(layout: Layout, speaker_id: str) -> Scored:
     """A query that only names a person ("奥特曼"): that person's quotable passages, in corpus order."""
-    docs = np.flatnonzero(layout.quotable & (layout.speaker == speaker_code(layout, speaker_id))).astype(np.int32)
+    code = speaker_code(layout, speaker_id)
+    docs = _derived(layout, ("speaker", code), lambda: np.flatnonzero(layout.quotable & (layout.speaker == code)))
     ones = np.ones(docs.size)
     final = 1.0 - np.arange(docs.size) / max(docs.size, 1) / 2  # earlier first, all positive
     return Scored(docs, final, ones, np.zeros(docs.size), ones, ones, 0.0)
@@ -336,6 +589,8 @@ def min_share(words: int) -> float:
 
 def priors(docs: np.ndarray, layout: Layout, wanted: str | None, strong: np.ndarray | None = None) -> np.ndarray:
     """Kind, intent and doubt priors of `docs`; a wanted speaker's questions are his own words."""
+    if wanted is None:  # the same products as below, made once per snapshot
+        return _derived(layout, "prior_doubt", lambda: _with_doubt(layout.prior.copy(), layout.doubtful))[docs]
     prior = layout.prior[docs].copy()
     if wanted is not None:
         own = layout.speaker[docs] == speaker_code(layout, wanted)
@@ -346,22 +601,70 @@ def priors(docs: np.ndarray, layout: Layout, wanted: str | None, strong: np.ndar
     return prior
 
 
-def _carry(total: np.ndarray, credit: np.ndarray, layout: Layout) -> tuple[np.ndarray, np.ndarray, bool]:
-    """What each passage inherits from the question or lead-in that introduces it (and whether any did)."""
-    carried = np.zeros(total.size)
-    live = credit[layout.edge_src] > 0
-    if layout.edge_lead.any():
+def _with_doubt(prior: np.ndarray, doubtful: np.ndarray) -> np.ndarray:
+    prior[doubtful] *= DOUBTFUL
+    return prior
+
+
+def _carry(
+    docs: np.ndarray, total: np.ndarray, credit: np.ndarray, layout: Layout
+) -> tuple[np.ndarray | None, np.ndarray]:
+    """What each passage inherits from the question or lead-in that introduces it (None: nothing).
+
+    Only the edges out of matched passages (`docs`, ascending) are read: walking every edge of the
+    corpus cost more than the rest of a query at 100k passages. `credit` is updated in place
+    (introducers and the passages they introduce are distinct kinds: no edge reads what another
+    wrote).
+    """
+    edges = _edges_from(docs, layout)
+    if not edges.size:
+        return None, credit
+    src, dst = layout.edge_src[edges].astype(np.intp), layout.edge_dst[edges].astype(np.intp)
+    live = np.ones(edges.size, dtype=bool)
+    lead = layout.edge_lead[edges]
+    if lead.any():
         # A lead-in whose list already says what it says hands nothing on: the items speak for themselves.
         said = np.zeros(total.size, dtype=bool)
-        said[layout.edge_src[layout.edge_lead & (credit[layout.edge_dst] >= credit[layout.edge_src])]] = True
-        live &= ~(layout.edge_lead & said[layout.edge_src])
+        said[src[lead & (credit[dst] >= credit[src])]] = True
+        live &= ~(lead & said[src])
     if not live.any():
-        return carried, credit, False
-    src, dst = layout.edge_src[live], layout.edge_dst[live]
-    carried[dst] = total[src] * layout.edge_decay[live]  # each passage has one introducer
-    credit = credit.copy()
+        return None, credit
+    src, dst, decay = src[live], dst[live], layout.edge_decay[edges[live]]
+    carried = np.zeros(total.size)
+    carried[dst] = total[src] * decay  # each passage has one introducer
     credit[dst] = np.maximum(credit[dst], credit[src])
-    return carried, credit, True
+    return carried, credit
+
+
+def _edges_from(docs: np.ndarray, layout: Layout) -> np.ndarray:
+    """Indices of the edges whose introducer is one of `docs` (each passage's edges are contiguous)."""
+    first = _derived(layout, "edge_first", lambda: _edge_first(layout))
+    order = _derived(layout, "edge_order", lambda: np.argsort(layout.edge_src, kind="stable"))
+    introduces = _derived(layout, "introduces", lambda: np.diff(first) > 0)
+    docs = docs[introduces[docs]]  # most matches introduce nothing: a cheap mask first
+    starts, ends = first[docs], first[docs + 1]
+    counts = ends - starts
+    has = counts > 0
+    starts, counts = starts[has], counts[has]
+    if not starts.size:
+        return np.zeros(0, dtype=np.intp)
+    # The ranges [start, start + count) side by side, without a Python loop.
+    ahead = np.cumsum(counts) - counts  # where each range begins in the output
+    return order[np.repeat(starts - ahead, counts) + np.arange(int(counts.sum()))]
+
+
+def _edge_first(layout: Layout) -> np.ndarray:
+    """For passage i, where its edges start among the edges ordered by introducer (length n + 1)."""
+    ordered = np.sort(layout.edge_src)
+    return np.searchsorted(ordered, np.arange(layout.kind.size + 1)).astype(np.intp)
+
+
+def _derived(layout: Layout, key: object, make: Callable[[], np.ndarray]) -> np.ndarray:
+    """A per-snapshot array computed from the layout once, on first use (a race only computes it twice)."""
+    found = layout.derived.get(key)
+    if found is None:
+        found = layout.derived[key] = make()
+    return found
 
 
 def order(
@@ -371,12 +674,12 @@ def order(
 
     Only the leading PHRASE_WINDOW results get the phrase bonus (the query's words side by side
     in the passage's lower-cased text), and only they are sorted: sorting every match would be
-    the slow part at 100k passages. Ties go to the quotable kind, then to corpus order.
+    the slow part at 100k passages. Ties go to the quotable kind, then to corpus order, at the
+    window's edge as inside it.
     """
     final = scored.final.copy()
-    size = final.size
-    window = min(size, max(PHRASE_WINDOW, want))
-    top = np.argpartition(-final, window - 1)[:window] if window < size else np.arange(size)
+    window = min(final.size, max(PHRASE_WINDOW, want))
+    top = leading(final, scored.docs, layout.kind, window)
     if plan.adjacent:
         for pos in top.tolist():
             text = "".join(text_of(int(scored.docs[pos])).split())
@@ -385,3 +688,25 @@ def order(
                 final[pos] *= 1 + PHRASE * together / len(plan.adjacent)
     keys = np.lexsort((scored.docs[top], layout.kind[scored.docs[top]], -final[top]))
     return top[keys][:want], final
+
+
+def leading(final: np.ndarray, docs: np.ndarray, kind: np.ndarray, count: int) -> np.ndarray:
+    """Positions of the first `count` in the order (higher final, then lower kind, then lower doc).
+
+    `final` and `docs` are per match; `kind` is the corpus's, indexed by passage.
+
+    A partition finds the `count`-th score; what ties with it is settled by the tie-break keys,
+    so a window edge that falls inside a run of equal scores (duplicate passages) is exact too.
+    Only the tied run is sorted, never every match.
+    """
+    if count >= final.size:
+        return np.arange(final.size)
+    if count <= 0:
+        return np.zeros(0, dtype=np.intp)
+    negated = -final
+    edge = np.partition(negated, count - 1)[count - 1]
+    above = np.flatnonzero(negated < edge)
+    tied = np.flatnonzero(negated == edge)
+    if above.size + tied.size > count:  # `kind` is per passage: read only for the tied ones
+        tied = tied[np.lexsort((docs[tied], kind[docs[tied]]))[: count - above.size]]
+    return np.concatenate((above, tied))
