@@ -257,6 +257,12 @@ class IndexCache:
             log.warning("ignoring the cached index %s: %s", path, exc)
             return None
 
+    def latest(self) -> dict[str, dict[str, np.ndarray]] | None:
+        """Whatever generation this directory holds (the previous one, when the corpus changed), or None."""
+        for path in sorted(self.directory.glob(f"index-{INDEX_VERSION}-*.npz")):
+            return self.load(path.stem.split("-", 2)[2])
+        return None
+
     def save(self, key: str, indexes: dict[str, dict[str, np.ndarray]], scratch: ScratchArrays | None = None) -> bool:
         """Write atomically and keep only this corpus's latest index; False (logged) when it failed.
 

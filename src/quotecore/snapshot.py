@@ -12,16 +12,19 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from quotecore.cache import TERMS_VERSION, DocumentCache, IndexCache, TermsCache
+from quotecore.columns import Columns, EligibleIds, PassageIds, Passages
 from quotecore.config import CoreConfig
 from quotecore.errors import CorpusError
 from quotecore.index import B, Index, Tokens
-from quotecore.ingest import MAX_CORPUS_BYTES, MAX_FILE_BYTES, LoadedCorpus, LoadedDocument, Skipped, load_corpus
+from quotecore.ingest import MAX_CORPUS_BYTES, MAX_FILE_BYTES, Scan, Skipped, key_digest, load_seed, scan_corpus
 from quotecore.models import Document, Drop, Passage, Quote, Speaker
 from quotecore.query import QueryReader
 from quotecore.ranking import Layout
@@ -37,7 +40,7 @@ class Snapshot:
     """An immutable corpus: passages, their attribution, and the indexes over them."""
 
     documents: dict[str, Document]
-    passages: tuple[Passage, ...]
+    passages: Sequence[Passage]
     speakers: dict[str, Speaker]
     tokenizer: Tokenizer
     words: Index
@@ -47,11 +50,14 @@ class Snapshot:
     skipped: tuple[Skipped, ...] = ()
     topics: tuple[str, ...] = ()
     seconds: float = 0.0
-    by_id: dict[str, int] = field(default_factory=dict)
+    #: Passage id → row (`columns.PassageIds`: a binary search, not a dict of every id).
+    by_id: Mapping[str, int] = field(default_factory=dict)
     aliases: dict[str, str] = field(default_factory=dict)
-    eligible: tuple[str, ...] = ()
+    eligible: Sequence[str] = ()
     layout: Layout | None = None
     reader: QueryReader | None = None
+    #: The passages as arrays (`passages` reads its Passage objects from these).
+    columns: Columns | None = None
 
     @property
     def empty(self) -> bool:
@@ -98,7 +104,8 @@ class SnapshotBuilder:
         self._terms_cache: dict[bytes, tuple[str, str]] = {}
         self._disk_cache: TermsCache | None = None
         self._terms_loaded = False
-        self._documents: dict[tuple[str, bytes, str], LoadedDocument] = {}
+        #: The last generation built or loaded (its signature, columns): a reload copies its unchanged documents.
+        self._generation: tuple[bytes, Columns] | None = None
         self._config_seen = ""
         self._document_cache: DocumentCache | None = None
         #: Passages the last build had to segment (the rest came from the token cache).
@@ -143,67 +150,32 @@ class SnapshotBuilder:
         tokenizer = self._tokenizer_for(config)
         seen = self._config_fingerprint()
         if seen != self._config_seen:  # cleaning and attribution depend on the config
-            self._documents = {}
+            self._generation = None
             self._config_seen = seen
             self._document_cache = DocumentCache(
                 self.cache_dir / "documents", f"{self.seeds_dir.resolve()}\n{self._config_seen}"
             )
-        corpus: LoadedCorpus = (
-            load_corpus(
-                self.seeds_dir,
-                config,
-                self._documents,
-                self._document_cache,
-                self.max_file_bytes,
-                self.max_corpus_bytes,
-            )
-            if self._has_seeds()
-            else LoadedCorpus(())
+        assert self._document_cache is not None
+        scan = (
+            scan_corpus(self.seeds_dir, self.max_file_bytes, self.max_corpus_bytes) if self._has_seeds() else Scan(())
         )
-        passages = tuple(corpus.passages)
         self.tokenized = 0
-        keys = [hashlib.blake2b(p.text.encode(), digest_size=16).digest() for p in passages]
-        index_key = hashlib.blake2b(
-            b"".join([TERMS_VERSION.encode(), f"b={B}".encode(), self._tokenizer_signature(), *keys]),
-            digest_size=16,
+        # The generation's name: every file's key and everything its passages and tokens depend on.
+        signature = f"{self._document_cache.directory.name}\n{TERMS_VERSION}\nb={B}\n".encode()
+        signature += self._tokenizer_signature()
+        keys = [key_digest(f.key) for f in scan.files]
+        generation_key = hashlib.blake2b(
+            b"\0".join([signature, *(k.encode() for k in keys)]), digest_size=16
         ).hexdigest()
-        stored = self._index_cache().load(index_key)
-        if stored is not None and "sounds" in stored:
-            words, grams = Index.from_arrays(stored["words"]), Index.from_arrays(stored["grams"])
-            sounds = Sounds.from_arrays(stored["sounds"], words.terms())
+        cache = self._index_cache()
+        stored = cache.load(generation_key)
+        if stored is not None and {"sounds", "passages"} <= stored.keys():
+            columns = Columns.from_arrays(stored["passages"])
         else:
-            terms = [self._terms(tokenizer, p.text) for p in passages]
-            live = set(keys)
-            stale = set(self._terms_cache) - live
-            for key in stale:
-                del self._terms_cache[key]
-            on_disk = self._disk_cache is not None
-            if (self.tokenized or stale) and self._disk_cache is not None:
-                on_disk = self._disk_cache.save(self._terms_cache)
-            if on_disk:
-                # Every passage's tokens are on disk until the next changed build reads them again:
-                # between reloads the bot holds its index, not the tokens it was built from.
-                self._terms_cache, self._terms_loaded = {}, False
-            # One index at a time, each kept only as its arrays once built, the largest of them in
-            # scratch files: a build's peak is one index's counting, not every array at once.
-            cache = self._index_cache()
-            scratch = cache.scratch()
-            try:
-                joined = [t for t, _ in terms]
-                built = {"words": Index(Tokens(joined, SEP), scratch).to_arrays()}
-                joined = [g for _, g in terms]
-                del terms
-                built["grams"] = Index.of_grams(joined, scratch).to_arrays()
-                del joined
-                built["sounds"] = Sounds.build(Index.from_arrays(built["words"]).terms()).to_arrays()
-                if cache.save(index_key, built, scratch):
-                    # Serve from the saved file, as a restart would: mapped read-only, the postings
-                    # live in the page cache and a query brings in only its own terms'.
-                    built = cache.load(index_key) or built
-            finally:
-                scratch.close()
-            words, grams = Index.from_arrays(built["words"]), Index.from_arrays(built["grams"])
-            sounds = Sounds.from_arrays(built["sounds"], words.terms())
+            columns, stored = self._new_generation(scan, keys, config, tokenizer, generation_key, signature)
+        self._generation = (signature, columns)
+        words, grams = Index.from_arrays(stored["words"]), Index.from_arrays(stored["grams"])
+        sounds = Sounds.from_arrays(stored["sounds"], words.terms())
         speakers = {s.id: s for s in config.speakers}
         aliases: dict[str, str] = {}
         for speaker in config.speakers:
@@ -220,25 +192,121 @@ class SnapshotBuilder:
             lambda word: () if word in vocabulary else sounds.like(word),
             vocabulary.__contains__,
         )
-        layout = Layout.of(passages, tuple(speakers))
+        layout = Layout.of(columns, tuple(speakers))
         return Snapshot(
-            documents={d.document.id: d.document for d in corpus.documents},
-            passages=passages,
+            documents={d.document.id: d.document for d in columns.documents},
+            passages=Passages(columns),
             speakers=speakers,
             tokenizer=tokenizer,
             words=words,
             grams=grams,
             synonyms=synonyms,
-            drops=tuple(d for doc in corpus.documents for d in doc.drops),
-            skipped=corpus.skipped,
-            topics=tuple(t for doc in corpus.documents for t in doc.topics),
+            drops=tuple(d for doc in columns.documents for d in doc.drops),
+            skipped=scan.skipped,
+            topics=tuple(t for doc in columns.documents for t in doc.topics),
             seconds=time.perf_counter() - started,
-            by_id={p.id: i for i, p in enumerate(passages)},
+            by_id=PassageIds(columns),
             aliases=aliases,
-            eligible=tuple(passages[i].id for i in np.flatnonzero(layout.quotable).tolist()),
+            eligible=EligibleIds(columns),
             layout=layout,
             reader=reader,
+            columns=columns,
         )
+
+    def _new_generation(
+        self,
+        scan: Scan,
+        keys: list[str],
+        config: CoreConfig,
+        tokenizer: Tokenizer,
+        generation_key: str,
+        signature: bytes,
+    ) -> tuple[Columns, dict[str, dict[str, np.ndarray]]]:
+        """Columns and indexes of a corpus that changed: unchanged documents' rows are copied, not reloaded.
+
+        Raises CorpusError (a broken or duplicate file) before anything is saved: the previous
+        generation stays on disk and in service.
+        """
+        previous = self._previous(signature)
+        slots = {d.key: i for i, d in enumerate(previous.documents)} if previous is not None else {}
+        parts: list[Columns] = []
+        owners: dict[str, str] = {}
+        for seed, key in zip(scan.files, keys, strict=True):
+            slot = slots.get(key)
+            if previous is not None and slot is not None:
+                part = previous.take(slot)
+            else:
+                part = Columns.of([load_seed(seed, config, self._document_cache, self.max_file_bytes)], [key])
+            doc_id = part.documents[0].document.id
+            if doc_id in owners:
+                raise CorpusError(str(seed.path), None, f"document id {doc_id!r} is already used by {owners[doc_id]}")
+            owners[doc_id] = seed.path.name
+            parts.append(part)
+        if self._document_cache is not None:
+            self._document_cache.prune(f.key for f in scan.files)
+        columns = Columns.concat(parts)
+        del parts
+        built = self._build_index(columns, tokenizer)
+        built["passages"] = columns.to_arrays()
+        built["generation"] = {"signature": np.frombuffer(signature, dtype=np.uint8)}
+        cache = self._index_cache()
+        scratch = built.pop("_scratch", None)
+        try:
+            if cache.save(generation_key, built, scratch):  # type: ignore[arg-type]
+                # Serve from the saved file, as a restart would: mapped read-only, the postings
+                # and passages live in the page cache and a query brings in only what it reads.
+                loaded = cache.load(generation_key)
+                if loaded is not None:
+                    return Columns.from_arrays(loaded["passages"]), loaded
+        finally:
+            if scratch is not None:
+                scratch.close()  # type: ignore[union-attr]
+        return columns, built
+
+    def _previous(self, signature: bytes) -> Columns | None:
+        """The last generation of this configuration: this process's, or the one saved on disk.
+
+        After a restart with a changed file, the saved generation is still the best start: its
+        unchanged documents are copied from it instead of read back from the document cache.
+        """
+        if self._generation is not None:
+            return self._generation[1] if self._generation[0] == signature else None
+        saved = self._index_cache().latest()
+        if saved is None or "passages" not in saved or "generation" not in saved:
+            return None
+        if saved["generation"]["signature"].tobytes() != signature:
+            return None
+        return Columns.from_arrays(saved["passages"])
+
+    def _build_index(self, columns: Columns, tokenizer: Tokenizer) -> dict[str, Any]:
+        """The word and gram indexes and the homophone table, built from every passage's tokens."""
+        texts = list(columns.texts())
+        keys = [hashlib.blake2b(t.encode(), digest_size=16).digest() for t in texts]
+        terms = [self._terms(tokenizer, t) for t in texts]
+        del texts
+        live = set(keys)
+        stale = set(self._terms_cache) - live
+        for key in stale:
+            del self._terms_cache[key]
+        on_disk = self._disk_cache is not None
+        if (self.tokenized or stale) and self._disk_cache is not None:
+            on_disk = self._disk_cache.save(self._terms_cache)
+        if on_disk:
+            # Every passage's tokens are on disk until the next changed build reads them again:
+            # between reloads the bot holds its index, not the tokens it was built from.
+            self._terms_cache, self._terms_loaded = {}, False
+        # One index at a time, each kept only as its arrays once built, the largest of them in
+        # scratch files: a build's peak is one index's counting, not every array at once.
+        scratch = self._index_cache().scratch()
+        joined = [t for t, _ in terms]
+        built: dict[str, Any] = {"words": Index(Tokens(joined, SEP), scratch).to_arrays()}
+        joined = [g for _, g in terms]
+        del terms
+        built["grams"] = Index.of_grams(joined, scratch).to_arrays()
+        del joined
+        built["sounds"] = Sounds.build(Index.from_arrays(built["words"]).terms()).to_arrays()
+        built["_scratch"] = scratch
+        return built
 
     def _tokenizer_signature(self) -> bytes:
         return (self._tokenizer[0] if self._tokenizer else "").encode()
