@@ -82,6 +82,23 @@ class TermsCache:
             return {}
         return entries
 
+    def append(self, entries: dict[bytes, Terms]) -> bool:
+        """Add entries at the end (a reload's few new passages), without rewriting the file.
+
+        A key written twice loads as its last line; the next full save writes each once.
+        """
+        try:
+            if not self.path.exists():
+                return self.save(entries)
+            with self.path.open("a", encoding="utf-8", newline="\n") as out:
+                for key, (terms, grams) in entries.items():
+                    if not any(bad in field for field in (terms, grams) for bad in ("\t", "\n")):
+                        out.write(f"{key.hex()}\t{terms}\t{grams}\n")
+        except OSError as exc:
+            log.warning("could not add to the token cache %s: %s", self.path, exc)
+            return False
+        return True
+
     def save(self, entries: dict[bytes, Terms]) -> bool:
         """Write atomically (a crash leaves the old file); False (logged) when it could not be written."""
         try:
@@ -188,7 +205,7 @@ class DocumentCache:
 
 
 #: Bump when the arrays an index saves change (names, types or meaning).
-INDEX_VERSION = "4"
+INDEX_VERSION = "5"
 #: The member holding each array's CRC-32: a cache file is only ever trusted whole.
 _CHECKSUMS = "checksums"
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,12 +25,13 @@ from quotecore.config import CoreConfig
 from quotecore.errors import CorpusError
 from quotecore.index import B, Index, Tokens
 from quotecore.ingest import MAX_CORPUS_BYTES, MAX_FILE_BYTES, Scan, Skipped, key_digest, load_seed, scan_corpus
+from quotecore.merge import merge
 from quotecore.models import Document, Drop, Passage, Quote, Speaker
 from quotecore.query import QueryReader
 from quotecore.ranking import Layout
 from quotecore.sounds import Sounds
 from quotecore.text import search_form
-from quotecore.tokenize import SEP, Tokenizer
+from quotecore.tokenize import SEP, Tokenizer, grams_of_form
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +85,21 @@ class Snapshot:
         )
 
 
+#: A reload merges changed documents into the previous index up to this many passages (or a tenth
+#: of the corpus); beyond that a rebuild from the token cache is as cheap.
+MERGE_AT_MOST = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class _Generation:
+    """What a build keeps of the generation it made, for the next one to start from."""
+
+    signature: bytes
+    columns: Columns
+    words: Index
+    grams: Index
+
+
 class SnapshotBuilder:
     """Builds snapshots of one corpus directory, reusing what is unchanged since the last build."""
 
@@ -104,8 +120,8 @@ class SnapshotBuilder:
         self._terms_cache: dict[bytes, tuple[str, str]] = {}
         self._disk_cache: TermsCache | None = None
         self._terms_loaded = False
-        #: The last generation built or loaded (its signature, columns): a reload copies its unchanged documents.
-        self._generation: tuple[bytes, Columns] | None = None
+        #: The last generation built or loaded: a reload copies its unchanged documents and merges the rest in.
+        self._generation: _Generation | None = None
         self._config_seen = ""
         self._document_cache: DocumentCache | None = None
         #: Passages the last build had to segment (the rest came from the token cache).
@@ -173,8 +189,8 @@ class SnapshotBuilder:
             columns = Columns.from_arrays(stored["passages"])
         else:
             columns, stored = self._new_generation(scan, keys, config, tokenizer, generation_key, signature)
-        self._generation = (signature, columns)
         words, grams = Index.from_arrays(stored["words"]), Index.from_arrays(stored["grams"])
+        self._generation = _Generation(signature, columns, words, grams)
         sounds = Sounds.from_arrays(stored["sounds"], words.terms())
         speakers = {s.id: s for s in config.speakers}
         aliases: dict[str, str] = {}
@@ -228,15 +244,24 @@ class SnapshotBuilder:
         generation stays on disk and in service.
         """
         previous = self._previous(signature)
-        slots = {d.key: i for i, d in enumerate(previous.documents)} if previous is not None else {}
+        old = previous.columns if previous is not None else None
+        slots = {d.key: i for i, d in enumerate(old.documents)} if old is not None else {}
         parts: list[Columns] = []
         owners: dict[str, str] = {}
+        remap = np.full(old.size if old is not None else 0, -1, dtype=np.int64)
+        added: list[int] = []  # new rows whose passages the old index does not hold
+        rows = last = 0
         for seed, key in zip(scan.files, keys, strict=True):
-            slot = slots.get(key)
-            if previous is not None and slot is not None:
-                part = previous.take(slot)
+            slot = slots.get(key, -1)
+            if old is not None and slot >= last:  # kept rows stay in order (a renamed file is new)
+                part = old.take(slot)
+                a, b = (int(x) for x in old.bounds[slot])
+                remap[a:b] = np.arange(rows, rows + b - a)
+                last = slot + 1
             else:
                 part = Columns.of([load_seed(seed, config, self._document_cache, self.max_file_bytes)], [key])
+                added.extend(range(rows, rows + part.size))
+            rows += part.size
             doc_id = part.documents[0].document.id
             if doc_id in owners:
                 raise CorpusError(str(seed.path), None, f"document id {doc_id!r} is already used by {owners[doc_id]}")
@@ -246,7 +271,10 @@ class SnapshotBuilder:
             self._document_cache.prune(f.key for f in scan.files)
         columns = Columns.concat(parts)
         del parts
-        built = self._build_index(columns, tokenizer)
+        if previous is not None and columns.size and len(added) <= max(MERGE_AT_MOST, columns.size // 10):
+            built = self._merged_index(previous, columns, remap, added, tokenizer)
+        else:
+            built = self._build_index(columns, tokenizer)
         built["passages"] = columns.to_arrays()
         built["generation"] = {"signature": np.frombuffer(signature, dtype=np.uint8)}
         cache = self._index_cache()
@@ -263,20 +291,67 @@ class SnapshotBuilder:
                 scratch.close()  # type: ignore[union-attr]
         return columns, built
 
-    def _previous(self, signature: bytes) -> Columns | None:
+    def _merged_index(
+        self, previous: _Generation, columns: Columns, remap: np.ndarray, added: list[int], tokenizer: Tokenizer
+    ) -> dict[str, Any]:
+        """The previous generation's indexes with the changed documents merged in (`quotecore.merge`).
+
+        Only the added passages are segmented (and a passage that newly holds a term's first
+        occurrence, to find where): the token cache on disk is not read, and gains the new ones.
+        """
+        words_of: dict[int, list[str]] = {}
+        fresh: dict[bytes, tuple[str, str]] = {}
+
+        def words(row: int) -> list[str]:
+            if row not in words_of:
+                text = columns.string("text", row) or ""
+                found = [t.replace(SEP, "") for t in tokenizer.terms(text)]
+                words_of[row] = found
+                fresh[hashlib.blake2b(text.encode(), digest_size=16).digest()] = (
+                    SEP.join(found),
+                    tokenizer.gram_form(text),
+                )
+                self.tokenized += 1
+            return words_of[row]
+
+        def grams(row: int) -> list[str]:
+            return grams_of_form(tokenizer.gram_form(columns.string("text", row) or ""))
+
+        def analysed(tokens: Callable[[int], list[str]]) -> Callable[[int], tuple[list[str], np.ndarray]]:
+            def read(row: int) -> tuple[list[str], np.ndarray]:
+                found = tokens(row)
+                return found, np.arange(len(found))
+
+            return read
+
+        built: dict[str, Any] = {}
+        for name, tokens, index in (("words", words, previous.words), ("grams", grams, previous.grams)):
+            read = analysed(tokens)
+            built[name] = merge(index, remap, columns.size, {row: read(row) for row in added}, read).to_arrays()
+        built["sounds"] = Sounds.build(Index.from_arrays(built["words"]).terms()).to_arrays()
+        if fresh and self._disk_cache is not None:
+            self._disk_cache.append(fresh)
+        return built
+
+    def _previous(self, signature: bytes) -> _Generation | None:
         """The last generation of this configuration: this process's, or the one saved on disk.
 
         After a restart with a changed file, the saved generation is still the best start: its
         unchanged documents are copied from it instead of read back from the document cache.
         """
         if self._generation is not None:
-            return self._generation[1] if self._generation[0] == signature else None
+            return self._generation if self._generation.signature == signature else None
         saved = self._index_cache().latest()
-        if saved is None or "passages" not in saved or "generation" not in saved:
+        if saved is None or not {"passages", "generation", "words", "grams"} <= saved.keys():
             return None
         if saved["generation"]["signature"].tobytes() != signature:
             return None
-        return Columns.from_arrays(saved["passages"])
+        return _Generation(
+            signature,
+            Columns.from_arrays(saved["passages"]),
+            Index.from_arrays(saved["words"]),
+            Index.from_arrays(saved["grams"]),
+        )
 
     def _build_index(self, columns: Columns, tokenizer: Tokenizer) -> dict[str, Any]:
         """The word and gram indexes and the homophone table, built from every passage's tokens."""
