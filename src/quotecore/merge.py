@@ -109,17 +109,28 @@ def merge(
     alive = np.flatnonzero(df > 0)
     row_starts = np.cumsum(df) - df
     first_doc = merged_docs[row_starts[alive]].astype(np.int64)
-    old_first = np.asarray(old.first)
-    first_key = np.empty(alive.size, dtype=np.int64)
+    first_key = np.full(alive.size, -1, dtype=np.int64)
+    # A term first met in an added passage: the key recorded while counting it.
+    if first_in:
+        pairs = np.array(list(first_in), dtype=np.int64).reshape(-1, 2)
+        found = np.fromiter(first_in.values(), dtype=np.int64, count=len(first_in))
+        wanted = alive * size + first_doc
+        recorded = pairs[:, 0] * size + pairs[:, 1]
+        order_in = np.argsort(recorded)
+        at_in = np.minimum(np.searchsorted(recorded[order_in], wanted), recorded.size - 1)
+        hit = recorded[order_in][at_in] == wanted
+        first_key[hit] = found[order_in][at_in[hit]]
+    # A term whose first passage is still the same one (perhaps moved): its saved key.
+    old_rows = alive < len(terms)
+    same = np.zeros(alive.size, dtype=bool)
+    if docs.size:
+        same[old_rows] = remap64[docs[starts[alive[old_rows]]]] == first_doc[old_rows]
+    same &= first_key < 0
+    first_key[same] = np.asarray(old.first)[alive[same]]
+    # Otherwise the term's first passage was removed: read the passage that holds it first now.
     lookups: dict[int, list[int]] = {}
-    for i, (row, doc) in enumerate(zip(alive.tolist(), first_doc.tolist(), strict=True)):
-        key = first_in.get((row, doc))
-        if key is not None:
-            first_key[i] = key
-        elif row < len(terms) and remap64[int(docs[int(starts[row])])] == doc:
-            first_key[i] = old_first[row]  # the same passage, perhaps moved
-        else:
-            lookups.setdefault(doc, []).append(i)
+    for i in np.flatnonzero(first_key < 0).tolist():
+        lookups.setdefault(int(first_doc[i]), []).append(i)
     for doc, positions in lookups.items():
         tokens, keys = analyse(doc)
         where: dict[str, int] = {}
