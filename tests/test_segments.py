@@ -114,9 +114,9 @@ def _same_as_fresh(service: QuoteService, seeds: Path, config: Path, elsewhere: 
     fresh = QuoteService(seeds, config, elsewhere)
     fresh.load()
     a, b = service.snapshot, fresh.snapshot
-    for name in ("words", "grams"):
+    for name in ("words", "grams", "sounds"):
         mine, theirs = getattr(a, name).to_arrays(), getattr(b, name).to_arrays()
-        assert all(np.array_equal(mine[k], theirs[k]) for k in theirs), name
+        assert mine.keys() == theirs.keys() and all(np.array_equal(mine[k], theirs[k]) for k in theirs), name
     assert [(p.id, p.text, p.kind, p.speaker_id) for p in a.passages] == [
         (p.id, p.text, p.kind, p.speaker_id) for p in b.passages
     ]

@@ -59,6 +59,8 @@ class Snapshot:
     reader: QueryReader | None = None
     #: The passages as arrays (`passages` reads its Passage objects from these).
     columns: Columns | None = None
+    #: The homophone table the query reader asks (kept for the next reload to extend).
+    sounds: Sounds | None = None
 
     @property
     def empty(self) -> bool:
@@ -98,6 +100,7 @@ class _Generation:
     columns: Columns
     words: Index
     grams: Index
+    sounds: Sounds | None = None
 
 
 class SnapshotBuilder:
@@ -190,8 +193,8 @@ class SnapshotBuilder:
         else:
             columns, stored = self._new_generation(scan, keys, config, tokenizer, generation_key, signature)
         words, grams = Index.from_arrays(stored["words"]), Index.from_arrays(stored["grams"])
-        self._generation = _Generation(signature, columns, words, grams)
         sounds = Sounds.from_arrays(stored["sounds"], words.terms())
+        self._generation = _Generation(signature, columns, words, grams, sounds)
         speakers = {s.id: s for s in config.speakers}
         aliases: dict[str, str] = {}
         for speaker in config.speakers:
@@ -227,6 +230,7 @@ class SnapshotBuilder:
             layout=layout,
             reader=reader,
             columns=columns,
+            sounds=sounds,
         )
 
     def _new_generation(
@@ -325,10 +329,13 @@ class SnapshotBuilder:
             return read
 
         built: dict[str, Any] = {}
+        terms: list[str] = []
         for name, tokens, index in (("words", words, previous.words), ("grams", grams, previous.grams)):
             read = analysed(tokens)
-            built[name] = merge(index, remap, columns.size, {row: read(row) for row in added}, read).to_arrays()
-        built["sounds"] = Sounds.build(Index.from_arrays(built["words"]).terms()).to_arrays()
+            merged = merge(index, remap, columns.size, {row: read(row) for row in added}, read)
+            built[name] = merged.to_arrays()
+            terms = terms or merged.terms()
+        built["sounds"] = Sounds.build(terms, previous.sounds).to_arrays()
         if fresh and self._disk_cache is not None:
             self._disk_cache.append(fresh)
         return built
@@ -346,11 +353,13 @@ class SnapshotBuilder:
             return None
         if saved["generation"]["signature"].tobytes() != signature:
             return None
+        words = Index.from_arrays(saved["words"])
         return _Generation(
             signature,
             Columns.from_arrays(saved["passages"]),
-            Index.from_arrays(saved["words"]),
+            words,
             Index.from_arrays(saved["grams"]),
+            Sounds.from_arrays(saved["sounds"], words.terms()) if "sounds" in saved else None,
         )
 
     def _build_index(self, columns: Columns, tokenizer: Tokenizer) -> dict[str, Any]:
