@@ -236,10 +236,11 @@ def _verify(indexes: dict[str, dict[str, np.ndarray]], sums: dict[str, int]) -> 
 
 
 class IndexCache:
-    """The built word and gram indexes of one exact corpus, so an unchanged corpus starts from arrays.
+    """One corpus generation in one file: its passages (`quotecore.columns`), word and gram indexes.
 
-    The key is the passages' content (in order) and the tokenizer configuration: any change to a
-    passage, its order or the dictionary misses, and the index is built (and saved) again.
+    An unchanged corpus starts from this file alone: nothing is made per passage. The key names
+    every seed file's content and metadata, the configuration and the tokenizer (`SnapshotBuilder`):
+    any change misses, and the new generation is built from this one (`quotecore.merge`) and saved.
 
     The file is an uncompressed `.npz` (numpy's own format, never pickled objects) whose arrays are
     memory-mapped, not read: the posting lists of a 100k-passage corpus stay in the page cache,

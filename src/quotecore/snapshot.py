@@ -2,9 +2,15 @@
 
 A Snapshot is immutable: passages, their attribution, the word and gram indexes, the query
 reader and the ranking's arrays. `SnapshotBuilder` makes a new one from disk for every load and
-reload, and keeps what does not change between two builds (the tokenizer, cleaned documents and
-tokens by content, the saved index), so a reload costs what changed. It does no swapping and
-serves nothing: that is `QuoteService`.
+reload, and keeps what does not change between two builds, so a reload costs what changed:
+
+- a corpus generation (every passage as columns, both indexes) is one memory-mapped file named
+  by its seed files' keys: an unchanged corpus starts from it and makes nothing per passage;
+- a changed corpus copies the unchanged documents' columns from the previous generation, cleans
+  and segments only the changed files, and merges their postings into the previous indexes
+  (`quotecore.merge`): equal to a rebuild, at the cost of a few passes over flat arrays.
+
+It does no swapping and serves nothing: that is `QuoteService`.
 """
 
 from __future__ import annotations
