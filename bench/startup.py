@@ -11,9 +11,10 @@ Every figure is measured in a new process (`python -c`), as a restart or a reloa
   jieba's dictionary; peak RSS (VmHWM);
 - reload: CPU seconds of `QuoteService.reload()` after one document in the middle of the corpus
   gained a paragraph (then lost it again: two one-document reloads per repetition), this
-  process's and any worker process's;
+  process's and any worker process's, with nothing else running;
 - queries: a thread asks the query set over and over; p50 and p99 latency of the queries asked
-  while nothing else runs, and of those asked while a one-document reload runs in another thread.
+  in 3-second quiet stretches, and of those asked while a one-document reload runs in the main
+  thread (quiet stretches and reloads take turns, so both see the same machine load).
 """
 
 from __future__ import annotations
@@ -103,8 +104,17 @@ changed = sorted(Path({seeds!r}).glob("*.txt"))
 changed = changed[len(changed) // 2]
 original = changed.read_bytes()
 extra = "\\n奥特曼:我们正在扩大数据中心的规模,以满足全世界的计算需求。\\n".encode()
-reloads, during, quiet = [], [], []
-window = [False]
+for q in queries:
+    service.search(q)  # warm: the first asking of a word fills caches that a running bot has filled
+reloads = []
+for rep in range({reps}):  # the reload's own CPU, nothing else running
+    for content in (original + extra, original):
+        changed.write_bytes(content)
+        started = cpu()
+        service.reload()
+        reloads.append(cpu() - started)
+during, quiet = [], []
+window = [None]
 stop = threading.Event()
 def ask():
     while not stop.is_set():
@@ -113,23 +123,20 @@ def ask():
             inside = window[0]
             service.search(q)
             took = time.perf_counter() - began
-            (during if inside and window[0] else quiet if not inside and not window[0] else []).append(took)
-            if stop.is_set():
-                return
-for q in queries:
-    service.search(q)  # warm: the first asking of a word fills caches that a running bot has filled
+            if inside is not None and window[0] is inside:
+                inside.append(took)
 asker = threading.Thread(target=ask, daemon=True)
 asker.start()
-time.sleep(2.0)  # queries with nothing else running
-for rep in range({reps}):
+for rep in range({reps}):  # queries in a thread: a quiet stretch, then a reload, in turn
     for content in (original + extra, original):
+        window[0] = []
+        time.sleep(3.0)
+        quiet.extend(window[0])
         changed.write_bytes(content)
-        window[0] = True
-        started = cpu()
+        window[0] = []
         service.reload()
-        reloads.append(cpu() - started)
-        window[0] = False
-        time.sleep(0.5)
+        during.extend(window[0])
+window[0] = None
 stop.set()
 asker.join()
 changed.write_bytes(original)

@@ -136,7 +136,7 @@ def test_a_reload_after_one_document_changed_segments_only_that_document(
         extra.write("\n奥特曼:斑马和核聚变一样,都是我们没想到的话题。\n")
     report = service.reload()
     assert report.passages_after == first.passages_after + 1 and report.added == 1
-    assert 0 < report.tokenized < first.passages_after / 2, "only the changed document is segmented"
+    assert report.tokenized == 1, "only the new paragraph is segmented"
     assert service.search("斑马").quotes, "the new paragraph is found"
     _same_as_fresh(service, seeds, config, tmp_path / "fresh")
 
@@ -147,11 +147,13 @@ def test_a_restart_after_an_offline_change_starts_from_the_saved_generation(
     seeds, config = corpus_copy
     first = QuoteService(seeds, config, tmp_path / "cache").load()
     changed = sorted(seeds.glob("*.txt"))[0]  # the smaller article
-    changed.write_text(changed.read_text(encoding="utf-8").replace("能源", "核聚变能源", 1), encoding="utf-8")
+    with changed.open("a", encoding="utf-8") as extra:
+        extra.write("\n奥特曼:核聚变能源会很便宜。\n")
     (seeds / "zzz_new.txt").write_text("新访谈\n\n奥特曼:斑马是一个新词。\n", encoding="utf-8")
     restarted = QuoteService(seeds, config, tmp_path / "cache")
     report = restarted.load()
-    assert 0 < report.tokenized < first.passages_after / 2
+    assert report.tokenized == 2, "the new paragraph and the new file's, nothing else"
+    assert first.passages_after > 100
     _same_as_fresh(restarted, seeds, config, tmp_path / "fresh")
 
 
@@ -171,3 +173,21 @@ def test_passages_read_from_columns_are_the_loaded_ones(corpus_copy: tuple[Path,
     assert "nope" not in snap.by_id and snap.by_id.get(ids[0] + "x") is None
     assert list(snap.eligible) == [p.id for p in snap.passages if is_eligible(p)]
     assert restarted.stats() == built.stats()
+
+
+def test_a_paragraph_removed_and_one_rewritten_in_place(corpus_copy: tuple[Path, Path], tmp_path: Path) -> None:
+    seeds, config = corpus_copy
+    service = QuoteService(seeds, config, tmp_path / "cache")
+    service.load()
+    changed = sorted(seeds.glob("*.txt"))[0]
+    texts = [p.text for p in service.snapshot.passages if p.doc_id == service.snapshot.passages[0].doc_id]
+    lines = changed.read_text(encoding="utf-8").split("\n")
+    removed = next(i for i, line in enumerate(lines) if len(line) > 40 and line.endswith(texts[5][-20:]))
+    rewritten = next(i for i, line in enumerate(lines) if len(line) > 40 and line.endswith(texts[9][-20:]))
+    lines[rewritten] = lines[rewritten].replace(texts[9][-20:], "斑马也会用计算资源。")
+    del lines[removed]
+    changed.write_text("\n".join(lines), encoding="utf-8")
+    report = service.reload()
+    assert report.removed == 2 and report.added == 1 and report.tokenized >= 1
+    assert [q.text for q in service.search("斑马").quotes]
+    _same_as_fresh(service, seeds, config, tmp_path / "fresh")

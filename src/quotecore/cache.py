@@ -255,8 +255,11 @@ class IndexCache:
     def _path(self, key: str) -> Path:
         return self.directory / f"index-{INDEX_VERSION}-{key}.npz"
 
-    def load(self, key: str) -> dict[str, dict[str, np.ndarray]] | None:
-        """{"words": arrays, "grams": arrays}, mapped read-only, or None when absent or unreadable (logged)."""
+    def load(self, key: str, verify: bool = True) -> dict[str, dict[str, np.ndarray]] | None:
+        """{"words": arrays, "grams": arrays, ...}, mapped read-only, or None when absent or unreadable (logged).
+
+        `verify=False` skips the checksums: only for the file this process has just written.
+        """
         path = self._path(key)
         try:
             out: dict[str, dict[str, np.ndarray]] = {"words": {}, "grams": {}}
@@ -267,7 +270,8 @@ class IndexCache:
                     continue
                 which, _, field = name.partition("__")
                 out.setdefault(which, {})[field] = array
-            _verify(out, sums)
+            if verify:
+                _verify(out, sums)
             return out
         except FileNotFoundError:
             return None

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any, overload
 
 import numpy as np
@@ -45,9 +45,14 @@ class DocumentMeta:
     topics: tuple[str, ...]
     passages: int  # how many passages it has, in order: its rows are a contiguous range
     key: str = ""  # `ingest.key_digest` of the file it was loaded from: a reload reuses it while unchanged
+    #: The JSON it was read from, written back as is by the next generation (`dataclasses.asdict`
+    #: of a thousand documents and their drops was a third of a one-document reload).
+    raw: dict[str, Any] | None = field(default=None, compare=False, repr=False)
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON: a generation file holds numbers, bytes and this, never pickled objects."""
+        if self.raw is not None:
+            return self.raw
         return {
             "key": self.key,
             "document": asdict(self.document),
@@ -66,6 +71,7 @@ class DocumentMeta:
             tuple(data["topics"]),
             int(data["passages"]),
             str(data.get("key", "")),
+            data,
         )
 
 
@@ -123,9 +129,10 @@ class Columns:
         )
         return cls(arrays, documents, speakers)
 
-    def take(self, doc: int) -> Columns:
-        """The columns of one document (a reload keeps an unchanged document's rows as they are)."""
-        a, b = (int(x) for x in self.bounds[doc])
+    def take(self, doc: int, until: int | None = None) -> Columns:
+        """The columns of document `doc` (to `until`, exclusive): a reload keeps unchanged rows as they are."""
+        until = doc + 1 if until is None else until
+        a, b = int(self.bounds[doc][0]), int(self.bounds[until - 1][1])
         arrays: dict[str, np.ndarray] = {}
         for name in _STRINGS:
             at = self.arrays[f"{name}_at"]
@@ -138,8 +145,8 @@ class Columns:
         arrays["sent_at"] = sent_at[a : b + 1] - sent_at[a]
         for name in ("position", "line", "kind", "speaker", "doubtful", "quotable"):
             arrays[name] = self.arrays[name][a:b]
-        arrays["doc"] = np.zeros(b - a, dtype=np.int32)
-        return Columns(arrays, (self.documents[doc],), self.speakers)
+        arrays["doc"] = (self.arrays["doc"][a:b] - doc).astype(np.int32)
+        return Columns(arrays, self.documents[doc:until], self.speakers)
 
     @classmethod
     def concat(cls, parts: Sequence[Columns]) -> Columns:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,19 +76,20 @@ def listing(seeds_dir: Path) -> tuple[list[Path], list[Skipped]]:
     """
     if not seeds_dir.is_dir():
         raise CorpusError(str(seeds_dir), None, "seeds directory not found")
-    root = seeds_dir.resolve()
     files: list[Path] = []
     skipped: list[Skipped] = []
-    for path in sorted(seeds_dir.iterdir()):
+    # One directory read: each entry's type comes with it (no stat or realpath per file at 1,000 files).
+    with os.scandir(seeds_dir) as entries:
+        found = sorted((e for e in entries if e.name.endswith(SEED_SUFFIX)), key=lambda e: e.name)
+    for entry in found:
+        path = seeds_dir / entry.name
         if path.suffix != SEED_SUFFIX:
             continue
-        if path.is_symlink():
+        if entry.is_symlink():
             skipped.append(Skipped(path.name, "a symbolic link: only files inside the corpus folder are read"))
-        elif not path.is_file():
+        elif not entry.is_file(follow_symlinks=False):
             skipped.append(Skipped(path.name, "not a regular file"))
-        elif path.resolve().parent != root:
-            skipped.append(Skipped(path.name, "resolves outside the corpus folder"))
-        else:
+        else:  # neither a link nor anything but a file of the folder itself: its real path is inside
             files.append(path)
     for skip in skipped:
         log.warning("skipping %s in %s: %s", skip.name, seeds_dir, skip.reason)
@@ -293,10 +295,17 @@ class Scan:
 
 
 def scan_corpus(
-    seeds_dir: Path, max_file_bytes: int = MAX_FILE_BYTES, max_corpus_bytes: int = MAX_CORPUS_BYTES
+    seeds_dir: Path,
+    max_file_bytes: int = MAX_FILE_BYTES,
+    max_corpus_bytes: int = MAX_CORPUS_BYTES,
+    memo: dict[bytes, dict[str, SourceEntry]] | None = None,
 ) -> Scan:
-    """Read and hash every seed file (limits enforced), without cleaning any: a reload first asks what changed."""
-    sources = load_sources(seeds_dir / SOURCES_FILE)
+    """Read and hash every seed file (limits enforced), without cleaning any: a reload first asks what changed.
+
+    `memo` keeps sources.toml's entries by its content hash between scans: validating a thousand
+    entries was a tenth of a one-document reload.
+    """
+    sources = _sources(seeds_dir / SOURCES_FILE, memo)
     files, skipped = listing(seeds_dir)
     for name in sorted(set(sources) - {p.name for p in files}):
         log.warning("%s describes %s, which is not in %s", SOURCES_FILE, name, seeds_dir)
@@ -312,6 +321,20 @@ def scan_corpus(
         entry = sources.get(path.name)
         found.append(SeedFile(path, (path.name, hashlib.blake2b(raw, digest_size=16).digest(), repr(entry)), entry))
     return Scan(tuple(found), tuple(skipped))
+
+
+def _sources(path: Path, memo: dict[bytes, dict[str, SourceEntry]] | None) -> dict[str, SourceEntry]:
+    if memo is None:
+        return load_sources(path)
+    try:
+        digest = hashlib.blake2b(path.read_bytes(), digest_size=16).digest()
+    except OSError:
+        return load_sources(path)  # missing: nothing described; unreadable: its own error
+    if digest not in memo:
+        entries = load_sources(path)
+        memo.clear()
+        memo[digest] = entries
+    return memo[digest]
 
 
 def load_seed(seed: SeedFile, config: CoreConfig, disk: DocumentStore | None, max_file_bytes: int) -> LoadedDocument:

@@ -46,9 +46,10 @@ def merge(
     docs, tfs = arrays["docs"], arrays["tfs"]
     terms = table.terms()
     remap64 = np.asarray(remap, dtype=np.int64)
-    moved = remap64[docs] if docs.size else np.zeros(0, dtype=np.int64)
+    # int32 throughout: these are the passes over every posting (about 12M at 100k passages).
+    moved = remap64.astype(np.int32)[docs] if docs.size else np.zeros(0, dtype=np.int32)
     keep = moved >= 0
-    kept_docs = moved[keep].astype(np.int32)
+    kept_docs = moved[keep]
     kept_tfs = tfs[keep]
     del moved
     df_old = ends - starts
@@ -92,17 +93,15 @@ def merge(
     # Insert the added postings: documents stay ascending within each row.
     kept_starts = np.cumsum(kept_df) - kept_df
     kept_starts = np.concatenate((kept_starts, np.full(len(fresh), kept_docs.size, dtype=np.int64)))
-    kept_ends = np.concatenate((kept_starts[: len(terms)] + kept_df, np.full(len(fresh), kept_docs.size)))
-    at = np.empty(len(add_rows), dtype=np.int64)
-    for i, (row, doc) in enumerate(zip(add_rows, add_docs, strict=True)):
-        a, b = int(kept_starts[row]), int(kept_ends[row])
-        at[i] = a + int(np.searchsorted(kept_docs[a:b], doc))
+    at = _insertion_points(
+        kept_docs, kept_starts, kept_df, np.asarray(add_rows, dtype=np.int64), np.asarray(add_docs, dtype=np.int64)
+    )
     # Rows of new terms come after every kept posting, in the order they were numbered.
     order = np.lexsort((np.asarray(add_docs), np.asarray(add_rows), at))
     at = at[order]
     merged_docs = np.insert(kept_docs, at, np.asarray(add_docs, dtype=np.int32)[order])
     widest = np.result_type(kept_tfs.dtype, _smallest_uint(np.asarray(add_tfs or [0])).dtype)
-    merged_tfs = np.insert(kept_tfs.astype(widest), at, np.asarray(add_tfs, dtype=widest)[order])
+    merged_tfs = np.insert(kept_tfs.astype(widest, copy=False), at, np.asarray(add_tfs, dtype=widest)[order])
     del kept_docs, kept_tfs
 
     # Each surviving term's first occurrence: its first posting's document, and where in it.
@@ -160,6 +159,40 @@ def merge(
         doc_len,
         new_df,
         docs_out,
-        _smallest_uint(tfs_out) if tfs_out.size else tfs_out,
+        _narrowest(tfs_out),
         first_key[ranked],
     )
+
+
+def _insertion_points(
+    kept_docs: np.ndarray, kept_starts: np.ndarray, kept_df: np.ndarray, rows: np.ndarray, docs: np.ndarray
+) -> np.ndarray:
+    """Where each added (row, document) posting goes among the kept ones, documents ascending per row.
+
+    Added documents come in a few runs of consecutive rows (a changed file's passages), and no
+    kept document falls inside a run: within a row, every added document of a run goes after the
+    kept documents before the run's first. So one count per run and row does, over the flat arrays.
+    """
+    at = kept_starts[rows].copy()
+    old = rows < kept_df.size
+    if not old.any() or not kept_docs.size:
+        return at
+    nonempty = kept_df > 0
+    heads = np.flatnonzero(np.r_[True, np.diff(np.unique(docs)) > 1])
+    firsts = np.unique(docs)[heads]
+    for first in firsts.tolist():
+        below = np.zeros(kept_df.size, dtype=np.int64)
+        below[nonempty] = np.add.reduceat(kept_docs < first, kept_starts[: kept_df.size][nonempty], dtype=np.int64)
+        ends = np.searchsorted(firsts, first, side="right")
+        last = firsts[ends] if ends < firsts.size else np.iinfo(np.int64).max
+        mine = old & (docs >= first) & (docs < last)
+        at[mine] += below[rows[mine]]
+    return at
+
+
+def _narrowest(counts: np.ndarray) -> np.ndarray:
+    """Counts in the type a fresh build would give them (`_smallest_uint`), copied only if it differs."""
+    if not counts.size:
+        return counts.astype(np.uint8)
+    target = _smallest_uint(np.array([counts.max()])).dtype
+    return counts.astype(target, copy=False)

@@ -74,7 +74,8 @@ def _id_changes(before: Snapshot | None, after: Snapshot) -> tuple[int, int]:
         return len(new - old), len(old - new)
     width = max(old_keys.dtype.itemsize, new_keys.dtype.itemsize, 1)
     old_keys, new_keys = old_keys.astype(f"S{width}"), new_keys.astype(f"S{width}")
-    return int(np.setdiff1d(new_keys, old_keys).size), int(np.setdiff1d(old_keys, new_keys).size)
+    added = np.setdiff1d(new_keys, old_keys, assume_unique=True).size
+    return int(added), int(np.setdiff1d(old_keys, new_keys, assume_unique=True).size)
 
 
 def _tally(codes: np.ndarray, name: Callable[[int], str]) -> Counter[str]:

@@ -27,7 +27,7 @@ import numpy as np
 
 from quotecore.cache import TERMS_VERSION, DocumentCache, IndexCache, TermsCache
 from quotecore.columns import Columns, EligibleIds, PassageIds, Passages
-from quotecore.config import CoreConfig
+from quotecore.config import CoreConfig, SourceEntry
 from quotecore.errors import CorpusError
 from quotecore.index import B, Index, Tokens
 from quotecore.ingest import MAX_CORPUS_BYTES, MAX_FILE_BYTES, Scan, Skipped, key_digest, load_seed, scan_corpus
@@ -132,6 +132,7 @@ class SnapshotBuilder:
         #: The last generation built or loaded: a reload copies its unchanged documents and merges the rest in.
         self._generation: _Generation | None = None
         self._config_seen = ""
+        self._sources: dict[bytes, dict[str, SourceEntry]] = {}
         self._document_cache: DocumentCache | None = None
         #: Passages the last build had to segment (the rest came from the token cache).
         self.tokenized = 0
@@ -182,7 +183,9 @@ class SnapshotBuilder:
             )
         assert self._document_cache is not None
         scan = (
-            scan_corpus(self.seeds_dir, self.max_file_bytes, self.max_corpus_bytes) if self._has_seeds() else Scan(())
+            scan_corpus(self.seeds_dir, self.max_file_bytes, self.max_corpus_bytes, self._sources)
+            if self._has_seeds()
+            else Scan(())
         )
         self.tokenized = 0
         # The generation's name: every file's key and everything its passages and tokens depend on.
@@ -256,31 +259,50 @@ class SnapshotBuilder:
         previous = self._previous(signature)
         old = previous.columns if previous is not None else None
         slots = {d.key: i for i, d in enumerate(old.documents)} if old is not None else {}
+        by_name = {d.document.path: i for i, d in enumerate(old.documents)} if old is not None else {}
         parts: list[Columns] = []
         owners: dict[str, str] = {}
         remap = np.full(old.size if old is not None else 0, -1, dtype=np.int64)
         added: list[int] = []  # new rows whose passages the old index does not hold
         rows = last = 0
+        run: list[int] = []  # consecutive unchanged documents, copied as one part
+
+        def copy_run() -> None:
+            if run and old is not None:
+                parts.append(old.take(run[0], run[-1] + 1))
+                run.clear()
+
         for seed, key in zip(scan.files, keys, strict=True):
             slot = slots.get(key, -1)
             if old is not None and slot >= last:  # kept rows stay in order (a renamed file is new)
-                part = old.take(slot)
+                if run and slot != run[-1] + 1:
+                    copy_run()
+                run.append(slot)
                 a, b = (int(x) for x in old.bounds[slot])
                 remap[a:b] = np.arange(rows, rows + b - a)
                 last = slot + 1
+                meta = old.documents[slot]
             else:
+                copy_run()
                 part = Columns.of([load_seed(seed, config, self._document_cache, self.max_file_bytes)], [key])
-                added.extend(range(rows, rows + part.size))
-            rows += part.size
-            doc_id = part.documents[0].document.id
+                before = by_name.get(seed.path.name, -1)
+                if old is not None and before >= last:  # the same file, edited: keep its unchanged passages
+                    added.extend(_match_passages(old, before, part, rows, remap))
+                    last = before + 1
+                else:
+                    added.extend(range(rows, rows + part.size))
+                parts.append(part)
+                meta = part.documents[0]
+            rows += meta.passages
+            doc_id = meta.document.id
             if doc_id in owners:
                 raise CorpusError(str(seed.path), None, f"document id {doc_id!r} is already used by {owners[doc_id]}")
             owners[doc_id] = seed.path.name
-            parts.append(part)
+        copy_run()
         if self._document_cache is not None:
             self._document_cache.prune(f.key for f in scan.files)
         columns = Columns.concat(parts)
-        del parts
+        parts.clear()
         if previous is not None and columns.size and len(added) <= max(MERGE_AT_MOST, columns.size // 10):
             built = self._merged_index(previous, columns, remap, added, tokenizer)
         else:
@@ -293,7 +315,7 @@ class SnapshotBuilder:
             if cache.save(generation_key, built, scratch):  # type: ignore[arg-type]
                 # Serve from the saved file, as a restart would: mapped read-only, the postings
                 # and passages live in the page cache and a query brings in only what it reads.
-                loaded = cache.load(generation_key)
+                loaded = cache.load(generation_key, verify=False)  # just written: its sums were computed
                 if loaded is not None:
                     return Columns.from_arrays(loaded["passages"]), loaded
         finally:
@@ -418,6 +440,29 @@ class SnapshotBuilder:
 
     def _has_seeds(self) -> bool:
         return self.seeds_dir.is_dir() and any(self.seeds_dir.glob("*.txt"))
+
+
+def _match_passages(old: Columns, slot: int, part: Columns, first_row: int, remap: np.ndarray) -> list[int]:
+    """An edited file's passages: those whose text it still holds keep their postings (`remap`), in order.
+
+    Returns the new rows left over (new or changed text): only those are segmented and added.
+    """
+    a, b = (int(x) for x in old.bounds[slot])
+    waiting: dict[str, list[int]] = {}
+    for row in range(a, b):
+        waiting.setdefault(old.string("text", row) or "", []).append(row)
+    added: list[int] = []
+    last = a - 1
+    for i in range(part.size):
+        rows = waiting.get(part.string("text", i) or "", [])
+        while rows and rows[0] <= last:  # matched rows stay in order: an earlier one cannot be used
+            rows.pop(0)
+        if rows:
+            last = rows.pop(0)
+            remap[last] = first_row + i
+        else:
+            added.append(first_row + i)
+    return added
 
 
 def joined_form(words: tuple[str, ...] | list[str]) -> str:
