@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,7 +53,7 @@ class Snapshot:
     tokenizer: Tokenizer
     words: Index
     grams: Index
-    synonyms: dict[str, tuple[tuple[str, ...], ...]]
+    synonyms: Mapping[str, tuple[tuple[str, ...], ...]]
     drops: tuple[Drop, ...] = ()
     skipped: tuple[Skipped, ...] = ()
     topics: tuple[str, ...] = ()
@@ -210,7 +211,7 @@ class SnapshotBuilder:
             for alias in (speaker.id, speaker.name, speaker.name_en, *speaker.aliases):
                 if alias:
                     aliases[search_form(alias)] = speaker.id
-        synonyms = _synonym_table(tokenizer, config)
+        synonyms = _Synonyms(tokenizer, config)
         vocabulary = words.postings
         reader = QueryReader(
             tokenizer,
@@ -468,6 +469,40 @@ def _match_passages(old: Columns, slot: int, part: Columns, first_row: int, rema
 def joined_form(words: tuple[str, ...] | list[str]) -> str:
     """Words that stand side by side as one key: Latin words with a space, Chinese ones without."""
     return " ".join(words) if all(w.isascii() for w in words) else "".join(words)
+
+
+class _Synonyms(Mapping[str, tuple[tuple[str, ...], ...]]):
+    """`_synonym_table`, made on the first query that asks for it.
+
+    It segments every synonym with jieba: a start-up that needs no segmentation yet (the caches
+    are warm, jieba's dictionary read on demand) should not load the dictionary for it.
+    """
+
+    def __init__(self, tokenizer: Tokenizer, config: CoreConfig) -> None:
+        self._tokenizer, self._config = tokenizer, config
+        self._table: dict[str, tuple[tuple[str, ...], ...]] | None = None
+        self._lock = threading.Lock()
+
+    def _made(self) -> dict[str, tuple[tuple[str, ...], ...]]:
+        table = self._table
+        if table is None:
+            with self._lock:
+                if self._table is None:
+                    self._table = _synonym_table(self._tokenizer, self._config)
+                table = self._table
+        return table
+
+    def __getitem__(self, key: str) -> tuple[tuple[str, ...], ...]:
+        return self._made()[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._made()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._made())
+
+    def __len__(self) -> int:
+        return len(self._made())
 
 
 def _synonym_table(tokenizer: Tokenizer, config: CoreConfig) -> dict[str, tuple[tuple[str, ...], ...]]:
