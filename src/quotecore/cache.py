@@ -279,6 +279,10 @@ class IndexCache:
             log.warning("ignoring the cached index %s: %s", path, exc)
             return None
 
+    def has(self, key: str) -> bool:
+        """Whether the file of `key` is there (not whether it is sound: `load` checks that)."""
+        return self._path(key).is_file()
+
     def latest(self) -> dict[str, dict[str, np.ndarray]] | None:
         """Whatever generation this directory holds (the previous one, when the corpus changed), or None."""
         for path in sorted(self.directory.glob(f"index-{INDEX_VERSION}-*.npz")):

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from quotecore import worker
 from quotecore.cache import TERMS_VERSION, DocumentCache, IndexCache, TermsCache
 from quotecore.columns import Columns, EligibleIds, PassageIds, Passages
 from quotecore.config import CoreConfig, SourceEntry
@@ -198,6 +199,10 @@ class SnapshotBuilder:
         ).hexdigest()
         cache = self._index_cache()
         stored = cache.load(generation_key)
+        if stored is None or not {"sounds", "passages"} <= stored.keys():
+            # A reload in a serving process builds in a forked child (`quotecore.worker`), which
+            # leaves the interpreter lock to the queries; a first load builds here.
+            stored = self._built_by_worker(scan, keys, config, tokenizer, generation_key, signature)
         if stored is not None and {"sounds", "passages"} <= stored.keys():
             columns = Columns.from_arrays(stored["passages"])
         else:
@@ -323,6 +328,39 @@ class SnapshotBuilder:
             if scratch is not None:
                 scratch.close()  # type: ignore[union-attr]
         return columns, built
+
+    def _built_by_worker(
+        self,
+        scan: Scan,
+        keys: list[str],
+        config: CoreConfig,
+        tokenizer: Tokenizer,
+        generation_key: str,
+        signature: bytes,
+    ) -> dict[str, dict[str, np.ndarray]] | None:
+        """The new generation, built and saved by a forked child; None to build it here instead.
+
+        Only for a reload (a previous generation in memory, so the child has what it merges into);
+        a CorpusError in the child is raised here, as a build in this process would raise it.
+        """
+        if self._generation is None or not worker.available():
+            return None
+
+        def task() -> int:
+            self._new_generation(scan, keys, config, tokenizer, generation_key, signature)
+            if not self._index_cache().has(generation_key):
+                raise OSError("the new generation could not be saved")
+            return self.tokenized
+
+        try:
+            self.tokenized = int(worker.run(task, (CorpusError,)))
+        except worker.ChildError as exc:
+            raise CorpusError(exc.attrs.get("path", ""), exc.attrs.get("line"), exc.attrs.get("reason", "")) from None
+        except worker.WorkerFailed as exc:
+            log.warning("building the new corpus in this process: the build process failed: %s", exc)
+            return None
+        # The child just wrote it and computed its checksums: mapped without reading it all again.
+        return self._index_cache().load(generation_key, verify=False)
 
     def _merged_index(
         self, previous: _Generation, columns: Columns, remap: np.ndarray, added: list[int], tokenizer: Tokenizer
