@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import numpy as np
 import pytest
 
 from quotecore.daily import is_eligible
+from quotecore.errors import CorpusError
 from quotecore.index import Index
 from quotecore.merge import merge
 from quotecore.service import QuoteService
@@ -191,3 +193,21 @@ def test_a_paragraph_removed_and_one_rewritten_in_place(corpus_copy: tuple[Path,
     assert report.removed == 2 and report.added == 1 and report.tokenized >= 1
     assert [q.text for q in service.search("斑马").quotes]
     _same_as_fresh(service, seeds, config, tmp_path / "fresh")
+
+
+def test_a_reload_is_built_by_a_worker_and_its_errors_come_back(
+    corpus_copy: tuple[Path, Path], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    seeds, config = corpus_copy
+    service = QuoteService(seeds, config, tmp_path / "cache")
+    service.load()
+    before = service.search("能源").total
+    (seeds / "zzz_new.txt").write_text("新访谈\n\n奥特曼:我们会继续研究能源。\n", encoding="utf-8")
+    with caplog.at_level(logging.WARNING):
+        report = service.reload()
+    assert "in this process" not in caplog.text, "the worker built it"
+    assert report.tokenized == 1 and service.search("能源").total == before + 1
+    (seeds / "zzz_broken.txt").write_bytes("新访谈\n\n奥特曼:坏了".encode() + b"\xff\xfe")
+    with pytest.raises(CorpusError, match=r"zzz_broken\.txt:\d+: not valid UTF-8"):
+        service.reload()
+    assert service.search("能源").total == before + 1, "the working corpus keeps serving"

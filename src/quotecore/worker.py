@@ -25,6 +25,8 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
+#: The child's scheduling niceness, added to the parent's: a build must not slow the queries down.
+NICENESS = 10
 #: A child still silent after this long is taken as stuck (a lock another thread held at the fork).
 TIMEOUT_SECONDS = 900.0
 
@@ -52,6 +54,8 @@ def run(task: Callable[[], Any], errors: tuple[type[Exception], ...] = ()) -> An
         status = 0
         try:
             os.close(read_fd)
+            with contextlib.suppress(OSError):
+                os.nice(NICENESS)  # background work: the serving process keeps the cores it needs
             try:
                 message: dict[str, Any] = {"result": task()}
             except errors as exc:
