@@ -92,6 +92,8 @@ class Columns:
         self.documents = documents
         self.speakers = speakers
         self.size = int(arrays["kind"].size)
+        #: The id lookup saved with the generation, if it was (`PassageIds`).
+        self.ids: PassageIds | None = None
         counts = np.array([d.passages for d in documents], dtype=np.int64)
         ends = np.cumsum(counts)
         #: Each document's first row and one past its last.
@@ -182,15 +184,19 @@ class Columns:
         """The arrays, with the documents and speaker table as one JSON member (never pickled)."""
         meta = {"documents": [d.to_json() for d in self.documents], "speakers": list(self.speakers)}
         encoded = json.dumps(meta, ensure_ascii=False, separators=(",", ":")).encode()
-        return {**self.arrays, "meta": np.frombuffer(encoded, dtype=np.uint8)}
+        ids = PassageIds(self)  # sorted once, where the generation is built: a reload only maps it
+        return {**self.arrays, "meta": np.frombuffer(encoded, dtype=np.uint8), **ids.to_arrays()}
 
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray]) -> Columns:
         """Columns over saved (typically memory-mapped) arrays: nothing per passage is made."""
         meta = json.loads(arrays["meta"].tobytes().decode())
-        own = {k: v for k, v in arrays.items() if k != "meta"}
+        own = {k: v for k, v in arrays.items() if k not in ("meta", "id_sorted", "id_order")}
         documents = tuple(DocumentMeta.from_json(d) for d in meta["documents"])
-        return cls(own, documents, tuple(meta["speakers"]))
+        columns = cls(own, documents, tuple(meta["speakers"]))
+        if "id_sorted" in arrays:
+            columns.ids = PassageIds(columns, arrays["id_sorted"], arrays["id_order"])
+        return columns
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -273,8 +279,11 @@ class Passages(Sequence[Passage]):
 class PassageIds(Mapping[str, int]):
     """Passage id → row, by binary search in a sorted array of the ids (no dict of 100k strings)."""
 
-    def __init__(self, columns: Columns) -> None:
+    def __init__(self, columns: Columns, keys: np.ndarray | None = None, order: np.ndarray | None = None) -> None:
         self._columns = columns
+        if keys is not None and order is not None:
+            self.keys, self._order = keys, order
+            return
         at = np.asarray(columns.arrays["id_at"])
         lengths = np.diff(at)
         width = max(int(lengths.max()) if lengths.size else 1, 1)
@@ -285,6 +294,10 @@ class PassageIds(Mapping[str, int]):
         keys = matrix.view(f"S{width}").reshape(-1)
         self._order = np.argsort(keys, kind="stable")
         self.keys = keys[self._order]  # sorted: other generations' ids compare against these
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """The sorted ids and their rows, saved with the generation's columns."""
+        return {"id_sorted": self.keys, "id_order": self._order.astype(np.int32)}
 
     def _row(self, key: object) -> int | None:
         if not isinstance(key, str) or not key.isascii():

@@ -74,8 +74,8 @@ class Index:
         first: np.ndarray,
     ) -> None:
         self.size = size
-        #: Per term, where it first occurs in the first document holding it (a position, or for
-        #: grams a key of one): a reload merging documents in keeps terms in a fresh build's order.
+        #: Per term, its position in the first document holding it: a reload merging documents
+        #: in keeps terms in a fresh build's order (`quotecore.merge`).
         self.first = np.asarray(first, dtype=np.int64)
         params = bm25.Params(k1=bm25.DEFAULT.k1, b=B, epsilon=bm25.DEFAULT.epsilon)
         if doc_of.size == 0:

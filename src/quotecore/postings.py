@@ -168,9 +168,8 @@ class _Slice:
     runs: np.ndarray  # int64 how many of the slice's documents hold each of them
     docs: np.ndarray  # int32 documents, ascending within each term's run
     counts: np.ndarray  # smallest uint: the term's count in that document
-    #: For the terms this slice numbered first (in number order): the document of their first
-    #: occurrence and where in it (`Index.first`).
-    first_docs: np.ndarray
+    #: For the terms this slice numbered first (in number order): where each first occurs in
+    #: its first document (`Index.first`).
     first_keys: np.ndarray
 
 
@@ -181,9 +180,7 @@ def _run_starts(ordered: np.ndarray) -> np.ndarray:
     return np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
 
 
-def _group(
-    first: int, lengths: list[int], ids: np.ndarray, owner: np.ndarray, firsts: tuple[np.ndarray, np.ndarray]
-) -> _Slice:
+def _group(first: int, lengths: list[int], ids: np.ndarray, owner: np.ndarray, first_keys: np.ndarray) -> _Slice:
     """A slice's term numbers and their documents (offsets in the slice) as (term, document, count)."""
     width = len(lengths)
     ordered = np.sort(ids * width + owner)
@@ -193,23 +190,21 @@ def _group(
     begins = _run_starts(term)
     terms, runs = term[begins], np.diff(np.r_[begins, term.size])
     docs = (pairs % width + first).astype(np.int32)
-    return _Slice(first, lengths, terms, runs, docs, _smallest_uint(count), firsts[0] + first, firsts[1])
+    return _Slice(first, lengths, terms, runs, docs, _smallest_uint(count), first_keys)
 
 
-def _first_occurrences(
-    ids: np.ndarray, base: int, keys: np.ndarray, owner: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Terms numbered from `base` on: the slice document and the key of each one's first occurrence.
+def _first_occurrences(ids: np.ndarray, base: int, keys: np.ndarray, owner: np.ndarray) -> np.ndarray:
+    """Terms numbered from `base` on, in number order: each one's position in its first document.
 
-    `keys` order a slice's tokens within each document (a fresh number goes to the term whose key
-    comes first), so the smallest key of a new term is its first occurrence.
+    `keys` are the tokens' positions within their documents; the slice's first document holding
+    a new term, and the smallest position there, is where it first occurs.
     """
     new = np.flatnonzero(ids >= base)
     if not new.size:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        return np.zeros(0, dtype=np.int64)
     order = np.lexsort((keys[new], owner[new], ids[new]))
     picked = new[order][_run_starts(ids[new][order])]
-    return owner[picked].astype(np.int64), keys[picked].astype(np.int64)
+    return keys[picked].astype(np.int64)
 
 
 def _slices(documents: Sequence[Sequence[str]], vocab: dict[str, int]) -> Iterator[_Slice]:
@@ -225,8 +220,7 @@ def _slices(documents: Sequence[Sequence[str]], vocab: dict[str, int]) -> Iterat
         owner = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
         # A word's key is its position in its document.
         keys = np.arange(ids.size, dtype=np.int64) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-        firsts = _first_occurrences(ids, len(vocab) - len(fresh), keys, owner)
-        yield _group(first, lengths, ids, owner, firsts)
+        yield _group(first, lengths, ids, owner, _first_occurrences(ids, len(vocab) - len(fresh), keys, owner))
 
 
 def _count_pairs(

@@ -29,10 +29,19 @@ import numpy as np
 from quotecore import worker
 from quotecore.cache import TERMS_VERSION, DocumentCache, IndexCache, TermsCache
 from quotecore.columns import Columns, EligibleIds, PassageIds, Passages
-from quotecore.config import CoreConfig, SourceEntry
+from quotecore.config import CoreConfig
 from quotecore.errors import CorpusError
 from quotecore.index import B, Index, Tokens
-from quotecore.ingest import MAX_CORPUS_BYTES, MAX_FILE_BYTES, Scan, Skipped, key_digest, load_seed, scan_corpus
+from quotecore.ingest import (
+    MAX_CORPUS_BYTES,
+    MAX_FILE_BYTES,
+    Scan,
+    Skipped,
+    SourcesMemo,
+    key_digest,
+    load_seed,
+    scan_corpus,
+)
 from quotecore.merge import merge
 from quotecore.models import Document, Drop, Passage, Quote, Speaker
 from quotecore.query import QueryReader
@@ -134,7 +143,7 @@ class SnapshotBuilder:
         #: The last generation built or loaded: a reload copies its unchanged documents and merges the rest in.
         self._generation: _Generation | None = None
         self._config_seen = ""
-        self._sources: dict[bytes, dict[str, SourceEntry]] = {}
+        self._sources = SourcesMemo()
         self._document_cache: DocumentCache | None = None
         #: Passages the last build had to segment (the rest came from the token cache).
         self.tokenized = 0
@@ -239,7 +248,7 @@ class SnapshotBuilder:
             skipped=scan.skipped,
             topics=tuple(t for doc in columns.documents for t in doc.topics),
             seconds=time.perf_counter() - started,
-            by_id=PassageIds(columns),
+            by_id=columns.ids or PassageIds(columns),
             aliases=aliases,
             eligible=EligibleIds(columns),
             layout=layout,
