@@ -82,6 +82,23 @@ class TermsCache:
             return {}
         return entries
 
+    def append(self, entries: dict[bytes, Terms]) -> bool:
+        """Add entries at the end (a reload's few new passages), without rewriting the file.
+
+        A key written twice loads as its last line; the next full save writes each once.
+        """
+        try:
+            if not self.path.exists():
+                return self.save(entries)
+            with self.path.open("a", encoding="utf-8", newline="\n") as out:
+                for key, (terms, grams) in entries.items():
+                    if not any(bad in field for field in (terms, grams) for bad in ("\t", "\n")):
+                        out.write(f"{key.hex()}\t{terms}\t{grams}\n")
+        except OSError as exc:
+            log.warning("could not add to the token cache %s: %s", self.path, exc)
+            return False
+        return True
+
     def save(self, entries: dict[bytes, Terms]) -> bool:
         """Write atomically (a crash leaves the old file); False (logged) when it could not be written."""
         try:
@@ -188,7 +205,7 @@ class DocumentCache:
 
 
 #: Bump when the arrays an index saves change (names, types or meaning).
-INDEX_VERSION = "4"
+INDEX_VERSION = "5"
 #: The member holding each array's CRC-32: a cache file is only ever trusted whole.
 _CHECKSUMS = "checksums"
 
@@ -219,10 +236,11 @@ def _verify(indexes: dict[str, dict[str, np.ndarray]], sums: dict[str, int]) -> 
 
 
 class IndexCache:
-    """The built word and gram indexes of one exact corpus, so an unchanged corpus starts from arrays.
+    """One corpus generation in one file: its passages (`quotecore.columns`), word and gram indexes.
 
-    The key is the passages' content (in order) and the tokenizer configuration: any change to a
-    passage, its order or the dictionary misses, and the index is built (and saved) again.
+    An unchanged corpus starts from this file alone: nothing is made per passage. The key names
+    every seed file's content and metadata, the configuration and the tokenizer (`SnapshotBuilder`):
+    any change misses, and the new generation is built from this one (`quotecore.merge`) and saved.
 
     The file is an uncompressed `.npz` (numpy's own format, never pickled objects) whose arrays are
     memory-mapped, not read: the posting lists of a 100k-passage corpus stay in the page cache,
@@ -237,8 +255,11 @@ class IndexCache:
     def _path(self, key: str) -> Path:
         return self.directory / f"index-{INDEX_VERSION}-{key}.npz"
 
-    def load(self, key: str) -> dict[str, dict[str, np.ndarray]] | None:
-        """{"words": arrays, "grams": arrays}, mapped read-only, or None when absent or unreadable (logged)."""
+    def load(self, key: str, verify: bool = True) -> dict[str, dict[str, np.ndarray]] | None:
+        """{"words": arrays, "grams": arrays, ...}, mapped read-only, or None when absent or unreadable (logged).
+
+        `verify=False` skips the checksums: only for the file this process has just written.
+        """
         path = self._path(key)
         try:
             out: dict[str, dict[str, np.ndarray]] = {"words": {}, "grams": {}}
@@ -249,13 +270,24 @@ class IndexCache:
                     continue
                 which, _, field = name.partition("__")
                 out.setdefault(which, {})[field] = array
-            _verify(out, sums)
+            if verify:
+                _verify(out, sums)
             return out
         except FileNotFoundError:
             return None
         except (OSError, ValueError, KeyError, struct.error, zipfile.BadZipFile) as exc:
             log.warning("ignoring the cached index %s: %s", path, exc)
             return None
+
+    def has(self, key: str) -> bool:
+        """Whether the file of `key` is there (not whether it is sound: `load` checks that)."""
+        return self._path(key).is_file()
+
+    def latest(self) -> dict[str, dict[str, np.ndarray]] | None:
+        """Whatever generation this directory holds (the previous one, when the corpus changed), or None."""
+        for path in sorted(self.directory.glob(f"index-{INDEX_VERSION}-*.npz")):
+            return self.load(path.stem.split("-", 2)[2])
+        return None
 
     def save(self, key: str, indexes: dict[str, dict[str, np.ndarray]], scratch: ScratchArrays | None = None) -> bool:
         """Write atomically and keep only this corpus's latest index; False (logged) when it failed.

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 
 from quotecore import postings
-from quotecore.postings import _group, _run_starts, _Slice
+from quotecore.postings import _first_occurrences, _group, _run_starts, _Slice
 from quotecore.tokenize import SEP
 
 #: A bigram's key: this offset plus its two code points (21 bits each); a unigram's key is its code point.
@@ -85,4 +85,17 @@ def _gram_slices(forms: Sequence[str], numbering: _GramNumbering) -> Iterator[_S
         where = np.concatenate((run_start[uni] + uni, run_end[bi] + bi))
         owners = np.concatenate((owner[uni], owner[bi]))
         lengths = np.bincount(owners, minlength=width).tolist()
-        yield _group(first, lengths, numbering.number(keys, where), owners)
+        base = len(numbering)
+        ids = numbering.number(keys, where)
+        # Each gram's position in its document's `grams_of_form` list: the grams of the runs before
+        # its run, then its place among the run's unigrams or, after them, its bigrams.
+        begins = ~cut & np.r_[True, cut[:-1]]
+        run_of = np.cumsum(begins) - 1
+        heads = np.flatnonzero(begins)
+        sizes = run_end[heads] - heads
+        before = np.cumsum(2 * sizes - 1) - (2 * sizes - 1)
+        before -= (np.cumsum(lengths) - lengths)[owner[heads]]
+        at = np.concatenate((uni, bi))
+        run = run_of[at]
+        local = before[run] + at - heads[run] + np.r_[np.zeros(uni.size, np.int64), sizes[run_of[bi]]]
+        yield _group(first, lengths, ids, owners, _first_occurrences(ids, base, local, owners))

@@ -71,8 +71,12 @@ class Index:
         df: np.ndarray,
         doc_of: np.ndarray,
         counts: np.ndarray,
+        first: np.ndarray,
     ) -> None:
         self.size = size
+        #: Per term, its position in the first document holding it: a reload merging documents
+        #: in keeps terms in a fresh build's order (`quotecore.merge`).
+        self.first = np.asarray(first, dtype=np.int64)
         params = bm25.Params(k1=bm25.DEFAULT.k1, b=B, epsilon=bm25.DEFAULT.epsilon)
         if doc_of.size == 0:
             # BM25Okapi([]) divides by zero, and an all-empty corpus has avgdl 0: nothing can match.
@@ -93,6 +97,22 @@ class Index:
         idf = bm25.idf(df, size, params)
         self.postings = PostingTable(vocab, starts, ends, doc_of, counts, idf, self._norm, params)
 
+    @classmethod
+    def of_postings(
+        cls,
+        size: int,
+        vocab: dict[str, int],
+        doc_len: np.ndarray,
+        df: np.ndarray,
+        docs: np.ndarray,
+        tfs: np.ndarray,
+        first: np.ndarray,
+    ) -> Index:
+        """An index over postings already grouped by term (`quotecore.merge` makes them)."""
+        index = cls.__new__(cls)
+        index._fill(size, vocab, np.asarray(doc_len).tolist(), np.asarray(df, dtype=np.int64), docs, tfs, first)
+        return index
+
     def to_arrays(self) -> dict[str, np.ndarray]:
         """Everything the index holds, as plain arrays (numbers and UTF-8 bytes, never objects)."""
         return {
@@ -102,6 +122,7 @@ class Index:
             "norm": self._norm,
             "doc_len": self.doc_len,
             "params": np.array(self.params),
+            "first": self.first,
         }
 
     @classmethod
@@ -116,6 +137,7 @@ class Index:
         index.params = (k1, b, epsilon, avgdl)
         index.doc_len = arrays["doc_len"]
         index._norm = arrays["norm"]
+        index.first = arrays["first"]
         index.postings = PostingTable(
             dict(zip(terms, range(len(terms)), strict=True)),
             arrays["starts"],

@@ -168,6 +168,9 @@ class _Slice:
     runs: np.ndarray  # int64 how many of the slice's documents hold each of them
     docs: np.ndarray  # int32 documents, ascending within each term's run
     counts: np.ndarray  # smallest uint: the term's count in that document
+    #: For the terms this slice numbered first (in number order): where each first occurs in
+    #: its first document (`Index.first`).
+    first_keys: np.ndarray
 
 
 def _run_starts(ordered: np.ndarray) -> np.ndarray:
@@ -177,7 +180,7 @@ def _run_starts(ordered: np.ndarray) -> np.ndarray:
     return np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
 
 
-def _group(first: int, lengths: list[int], ids: np.ndarray, owner: np.ndarray) -> _Slice:
+def _group(first: int, lengths: list[int], ids: np.ndarray, owner: np.ndarray, first_keys: np.ndarray) -> _Slice:
     """A slice's term numbers and their documents (offsets in the slice) as (term, document, count)."""
     width = len(lengths)
     ordered = np.sort(ids * width + owner)
@@ -187,7 +190,21 @@ def _group(first: int, lengths: list[int], ids: np.ndarray, owner: np.ndarray) -
     begins = _run_starts(term)
     terms, runs = term[begins], np.diff(np.r_[begins, term.size])
     docs = (pairs % width + first).astype(np.int32)
-    return _Slice(first, lengths, terms, runs, docs, _smallest_uint(count))
+    return _Slice(first, lengths, terms, runs, docs, _smallest_uint(count), first_keys)
+
+
+def _first_occurrences(ids: np.ndarray, base: int, keys: np.ndarray, owner: np.ndarray) -> np.ndarray:
+    """Terms numbered from `base` on, in number order: each one's position in its first document.
+
+    `keys` are the tokens' positions within their documents; the slice's first document holding
+    a new term, and the smallest position there, is where it first occurs.
+    """
+    new = np.flatnonzero(ids >= base)
+    if not new.size:
+        return np.zeros(0, dtype=np.int64)
+    order = np.lexsort((keys[new], owner[new], ids[new]))
+    picked = new[order][_run_starts(ids[new][order])]
+    return keys[picked].astype(np.int64)
 
 
 def _slices(documents: Sequence[Sequence[str]], vocab: dict[str, int]) -> Iterator[_Slice]:
@@ -200,13 +217,16 @@ def _slices(documents: Sequence[Sequence[str]], vocab: dict[str, int]) -> Iterat
         vocab.update(zip(fresh, range(len(vocab), len(vocab) + len(fresh)), strict=True))
         ids = np.fromiter(map(vocab.__getitem__, chain.from_iterable(chunk)), np.int64, sum(lengths))
         del chunk
-        yield _group(first, lengths, ids, np.repeat(np.arange(len(lengths), dtype=np.int64), lengths))
+        owner = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
+        # A word's key is its position in its document.
+        keys = np.arange(ids.size, dtype=np.int64) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        yield _group(first, lengths, ids, owner, _first_occurrences(ids, len(vocab) - len(fresh), keys, owner))
 
 
 def _count_pairs(
     passes: Callable[[], Iterator[_Slice]], vocabulary: Callable[[], int], scratch: Scratch | None
-) -> tuple[list[int], np.ndarray, np.ndarray, np.ndarray]:
-    """Document lengths, document frequencies, and every (document, count) pair, from two passes.
+) -> tuple[list[int], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Document lengths, document frequencies, every (document, count) pair, and each term's first key.
 
     `passes()` reads the documents a slice at a time, numbering terms as they first occur (the
     order BM25Okapi fills its `nd` in); `vocabulary()` is how many terms are numbered so far. The
@@ -219,7 +239,9 @@ def _count_pairs(
     doc_len: list[int] = []
     df = np.zeros(0, dtype=np.int64)
     widest: np.dtype = np.dtype(np.uint8)
+    first_keys: list[np.ndarray] = []
     for piece in passes():
+        first_keys.append(piece.first_keys)
         doc_len.extend(piece.lengths)
         df = np.concatenate((df, np.zeros(vocabulary() - df.size, dtype=np.int64)))
         df[piece.terms] += piece.runs
@@ -236,4 +258,4 @@ def _count_pairs(
         if number % RELEASE_EVERY == 0:
             scratch.release()
     scratch.release()
-    return doc_len, df, doc_of, count_of
+    return doc_len, df, doc_of, count_of, np.concatenate(first_keys or [np.zeros(0, dtype=np.int64)])

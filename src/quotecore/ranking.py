@@ -28,9 +28,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from quotecore.daily import is_eligible
+from quotecore.columns import Columns
 from quotecore.index import Index
-from quotecore.models import KINDS, Passage
+from quotecore.models import KINDS
 from quotecore.query import INSIDE_WORD, PART, QueryPlan, QueryWord, Variant
 from quotecore.tokenize import INSIDE
 
@@ -87,55 +87,68 @@ class Layout:
     derived: dict[object, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
-    def of(cls, passages: tuple[Passage, ...], speaker_ids: tuple[str, ...]) -> Layout:
-        """Arrays for a snapshot's passages (one pass, at snapshot build)."""
-        code = {s: i for i, s in enumerate(speaker_ids)}
-        kind_code = {k: i for i, k in enumerate(KINDS)}
-        n = len(passages)
-        kind = np.fromiter((kind_code[p.kind] for p in passages), dtype=np.int8, count=n)
-        speaker = np.fromiter((code.get(p.speaker_id or "", -1) for p in passages), dtype=np.int16, count=n)
-        doubtful = np.fromiter((p.attribution == "doubtful" for p in passages), dtype=bool, count=n)
-        prior = np.fromiter((KIND_PRIOR[p.kind] for p in passages), dtype=np.float64, count=n)
-        quotable = np.fromiter((is_eligible(p) for p in passages), dtype=bool, count=n)
-        src: list[int] = []
-        dst: list[int] = []
-        steps: list[int] = []
-        shares: list[float] = []
-        leads: list[bool] = []
-        for i, p in enumerate(passages):
-            if p.kind in _INTRODUCES:
-                for step, j in enumerate(_followers(passages, i)):
-                    src.append(i)
-                    dst.append(j)
-                    steps.append(step)
-                    shares.append(CARRIES[p.kind])
-                    leads.append(p.kind == "lead-in")
+    def of(cls, columns: Columns, speaker_ids: tuple[str, ...]) -> Layout:
+        """Arrays for a snapshot's passages, read off its columns (no Passage object is made)."""
+        arrays = columns.arrays
+        table = {s: i for i, s in enumerate(speaker_ids)}
+        # The columns' own speaker table, renumbered to the snapshot's (-1 indexes the last entry: -1).
+        recode = np.array([table.get(s, -1) for s in columns.speakers] + [-1], dtype=np.int16)
+        kind = np.asarray(arrays["kind"], dtype=np.int8)
+        prior = np.array([KIND_PRIOR[k] for k in KINDS], dtype=np.float64)[kind]
+        src, dst, steps, lead = _followers(kind, np.asarray(arrays["doc"]), np.asarray(arrays["speaker"]))
+        shares = np.array([CARRIES.get(k, 0.0) for k in KINDS])[kind[src]]
         return cls(
             kind,
-            speaker,
-            doubtful,
+            recode[arrays["speaker"]],
+            np.asarray(arrays["doubtful"], dtype=bool),
             speaker_ids,
-            np.asarray(src, dtype=np.int32),
-            np.asarray(dst, dtype=np.int32),
-            np.asarray(shares) * CARRY_DECAY ** np.asarray(steps, dtype=np.float64),
-            np.asarray(leads, dtype=bool),
+            src,
+            dst,
+            shares * CARRY_DECAY ** steps.astype(np.float64),
+            lead,
             prior,
-            quotable,
+            np.asarray(arrays["quotable"], dtype=bool),
         )
 
 
-def _followers(passages: tuple[Passage, ...], i: int) -> list[int]:
-    """The passages a question or lead-in introduces: the quotable run right after it, same document."""
-    out: list[int] = []
-    first = passages[i]
-    for j in range(i + 1, min(len(passages), i + 1 + MAX_FOLLOWERS)):
-        p = passages[j]
-        if p.doc_id != first.doc_id or p.kind not in _QUOTABLE:
+def _followers(
+    kind: np.ndarray, doc: np.ndarray, speaker: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Who introduces whom: (introducer, follower, step down the run, from a lead-in), introducer-ordered.
+
+    A question or lead-in introduces the quotable run right after it in the same document, at
+    most MAX_FOLLOWERS passages; a lead-in's run also stops where the speaker changes from its
+    first item's. Walked one step at a time over every introducer at once, in numpy.
+    """
+    n = kind.size
+    codes = np.array([KINDS.index(k) for k in _INTRODUCES], dtype=np.int8)
+    quotable = np.isin(kind, np.array([KINDS.index(k) for k in _QUOTABLE], dtype=np.int8))
+    intro = np.flatnonzero(np.isin(kind, codes)).astype(np.int32)
+    is_lead = kind[intro] == _LEAD_IN
+    alive = np.ones(intro.size, dtype=bool)
+    first = np.zeros(intro.size, dtype=speaker.dtype)
+    found: list[tuple[np.ndarray, np.ndarray, int]] = []
+    for step in range(MAX_FOLLOWERS):
+        at = intro + 1 + step
+        alive &= at < n
+        safe = np.where(alive, at, 0)
+        alive &= (doc[safe] == doc[intro]) & quotable[safe]
+        if step == 0:
+            first = speaker[safe]
+        else:
+            alive &= ~is_lead | (speaker[safe] == first)
+        if not alive.any():
             break
-        if first.kind == "lead-in" and out and p.speaker_id != passages[out[0]].speaker_id:
-            break
-        out.append(j)
-    return out
+        found.append((intro[alive], at[alive].astype(np.int32), step))
+    if not found:
+        empty = np.zeros(0, dtype=np.int32)
+        return empty, empty, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool)
+    src = np.concatenate([f[0] for f in found])
+    dst = np.concatenate([f[1] for f in found])
+    steps = np.concatenate([np.full(f[0].size, f[2], dtype=np.int64) for f in found])
+    order = np.lexsort((steps, src))  # the order a walk passage by passage lists them
+    src, dst, steps = src[order], dst[order], steps[order]
+    return src, dst, steps, kind[src] == _LEAD_IN
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,12 +14,15 @@ import random as _random
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from quotecore import daily as daily_rotation
 from quotecore import paths
+from quotecore.columns import PassageIds
 from quotecore.errors import CorpusError, QueryError, UnknownSpeakerError
 from quotecore.excerpt import DEFAULT_MAX_CHARS, excerpt, highlight
 from quotecore.ingest import MAX_CORPUS_BYTES, MAX_FILE_BYTES
@@ -60,6 +63,35 @@ class ReloadReport:
             f"passages {self.passages_before} → {self.passages_after} "
             f"(+{self.added} −{self.removed}) in {self.seconds:.2f} s"
         )
+
+
+def _id_changes(before: Snapshot | None, after: Snapshot) -> tuple[int, int]:
+    """How many passage ids a reload added and removed (sorted id arrays compared, not 100k-string sets)."""
+    old_keys, new_keys = _sorted_ids(before), _sorted_ids(after)
+    if old_keys is None or new_keys is None:
+        old = set(before.by_id) if before else set()
+        new = set(after.by_id)
+        return len(new - old), len(old - new)
+    width = max(old_keys.dtype.itemsize, new_keys.dtype.itemsize, 1)
+    old_keys, new_keys = old_keys.astype(f"S{width}"), new_keys.astype(f"S{width}")
+    added = np.setdiff1d(new_keys, old_keys, assume_unique=True).size
+    return int(added), int(np.setdiff1d(old_keys, new_keys, assume_unique=True).size)
+
+
+def _tally(codes: np.ndarray, name: Callable[[int], str]) -> Counter[str]:
+    """Counts of a code array by name, in order of first appearance (how `most_common` lists ties)."""
+    values, first, counts = np.unique(codes, return_index=True, return_counts=True)
+    out: Counter[str] = Counter()
+    for at in np.argsort(first, kind="stable").tolist():
+        out[name(int(values[at]))] += int(counts[at])
+    return out
+
+
+def _sorted_ids(snapshot: Snapshot | None) -> np.ndarray | None:
+    if snapshot is None:
+        return np.zeros(0, dtype="S1")
+    ids = snapshot.by_id
+    return ids.keys if isinstance(ids, PassageIds) else None
 
 
 class QuoteService:
@@ -111,15 +143,14 @@ class QuoteService:
                 raise CorpusError(str(self.seeds_dir), None, "no seed files found; keeping the current corpus")
             self._snapshot = new
             seconds = time.perf_counter() - started
-            old_ids = set(before.by_id) if before else set()
-            new_ids = set(new.by_id)
+            added, removed = _id_changes(before, new)
             report = ReloadReport(
                 documents_before=len(before.documents) if before else 0,
                 documents_after=len(new.documents),
                 passages_before=len(before.passages) if before else 0,
                 passages_after=len(new.passages),
-                added=len(new_ids - old_ids),
-                removed=len(old_ids - new_ids),
+                added=added,
+                removed=removed,
                 seconds=seconds,
                 tokenized=self.builder.tokenized,
                 documents=tuple(d.title for d in new.documents.values()),
@@ -192,18 +223,21 @@ class QuoteService:
         """A random quotable passage (someone's own words), optionally from one speaker."""
         snap = self.snapshot
         who = self.resolve_speaker(speaker).id if speaker else None
-        pool = [snap.passages[snap.by_id[i]] for i in snap.eligible]
-        if who:
-            pool = [p for p in pool if p.speaker_id == who]
-        if not pool:
+        if snap.layout is None:
             return None
-        passage = (rng or _random).choice(pool)
+        # Rows, not Passage objects: only the one picked is made.
+        rows = np.flatnonzero(snap.layout.quotable)
+        if who:
+            rows = rows[snap.layout.speaker[rows] == snap.layout.speaker_ids.index(who)]
+        if not rows.size:
+            return None
+        passage = snap.passages[(rng or _random).choice(rows.tolist())]
         return snap.quote(passage, excerpt(passage)[0])
 
     def daily(self, date: dt.date, eligible: Sequence[str] | None = None) -> Quote | None:
         """The excerpt a post on `date` carries; `eligible` lets a persistent rotation pick among fewer."""
         snap = self.snapshot
-        pool = [i for i in (eligible if eligible is not None else snap.eligible) if i in snap.by_id]
+        pool = list(snap.eligible) if eligible is None else [i for i in eligible if i in snap.by_id]
         chosen = daily_rotation.pick(pool, date)
         if chosen is None:
             return None
@@ -224,13 +258,20 @@ class QuoteService:
         snap = self.snapshot
         return [snap.quote(p, p.text) for p in snap.passages]
 
+    def _speaker_display(self, code: int) -> str:
+        snap = self.snapshot
+        if code < 0 or snap.layout is None:
+            return "(narration, nobody)"
+        return snap.speakers[snap.layout.speaker_ids[code]].display
+
     def stats(self) -> CorpusStats:
         """Counts by speaker and kind, and what cleaning dropped."""
         snap = self.snapshot
-        by_speaker = Counter(
-            snap.speakers[p.speaker_id].display if p.speaker_id else "(narration, nobody)" for p in snap.passages
-        )
-        by_kind = Counter(p.kind for p in snap.passages)
+        by_speaker: Counter[str] = Counter()
+        by_kind: Counter[str] = Counter()
+        if snap.layout is not None:
+            by_speaker = _tally(snap.layout.speaker, self._speaker_display)
+            by_kind = _tally(snap.layout.kind, KINDS.__getitem__)
         return CorpusStats(
             documents=len(snap.documents),
             passages=len(snap.passages),

@@ -2,32 +2,53 @@
 
 A Snapshot is immutable: passages, their attribution, the word and gram indexes, the query
 reader and the ranking's arrays. `SnapshotBuilder` makes a new one from disk for every load and
-reload, and keeps what does not change between two builds (the tokenizer, cleaned documents and
-tokens by content, the saved index), so a reload costs what changed. It does no swapping and
-serves nothing: that is `QuoteService`.
+reload, and keeps what does not change between two builds, so a reload costs what changed:
+
+- a corpus generation (every passage as columns, both indexes) is one memory-mapped file named
+  by its seed files' keys: an unchanged corpus starts from it and makes nothing per passage;
+- a changed corpus copies the unchanged documents' columns from the previous generation, cleans
+  and segments only the changed files, and merges their postings into the previous indexes
+  (`quotecore.merge`): equal to a rebuild, at the cost of a few passes over flat arrays.
+
+It does no swapping and serves nothing: that is `QuoteService`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from quotecore import worker
 from quotecore.cache import TERMS_VERSION, DocumentCache, IndexCache, TermsCache
+from quotecore.columns import Columns, EligibleIds, PassageIds, Passages
 from quotecore.config import CoreConfig
 from quotecore.errors import CorpusError
 from quotecore.index import B, Index, Tokens
-from quotecore.ingest import MAX_CORPUS_BYTES, MAX_FILE_BYTES, LoadedCorpus, LoadedDocument, Skipped, load_corpus
+from quotecore.ingest import (
+    MAX_CORPUS_BYTES,
+    MAX_FILE_BYTES,
+    Scan,
+    Skipped,
+    SourcesMemo,
+    key_digest,
+    load_seed,
+    scan_corpus,
+)
+from quotecore.merge import merge
 from quotecore.models import Document, Drop, Passage, Quote, Speaker
 from quotecore.query import QueryReader
 from quotecore.ranking import Layout
 from quotecore.sounds import Sounds
 from quotecore.text import search_form
-from quotecore.tokenize import SEP, Tokenizer
+from quotecore.tokenize import SEP, Tokenizer, grams_of_form
 
 log = logging.getLogger(__name__)
 
@@ -37,21 +58,26 @@ class Snapshot:
     """An immutable corpus: passages, their attribution, and the indexes over them."""
 
     documents: dict[str, Document]
-    passages: tuple[Passage, ...]
+    passages: Sequence[Passage]
     speakers: dict[str, Speaker]
     tokenizer: Tokenizer
     words: Index
     grams: Index
-    synonyms: dict[str, tuple[tuple[str, ...], ...]]
+    synonyms: Mapping[str, tuple[tuple[str, ...], ...]]
     drops: tuple[Drop, ...] = ()
     skipped: tuple[Skipped, ...] = ()
     topics: tuple[str, ...] = ()
     seconds: float = 0.0
-    by_id: dict[str, int] = field(default_factory=dict)
+    #: Passage id → row (`columns.PassageIds`: a binary search, not a dict of every id).
+    by_id: Mapping[str, int] = field(default_factory=dict)
     aliases: dict[str, str] = field(default_factory=dict)
-    eligible: tuple[str, ...] = ()
+    eligible: Sequence[str] = ()
     layout: Layout | None = None
     reader: QueryReader | None = None
+    #: The passages as arrays (`passages` reads its Passage objects from these).
+    columns: Columns | None = None
+    #: The homophone table the query reader asks (kept for the next reload to extend).
+    sounds: Sounds | None = None
 
     @property
     def empty(self) -> bool:
@@ -78,6 +104,22 @@ class Snapshot:
         )
 
 
+#: A reload merges changed documents into the previous index up to this many passages (or a tenth
+#: of the corpus); beyond that a rebuild from the token cache is as cheap.
+MERGE_AT_MOST = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class _Generation:
+    """What a build keeps of the generation it made, for the next one to start from."""
+
+    signature: bytes
+    columns: Columns
+    words: Index
+    grams: Index
+    sounds: Sounds | None = None
+
+
 class SnapshotBuilder:
     """Builds snapshots of one corpus directory, reusing what is unchanged since the last build."""
 
@@ -98,8 +140,10 @@ class SnapshotBuilder:
         self._terms_cache: dict[bytes, tuple[str, str]] = {}
         self._disk_cache: TermsCache | None = None
         self._terms_loaded = False
-        self._documents: dict[tuple[str, bytes, str], LoadedDocument] = {}
+        #: The last generation built or loaded: a reload copies its unchanged documents and merges the rest in.
+        self._generation: _Generation | None = None
         self._config_seen = ""
+        self._sources = SourcesMemo()
         self._document_cache: DocumentCache | None = None
         #: Passages the last build had to segment (the rest came from the token cache).
         self.tokenized = 0
@@ -143,74 +187,45 @@ class SnapshotBuilder:
         tokenizer = self._tokenizer_for(config)
         seen = self._config_fingerprint()
         if seen != self._config_seen:  # cleaning and attribution depend on the config
-            self._documents = {}
+            self._generation = None
             self._config_seen = seen
             self._document_cache = DocumentCache(
                 self.cache_dir / "documents", f"{self.seeds_dir.resolve()}\n{self._config_seen}"
             )
-        corpus: LoadedCorpus = (
-            load_corpus(
-                self.seeds_dir,
-                config,
-                self._documents,
-                self._document_cache,
-                self.max_file_bytes,
-                self.max_corpus_bytes,
-            )
+        assert self._document_cache is not None
+        scan = (
+            scan_corpus(self.seeds_dir, self.max_file_bytes, self.max_corpus_bytes, self._sources)
             if self._has_seeds()
-            else LoadedCorpus(())
+            else Scan(())
         )
-        passages = tuple(corpus.passages)
         self.tokenized = 0
-        keys = [hashlib.blake2b(p.text.encode(), digest_size=16).digest() for p in passages]
-        index_key = hashlib.blake2b(
-            b"".join([TERMS_VERSION.encode(), f"b={B}".encode(), self._tokenizer_signature(), *keys]),
-            digest_size=16,
+        # The generation's name: every file's key and everything its passages and tokens depend on.
+        signature = f"{self._document_cache.directory.name}\n{TERMS_VERSION}\nb={B}\n".encode()
+        signature += self._tokenizer_signature()
+        keys = [key_digest(f.key) for f in scan.files]
+        generation_key = hashlib.blake2b(
+            b"\0".join([signature, *(k.encode() for k in keys)]), digest_size=16
         ).hexdigest()
-        stored = self._index_cache().load(index_key)
-        if stored is not None and "sounds" in stored:
-            words, grams = Index.from_arrays(stored["words"]), Index.from_arrays(stored["grams"])
-            sounds = Sounds.from_arrays(stored["sounds"], words.terms())
+        cache = self._index_cache()
+        stored = cache.load(generation_key)
+        if stored is None or not {"sounds", "passages"} <= stored.keys():
+            # A reload in a serving process builds in a forked child (`quotecore.worker`), which
+            # leaves the interpreter lock to the queries; a first load builds here.
+            stored = self._built_by_worker(scan, keys, config, tokenizer, generation_key, signature)
+        if stored is not None and {"sounds", "passages"} <= stored.keys():
+            columns = Columns.from_arrays(stored["passages"])
         else:
-            terms = [self._terms(tokenizer, p.text) for p in passages]
-            live = set(keys)
-            stale = set(self._terms_cache) - live
-            for key in stale:
-                del self._terms_cache[key]
-            on_disk = self._disk_cache is not None
-            if (self.tokenized or stale) and self._disk_cache is not None:
-                on_disk = self._disk_cache.save(self._terms_cache)
-            if on_disk:
-                # Every passage's tokens are on disk until the next changed build reads them again:
-                # between reloads the bot holds its index, not the tokens it was built from.
-                self._terms_cache, self._terms_loaded = {}, False
-            # One index at a time, each kept only as its arrays once built, the largest of them in
-            # scratch files: a build's peak is one index's counting, not every array at once.
-            cache = self._index_cache()
-            scratch = cache.scratch()
-            try:
-                joined = [t for t, _ in terms]
-                built = {"words": Index(Tokens(joined, SEP), scratch).to_arrays()}
-                joined = [g for _, g in terms]
-                del terms
-                built["grams"] = Index.of_grams(joined, scratch).to_arrays()
-                del joined
-                built["sounds"] = Sounds.build(Index.from_arrays(built["words"]).terms()).to_arrays()
-                if cache.save(index_key, built, scratch):
-                    # Serve from the saved file, as a restart would: mapped read-only, the postings
-                    # live in the page cache and a query brings in only its own terms'.
-                    built = cache.load(index_key) or built
-            finally:
-                scratch.close()
-            words, grams = Index.from_arrays(built["words"]), Index.from_arrays(built["grams"])
-            sounds = Sounds.from_arrays(built["sounds"], words.terms())
+            columns, stored = self._new_generation(scan, keys, config, tokenizer, generation_key, signature)
+        words, grams = Index.from_arrays(stored["words"]), Index.from_arrays(stored["grams"])
+        sounds = Sounds.from_arrays(stored["sounds"], words.terms())
+        self._generation = _Generation(signature, columns, words, grams, sounds)
         speakers = {s.id: s for s in config.speakers}
         aliases: dict[str, str] = {}
         for speaker in config.speakers:
             for alias in (speaker.id, speaker.name, speaker.name_en, *speaker.aliases):
                 if alias:
                     aliases[search_form(alias)] = speaker.id
-        synonyms = _synonym_table(tokenizer, config)
+        synonyms = _Synonyms(tokenizer, config)
         vocabulary = words.postings
         reader = QueryReader(
             tokenizer,
@@ -220,25 +235,238 @@ class SnapshotBuilder:
             lambda word: () if word in vocabulary else sounds.like(word),
             vocabulary.__contains__,
         )
-        layout = Layout.of(passages, tuple(speakers))
+        layout = Layout.of(columns, tuple(speakers))
         return Snapshot(
-            documents={d.document.id: d.document for d in corpus.documents},
-            passages=passages,
+            documents={d.document.id: d.document for d in columns.documents},
+            passages=Passages(columns),
             speakers=speakers,
             tokenizer=tokenizer,
             words=words,
             grams=grams,
             synonyms=synonyms,
-            drops=tuple(d for doc in corpus.documents for d in doc.drops),
-            skipped=corpus.skipped,
-            topics=tuple(t for doc in corpus.documents for t in doc.topics),
+            drops=tuple(d for doc in columns.documents for d in doc.drops),
+            skipped=scan.skipped,
+            topics=tuple(t for doc in columns.documents for t in doc.topics),
             seconds=time.perf_counter() - started,
-            by_id={p.id: i for i, p in enumerate(passages)},
+            by_id=columns.ids or PassageIds(columns),
             aliases=aliases,
-            eligible=tuple(passages[i].id for i in np.flatnonzero(layout.quotable).tolist()),
+            eligible=EligibleIds(columns),
             layout=layout,
             reader=reader,
+            columns=columns,
+            sounds=sounds,
         )
+
+    def _new_generation(
+        self,
+        scan: Scan,
+        keys: list[str],
+        config: CoreConfig,
+        tokenizer: Tokenizer,
+        generation_key: str,
+        signature: bytes,
+    ) -> tuple[Columns, dict[str, dict[str, np.ndarray]]]:
+        """Columns and indexes of a corpus that changed: unchanged documents' rows are copied, not reloaded.
+
+        Raises CorpusError (a broken or duplicate file) before anything is saved: the previous
+        generation stays on disk and in service.
+        """
+        previous = self._previous(signature)
+        old = previous.columns if previous is not None else None
+        slots = {d.key: i for i, d in enumerate(old.documents)} if old is not None else {}
+        by_name = {d.document.path: i for i, d in enumerate(old.documents)} if old is not None else {}
+        parts: list[Columns] = []
+        owners: dict[str, str] = {}
+        remap = np.full(old.size if old is not None else 0, -1, dtype=np.int64)
+        added: list[int] = []  # new rows whose passages the old index does not hold
+        rows = last = 0
+        run: list[int] = []  # consecutive unchanged documents, copied as one part
+
+        def copy_run() -> None:
+            if run and old is not None:
+                parts.append(old.take(run[0], run[-1] + 1))
+                run.clear()
+
+        for seed, key in zip(scan.files, keys, strict=True):
+            slot = slots.get(key, -1)
+            if old is not None and slot >= last:  # kept rows stay in order (a renamed file is new)
+                if run and slot != run[-1] + 1:
+                    copy_run()
+                run.append(slot)
+                a, b = (int(x) for x in old.bounds[slot])
+                remap[a:b] = np.arange(rows, rows + b - a)
+                last = slot + 1
+                meta = old.documents[slot]
+            else:
+                copy_run()
+                part = Columns.of([load_seed(seed, config, self._document_cache, self.max_file_bytes)], [key])
+                before = by_name.get(seed.path.name, -1)
+                if old is not None and before >= last:  # the same file, edited: keep its unchanged passages
+                    added.extend(_match_passages(old, before, part, rows, remap))
+                    last = before + 1
+                else:
+                    added.extend(range(rows, rows + part.size))
+                parts.append(part)
+                meta = part.documents[0]
+            rows += meta.passages
+            doc_id = meta.document.id
+            if doc_id in owners:
+                raise CorpusError(str(seed.path), None, f"document id {doc_id!r} is already used by {owners[doc_id]}")
+            owners[doc_id] = seed.path.name
+        copy_run()
+        if self._document_cache is not None:
+            self._document_cache.prune(f.key for f in scan.files)
+        columns = Columns.concat(parts)
+        parts.clear()
+        if previous is not None and columns.size and len(added) <= max(MERGE_AT_MOST, columns.size // 10):
+            built = self._merged_index(previous, columns, remap, added, tokenizer)
+        else:
+            built = self._build_index(columns, tokenizer)
+        built["passages"] = columns.to_arrays()
+        built["generation"] = {"signature": np.frombuffer(signature, dtype=np.uint8)}
+        cache = self._index_cache()
+        scratch = built.pop("_scratch", None)
+        try:
+            if cache.save(generation_key, built, scratch):  # type: ignore[arg-type]
+                # Serve from the saved file, as a restart would: mapped read-only, the postings
+                # and passages live in the page cache and a query brings in only what it reads.
+                loaded = cache.load(generation_key, verify=False)  # just written: its sums were computed
+                if loaded is not None:
+                    return Columns.from_arrays(loaded["passages"]), loaded
+        finally:
+            if scratch is not None:
+                scratch.close()  # type: ignore[union-attr]
+        return columns, built
+
+    def _built_by_worker(
+        self,
+        scan: Scan,
+        keys: list[str],
+        config: CoreConfig,
+        tokenizer: Tokenizer,
+        generation_key: str,
+        signature: bytes,
+    ) -> dict[str, dict[str, np.ndarray]] | None:
+        """The new generation, built and saved by a forked child; None to build it here instead.
+
+        Only for a reload (a previous generation in memory, so the child has what it merges into);
+        a CorpusError in the child is raised here, as a build in this process would raise it.
+        """
+        if self._generation is None or not worker.available():
+            return None
+
+        def task() -> int:
+            self._new_generation(scan, keys, config, tokenizer, generation_key, signature)
+            if not self._index_cache().has(generation_key):
+                raise OSError("the new generation could not be saved")
+            return self.tokenized
+
+        try:
+            self.tokenized = int(worker.run(task, (CorpusError,)))
+        except worker.ChildError as exc:
+            raise CorpusError(exc.attrs.get("path", ""), exc.attrs.get("line"), exc.attrs.get("reason", "")) from None
+        except worker.WorkerFailed as exc:
+            log.warning("building the new corpus in this process: the build process failed: %s", exc)
+            return None
+        # The child just wrote it and computed its checksums: mapped without reading it all again.
+        return self._index_cache().load(generation_key, verify=False)
+
+    def _merged_index(
+        self, previous: _Generation, columns: Columns, remap: np.ndarray, added: list[int], tokenizer: Tokenizer
+    ) -> dict[str, Any]:
+        """The previous generation's indexes with the changed documents merged in (`quotecore.merge`).
+
+        Only the added passages are segmented (and a passage that newly holds a term's first
+        occurrence, to find where): the token cache on disk is not read, and gains the new ones.
+        """
+        words_of: dict[int, list[str]] = {}
+        fresh: dict[bytes, tuple[str, str]] = {}
+
+        def words(row: int) -> list[str]:
+            if row not in words_of:
+                text = columns.string("text", row) or ""
+                found = [t.replace(SEP, "") for t in tokenizer.terms(text)]
+                words_of[row] = found
+                fresh[hashlib.blake2b(text.encode(), digest_size=16).digest()] = (
+                    SEP.join(found),
+                    tokenizer.gram_form(text),
+                )
+                self.tokenized += 1
+            return words_of[row]
+
+        def grams(row: int) -> list[str]:
+            return grams_of_form(tokenizer.gram_form(columns.string("text", row) or ""))
+
+        def analysed(tokens: Callable[[int], list[str]]) -> Callable[[int], tuple[list[str], np.ndarray]]:
+            def read(row: int) -> tuple[list[str], np.ndarray]:
+                found = tokens(row)
+                return found, np.arange(len(found))
+
+            return read
+
+        built: dict[str, Any] = {}
+        terms: list[str] = []
+        for name, tokens, index in (("words", words, previous.words), ("grams", grams, previous.grams)):
+            read = analysed(tokens)
+            merged = merge(index, remap, columns.size, {row: read(row) for row in added}, read)
+            built[name] = merged.to_arrays()
+            terms = terms or merged.terms()
+        built["sounds"] = Sounds.build(terms, previous.sounds).to_arrays()
+        if fresh and self._disk_cache is not None:
+            self._disk_cache.append(fresh)
+        return built
+
+    def _previous(self, signature: bytes) -> _Generation | None:
+        """The last generation of this configuration: this process's, or the one saved on disk.
+
+        After a restart with a changed file, the saved generation is still the best start: its
+        unchanged documents are copied from it instead of read back from the document cache.
+        """
+        if self._generation is not None:
+            return self._generation if self._generation.signature == signature else None
+        saved = self._index_cache().latest()
+        if saved is None or not {"passages", "generation", "words", "grams"} <= saved.keys():
+            return None
+        if saved["generation"]["signature"].tobytes() != signature:
+            return None
+        words = Index.from_arrays(saved["words"])
+        return _Generation(
+            signature,
+            Columns.from_arrays(saved["passages"]),
+            words,
+            Index.from_arrays(saved["grams"]),
+            Sounds.from_arrays(saved["sounds"], words.terms()) if "sounds" in saved else None,
+        )
+
+    def _build_index(self, columns: Columns, tokenizer: Tokenizer) -> dict[str, Any]:
+        """The word and gram indexes and the homophone table, built from every passage's tokens."""
+        texts = list(columns.texts())
+        keys = [hashlib.blake2b(t.encode(), digest_size=16).digest() for t in texts]
+        terms = [self._terms(tokenizer, t) for t in texts]
+        del texts
+        live = set(keys)
+        stale = set(self._terms_cache) - live
+        for key in stale:
+            del self._terms_cache[key]
+        on_disk = self._disk_cache is not None
+        if (self.tokenized or stale) and self._disk_cache is not None:
+            on_disk = self._disk_cache.save(self._terms_cache)
+        if on_disk:
+            # Every passage's tokens are on disk until the next changed build reads them again:
+            # between reloads the bot holds its index, not the tokens it was built from.
+            self._terms_cache, self._terms_loaded = {}, False
+        # One index at a time, each kept only as its arrays once built, the largest of them in
+        # scratch files: a build's peak is one index's counting, not every array at once.
+        scratch = self._index_cache().scratch()
+        joined = [t for t, _ in terms]
+        built: dict[str, Any] = {"words": Index(Tokens(joined, SEP), scratch).to_arrays()}
+        joined = [g for _, g in terms]
+        del terms
+        built["grams"] = Index.of_grams(joined, scratch).to_arrays()
+        del joined
+        built["sounds"] = Sounds.build(Index.from_arrays(built["words"]).terms()).to_arrays()
+        built["_scratch"] = scratch
+        return built
 
     def _tokenizer_signature(self) -> bytes:
         return (self._tokenizer[0] if self._tokenizer else "").encode()
@@ -262,9 +490,66 @@ class SnapshotBuilder:
         return self.seeds_dir.is_dir() and any(self.seeds_dir.glob("*.txt"))
 
 
+def _match_passages(old: Columns, slot: int, part: Columns, first_row: int, remap: np.ndarray) -> list[int]:
+    """An edited file's passages: those whose text it still holds keep their postings (`remap`), in order.
+
+    Returns the new rows left over (new or changed text): only those are segmented and added.
+    """
+    a, b = (int(x) for x in old.bounds[slot])
+    waiting: dict[str, list[int]] = {}
+    for row in range(a, b):
+        waiting.setdefault(old.string("text", row) or "", []).append(row)
+    added: list[int] = []
+    last = a - 1
+    for i in range(part.size):
+        rows = waiting.get(part.string("text", i) or "", [])
+        while rows and rows[0] <= last:  # matched rows stay in order: an earlier one cannot be used
+            rows.pop(0)
+        if rows:
+            last = rows.pop(0)
+            remap[last] = first_row + i
+        else:
+            added.append(first_row + i)
+    return added
+
+
 def joined_form(words: tuple[str, ...] | list[str]) -> str:
     """Words that stand side by side as one key: Latin words with a space, Chinese ones without."""
     return " ".join(words) if all(w.isascii() for w in words) else "".join(words)
+
+
+class _Synonyms(Mapping[str, tuple[tuple[str, ...], ...]]):
+    """`_synonym_table`, made on the first query that asks for it.
+
+    It segments every synonym with jieba: a start-up that needs no segmentation yet (the caches
+    are warm, jieba's dictionary read on demand) should not load the dictionary for it.
+    """
+
+    def __init__(self, tokenizer: Tokenizer, config: CoreConfig) -> None:
+        self._tokenizer, self._config = tokenizer, config
+        self._table: dict[str, tuple[tuple[str, ...], ...]] | None = None
+        self._lock = threading.Lock()
+
+    def _made(self) -> dict[str, tuple[tuple[str, ...], ...]]:
+        table = self._table
+        if table is None:
+            with self._lock:
+                if self._table is None:
+                    self._table = _synonym_table(self._tokenizer, self._config)
+                table = self._table
+        return table
+
+    def __getitem__(self, key: str) -> tuple[tuple[str, ...], ...]:
+        return self._made()[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._made()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._made())
+
+    def __len__(self) -> int:
+        return len(self._made())
 
 
 def _synonym_table(tokenizer: Tokenizer, config: CoreConfig) -> dict[str, tuple[tuple[str, ...], ...]]:

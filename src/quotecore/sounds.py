@@ -27,8 +27,10 @@ def _is_chinese(word: str) -> bool:
 class Sounds:
     """Toneless pinyin of the corpus's characters, and its words grouped by spelling."""
 
-    def __init__(self, readings: dict[str, str], words: Iterable[str] = ()) -> None:
+    def __init__(self, readings: dict[str, str], words: Iterable[str] = (), aligned: bool = False) -> None:
         self._readings = readings
+        #: Whether every character got its own reading (a reload may then read only new ones).
+        self.aligned = aligned
         # Words and the parts inside longer words (marked INSIDE in the index) alike.
         self._words = list(
             dict.fromkeys(w for w in (t.lstrip(INSIDE) for t in words) if 2 <= len(w) <= 6 and _is_chinese(w))
@@ -37,15 +39,26 @@ class Sounds:
         self._lock = threading.Lock()
 
     @classmethod
-    def build(cls, words: Iterable[str]) -> Sounds:
-        """Read every character of `words` (an index's terms) with pypinyin."""
-        from pypinyin import Style, lazy_pinyin
+    def build(cls, words: Iterable[str], known: Sounds | None = None) -> Sounds:
+        """Read every character of `words` (an index's terms) with pypinyin.
 
+        With `known` (the previous generation's table), only characters it never read are read:
+        a reload adds a few, and importing pypinyin alone costs 0.3 s. The table is the one a
+        full read gives, as long as pypinyin had a reading for every character both times (a
+        character without one shifts the readings after it in a full read: then read in full).
+        """
         kept = [w.lstrip(INSIDE) for w in words]
         kept = [w for w in kept if 2 <= len(w) <= 6 and _is_chinese(w)]
         chars = sorted({c for w in kept for c in w})
-        readings = dict(zip(chars, lazy_pinyin(chars, style=Style.NORMAL, errors="ignore"), strict=False))
-        return cls(readings, kept)
+        if known is not None and known.aligned:
+            missing = [c for c in chars if c not in known._readings]
+            read = _read(missing) if missing else []
+            if len(read) == len(missing):
+                fresh = dict(zip(missing, read, strict=True))
+                readings = {c: fresh[c] if c in fresh else known._readings[c] for c in chars}
+                return cls(readings, kept, aligned=True)
+        read = _read(chars)
+        return cls(dict(zip(chars, read, strict=False)), kept, aligned=len(read) == len(chars))
 
     def spell(self, word: str) -> str | None:
         """The word's toneless pinyin, or None when a character was never read."""
@@ -80,11 +93,22 @@ class Sounds:
     def to_arrays(self) -> dict[str, np.ndarray]:
         """The readings as UTF-8 bytes ("字 pinyin" lines), saved beside the index."""
         text = "\n".join(f"{c} {r}" for c, r in self._readings.items())
-        return {"readings": np.frombuffer(text.encode(), dtype=np.uint8)}
+        return {
+            "readings": np.frombuffer(text.encode(), dtype=np.uint8),
+            "aligned": np.array([self.aligned], dtype=bool),
+        }
 
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray], words: Iterable[str]) -> Sounds:
         """The table `to_arrays` saved, for a corpus whose terms are `words`."""
         raw = arrays["readings"].tobytes().decode() if "readings" in arrays else ""
         readings = dict(line.split(" ", 1) for line in raw.split("\n") if " " in line)
-        return cls(readings, words)
+        aligned = bool(arrays["aligned"][0]) if "aligned" in arrays else False
+        return cls(readings, words, aligned)
+
+
+def _read(chars: list[str]) -> list[str]:
+    """Toneless pinyin of each character (pypinyin imported only here: it is slow to import)."""
+    from pypinyin import Style, lazy_pinyin
+
+    return lazy_pinyin(chars, style=Style.NORMAL, errors="ignore")
