@@ -14,16 +14,15 @@ import logging
 import os
 import re
 import threading
-import warnings
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from quotecore.config import DictEntry
 from quotecore.text import search_form
 
 if TYPE_CHECKING:
-    import jieba
+    from quotecore.config import DictEntry
+    from quotecore.segment import Segmenter
 
 log = logging.getLogger(__name__)
 
@@ -49,28 +48,6 @@ def default_cache_dir() -> Path:
     return Path(base) / "quotebot"
 
 
-_JIEBA_LOCK = threading.Lock()
-
-
-def _new_jieba(cache_dir: Path | None) -> jieba.Tokenizer:
-    """A private jieba tokenizer: the module-level one logs to stderr and is shared process-wide."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # jieba 0.42.1 imports the deprecated pkg_resources
-        import jieba
-
-    jieba.setLogLevel(logging.WARNING)
-    tokenizer = jieba.Tokenizer()
-    if cache_dir is not None:
-        try:
-            cache_dir.mkdir(parents=True, exist_ok=True)
-            tokenizer.tmp_dir = str(cache_dir)
-        except OSError as exc:  # read-only home: jieba falls back to rebuilding, slower but fine
-            log.warning("cannot use cache directory %s: %s", cache_dir, exc)
-    with _JIEBA_LOCK:
-        tokenizer.initialize()
-    return tokenizer
-
-
 class Tokenizer:
     """Search terms for any text; one instance per (user dictionary, stopwords) configuration."""
 
@@ -80,14 +57,18 @@ class Tokenizer:
         stopwords: Iterable[str] = (),
         cache_dir: Path | None = None,
     ) -> None:
-        self._jieba = _new_jieba(cache_dir)
+        self._cache_dir = cache_dir
+        self._segmenter: Segmenter | None = None
+        self._lock = threading.Lock()
         phrases: list[str] = []
+        #: Words for the segmenter, added in order when it is first needed (order matters to jieba).
+        self._words: list[tuple[str, int | None]] = []
         for entry in userdict:
             word = search_form(entry.word)
             if " " in word:
                 phrases.append(word)
             elif _RUNS.fullmatch(word) and not word.isascii():
-                self._jieba.add_word(word, entry.freq, entry.tag)
+                self._words.append((word, entry.freq))
         self._stopwords = frozenset(search_form(w) for w in stopwords)
         self._phrases = (
             re.compile(
@@ -96,6 +77,27 @@ class Tokenizer:
             if phrases
             else None
         )
+
+    @property
+    def segmenter(self) -> Segmenter:
+        """The Chinese word segmenter, made on first need: a start that only reads its index never pays for it.
+
+        The dictionary behind it is read a slice at a time (`quotecore.dictionary`), so even a cold
+        query costs a few slices, not jieba's whole dictionary.
+        """
+        segmenter = self._segmenter
+        if segmenter is None:
+            with self._lock:
+                if self._segmenter is None:
+                    from quotecore import dictionary
+                    from quotecore.segment import Segmenter
+
+                    made = Segmenter(dictionary.load(self._cache_dir))
+                    for word, freq in self._words:
+                        made.add_word(word, freq)
+                    self._segmenter = made
+                segmenter = self._segmenter
+        return segmenter
 
     def terms(self, text: str) -> list[str]:
         """Word-level search terms of `text`, in order (duplicates kept: they are term frequency).
@@ -128,7 +130,7 @@ class Tokenizer:
             if run[0].isascii():
                 self._latin(run, out)
             else:
-                out.extend((w, self._parts(w)) for w in self._jieba.cut(run, HMM=True) if w not in self._stopwords)
+                out.extend((w, self._parts(w)) for w in self.segmenter.cut(run) if w not in self._stopwords)
         if self._phrases is not None:
             out.extend((" ".join(m.group(1).split()), ()) for m in self._phrases.finditer(form))
         return out
@@ -136,7 +138,7 @@ class Tokenizer:
     def _parts(self, word: str) -> tuple[str, ...]:
         if len(word) < 3:
             return ()
-        freq = self._jieba.FREQ
+        freq = self.segmenter.dictionary
         found = [
             word[i : i + n]
             for n in (2, 3)

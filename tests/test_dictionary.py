@@ -1,0 +1,124 @@
+"""Our segmenter over the compact dictionary cuts every text exactly as jieba does.
+
+The reference is a plain jieba.Tokenizer with the same user dictionary added in the same order;
+the texts are everything the tests know: every passage of the bundled corpus, every line of the
+seeds and of the third article, every cell of every TSV under tests/ (queries included).
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from pathlib import Path
+
+import pytest
+
+from quotecore import dictionary
+from quotecore.config import load_userdict
+from quotecore.segment import Segmenter
+from quotecore.text import search_form
+from quotecore.tokenize import Tokenizer
+
+ROOT = Path(__file__).resolve().parent.parent
+_CHINESE_WORD = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+")
+#: Words a user dictionary might add without a frequency (jieba then suggests one) or with 0
+#: (jieba then always splits them): the two paths of `add_word` the bundled config does not use.
+_EXTRA = (("计算资源池", None), ("资源池", 0), ("深度求索", None), ("莱特卡普说", 5))
+
+
+def _user_words() -> list[tuple[str, int | None]]:
+    """The bundled user dictionary as the tokenizer hands it to the segmenter."""
+    words = []
+    for entry in load_userdict(ROOT / "config" / "userdict.txt"):
+        word = search_form(entry.word)
+        if _CHINESE_WORD.fullmatch(word):
+            words.append((word, entry.freq))
+    return [*words, *_EXTRA]
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory: pytest.TempPathFactory):
+    """(ours, jieba's) with the same words added in the same order."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import jieba
+    jieba.setLogLevel(60)
+    reference = jieba.Tokenizer()
+    reference.tmp_dir = str(tmp_path_factory.mktemp("jieba"))
+    reference.initialize()
+    ours = Segmenter(dictionary.load(tmp_path_factory.mktemp("compact")))
+    for word, freq in _user_words():
+        reference.add_word(word, freq)
+        ours.add_word(word, freq)
+    return ours, reference
+
+
+def _texts(service) -> list[str]:
+    texts = [p.text for p in service.snapshot.passages]
+    for path in [*sorted((ROOT / "seeds").glob("*.txt")), *sorted((ROOT / "tests" / "articles").glob("*.txt"))]:
+        texts += path.read_text(encoding="utf-8").splitlines()
+    for path in [*sorted((ROOT / "tests").glob("*.tsv")), *sorted((ROOT / "tests" / "articles").glob("*.tsv"))]:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            texts += line.split("\t")
+    texts += ["计算资源池很大", "资源池", "深度求索的模型", "莱特卡普说过", "㐀㐁乾隆鿿龥", "GPT-5 和 gpt-5 ，scaling law 100%"]
+    return [t for t in dict.fromkeys(texts) if t]
+
+
+def test_every_known_text_is_cut_exactly_as_jieba_cuts_it(pair, service) -> None:
+    ours, reference = pair
+    texts = _texts(service)
+    assert len(texts) > 700  # distinct texts; each is cut as written and in its search form
+    different = []
+    for text in texts:
+        for form in (search_form(text), text):  # the search form is what we cut; raw text is harder
+            if ours.cut(form) != list(reference.cut(form, HMM=True)):
+                different.append(form)
+            if ours.cut(form, hmm=False) != list(reference.cut(form, HMM=False)):
+                different.append(form)
+    assert different == []
+
+
+def test_the_dictionary_holds_jieba_frequencies_for_every_word_part(pair, service) -> None:
+    """`Tokenizer._parts` asks the dictionary about every 2- and 3-character piece of a word."""
+    ours, reference = pair
+    assert ours.dictionary.total == reference.total
+    pieces = {
+        word[i : i + n]
+        for text in _texts(service)
+        for word in ours.cut(search_form(text))
+        for n in (2, 3)
+        for i in range(len(word) - n + 1)
+    }
+    assert len(pieces) > 1000
+    assert [p for p in pieces if ours.dictionary.get(p) != reference.FREQ.get(p)] == []
+
+
+def test_a_word_added_with_frequency_zero_is_always_split(pair) -> None:
+    ours, _ = pair
+    assert "资源池" not in ours.cut("资源池")
+    assert "计算资源池" in ours.cut("我们的计算资源池")
+
+
+def test_a_cold_query_reads_a_few_slices_of_the_dictionary(tmp_path: Path) -> None:
+    Tokenizer((), (), tmp_path).terms("预热")  # builds the file once
+    tokenizer = Tokenizer((), (), tmp_path)
+    assert tokenizer.terms("计算资源") == ["计算资源", "~计算", "~资源"]
+    # The slices of 计, 算, 资 and 源 (the pieces `_parts` checks start with them): 4 of ~12k.
+    assert tokenizer.segmenter.dictionary.loaded == 4
+
+
+def test_a_damaged_dictionary_file_is_rebuilt(tmp_path: Path, pair) -> None:
+    _, reference = pair
+    dictionary.load(tmp_path)
+    (path,) = tmp_path.glob("dictionary-*.bin")
+    path.write_bytes(path.read_bytes()[:5000])  # truncated mid-write by a crash, say
+    rebuilt = Segmenter(dictionary.load(tmp_path))
+    assert rebuilt.cut("我们坚信计算资源很重要") == list(reference.cut("我们坚信计算资源很重要"))
+    assert path.stat().st_size > 5000
+
+
+def test_without_a_writable_cache_the_dictionary_is_built_in_memory(tmp_path: Path) -> None:
+    blocked = tmp_path / "file"
+    blocked.write_text("not a directory")
+    segmenter = Segmenter(dictionary.load(blocked / "cache"))
+    assert segmenter.cut("我们坚信计算资源很重要") == ["我们", "坚信", "计算资源", "很", "重要"]
