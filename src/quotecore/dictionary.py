@@ -25,6 +25,7 @@ import struct
 import tempfile
 import threading
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from hashlib import blake2b
 from pathlib import Path
@@ -71,14 +72,21 @@ class PrefixDictionary:
         total: int,
         shards: dict[str, dict[str, int]],
         data: mmap.mmap | None = None,
-        spans: dict[str, tuple[int, int]] | None = None,
+        chars: str = "",
+        offsets: Sequence[int] = (),
+        base: int = 0,
         hmm: tuple[int, int] = (0, 0),
         tables: HmmTables | None = None,
     ) -> None:
         self.total = total
         self._shards = shards
         self._data = data
-        self._spans = spans or {}
+        #: The first characters that have a slice, sorted, and where each slice starts after `base`
+        #: in `data` (one more offset: where the last ends). Searched per slice read, never turned
+        #: into a dict: that would cost more than the few slices a query reads.
+        self._chars = chars
+        self._offsets = offsets
+        self._base = base
         self._hmm_span = hmm
         self._hmm = tables
         self._lock = threading.Lock()
@@ -125,8 +133,11 @@ class PrefixDictionary:
         with self._lock:
             found = self._shards.get(char)
             if found is None:
-                span = self._spans.get(char)
-                found = marshal.loads(self._data[span[0] : span[1]]) if span and self._data is not None else {}
+                found = {}  # no word starts with `char` (yet: `add` may put one here)
+                at = self._chars.find(char) if self._data is not None else -1
+                if at >= 0 and self._data is not None:
+                    start, end = self._base + self._offsets[at], self._base + self._offsets[at + 1]
+                    found = marshal.loads(self._data[start:end])
                 self._shards[char] = found
             return found
 
@@ -193,13 +204,12 @@ def _open(path: Path, key: str) -> PrefixDictionary | None:
         if header.get("key") != key or len(offsets) != len(chars) + 1:
             return None
         base = start + length
-        spans = {c: (base + offsets[i], base + offsets[i + 1]) for i, c in enumerate(chars)}
         hmm = (base + header["hmm"][0], base + header["hmm"][1])
         if hmm[1] != len(data):  # a truncated file
             return None
     except (ValueError, EOFError, TypeError, KeyError, struct.error):
         return None
-    return PrefixDictionary(header["total"], {}, data, spans, hmm)
+    return PrefixDictionary(header["total"], {}, data, chars, offsets, base, hmm)
 
 
 def load(cache_dir: Path | None, source: Path | None = None) -> PrefixDictionary:
@@ -221,6 +231,9 @@ def load(cache_dir: Path | None, source: Path | None = None) -> PrefixDictionary
     if path is not None:
         try:
             _write(path, key, freq, total, tables)
+            for stale in cache_dir.glob("dictionary-*.bin"):  # type: ignore[union-attr]
+                if stale != path:  # another jieba dictionary or an older layout: never read again
+                    stale.unlink(missing_ok=True)
             found = _open(path, key)
             if found is not None:
                 return found
