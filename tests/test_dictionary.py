@@ -7,6 +7,7 @@ seeds and of the third article, every cell of every TSV under tests/ (queries in
 
 from __future__ import annotations
 
+import pickle
 import re
 import warnings
 from pathlib import Path
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from quotecore import dictionary
-from quotecore.config import load_userdict
+from quotecore.config import DictEntry, load_userdict
 from quotecore.segment import Segmenter
 from quotecore.text import search_form
 from quotecore.tokenize import Tokenizer
@@ -124,3 +125,13 @@ def test_without_a_writable_cache_the_dictionary_is_built_in_memory(tmp_path: Pa
     blocked.write_text("not a directory")
     segmenter = Segmenter(dictionary.load(blocked / "cache"))
     assert segmenter.cut("我们坚信计算资源很重要") == ["我们", "坚信", "计算资源", "很", "重要"]
+
+
+def test_a_tokenizer_pickles_as_its_configuration(tmp_path: Path) -> None:
+    """A worker process (building a new generation, say) gets the same words from its own copy."""
+    tokenizer = Tokenizer([DictEntry("莱特卡普", 2000, "nr")], ["的"], tmp_path)
+    text = "莱特卡普的计算资源和GPT-5"
+    before = tokenizer.terms(text)
+    clone = pickle.loads(pickle.dumps(tokenizer))
+    assert clone.terms(text) == before
+    assert "莱特卡普" in before and "的" not in before

@@ -22,7 +22,6 @@ import marshal
 import mmap
 import os
 import struct
-import tempfile
 import threading
 import warnings
 from collections.abc import Sequence
@@ -174,6 +173,8 @@ def _write(path: Path, key: str, freq: dict[str, int], total: int, tables: HmmTa
         {"key": key, "total": total, "chars": chars, "offsets": offsets, "hmm": (end, end + len(hmm))}
     )
     path.parent.mkdir(parents=True, exist_ok=True)
+    import tempfile  # only here: a build is rare, and tempfile's imports are not free
+
     fd, temp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as out:

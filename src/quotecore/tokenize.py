@@ -1,4 +1,8 @@
-"""Turning text into search terms: jieba for Chinese, our own rules for Latin words and phrases.
+"""Turning text into search terms: jieba's segmentation for Chinese, our own rules for Latin words and phrases.
+
+The Chinese words are jieba's accurate mode, cut by `quotecore.segment` over jieba's dictionary
+in a compact file read a character's slice at a time (`quotecore.dictionary`): the same words,
+without importing jieba or loading its whole dictionary, and only when something is segmented.
 
 Passages and queries go through the same `Tokenizer.terms`, so whatever a passage is indexed
 under, a query written in another script, width or case reaches it.
@@ -78,6 +82,17 @@ class Tokenizer:
             else None
         )
 
+    def __getstate__(self) -> dict[str, object]:
+        """Pickled as its configuration (a worker process builds its own segmenter on first need)."""
+        state = self.__dict__.copy()
+        state["_segmenter"] = None
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
     @property
     def segmenter(self) -> Segmenter:
         """The Chinese word segmenter, made on first need: a start that only reads its index never pays for it.
@@ -92,7 +107,8 @@ class Tokenizer:
                     from quotecore import dictionary
                     from quotecore.segment import Segmenter
 
-                    made = Segmenter(dictionary.load(self._cache_dir))
+                    cache_dir = self._cache_dir if self._cache_dir is not None else default_cache_dir() / "jieba"
+                    made = Segmenter(dictionary.load(cache_dir))
                     for word, freq in self._words:
                         made.add_word(word, freq)
                     self._segmenter = made
