@@ -106,8 +106,20 @@ def test_a_cold_query_reads_a_few_slices_of_the_dictionary(tmp_path: Path) -> No
     Tokenizer((), (), tmp_path).terms("预热")  # builds the file once
     tokenizer = Tokenizer((), (), tmp_path)
     assert tokenizer.terms("计算资源") == ["计算资源", "~计算", "~资源"]
-    # The slices of 计, 算, 资 and 源 (the pieces `_parts` checks start with them): 4 of ~12k.
-    assert tokenizer.segmenter.dictionary.loaded == 4
+    # The buckets of 计算, 算资 and 资源 (the pieces `_parts` checks start with them): 3 of ~180k.
+    assert tokenizer.segmenter.dictionary.loaded == 3
+
+
+def test_past_many_buckets_the_whole_table_is_read_and_cuts_the_same(monkeypatch, pair, service) -> None:
+    """A corpus to index switches to jieba's single table: same words, added words included."""
+    _, reference = pair
+    monkeypatch.setattr(dictionary, "FULL_AFTER", 50)
+    ours = Segmenter(dictionary.load(Path(reference.tmp_dir).parent / "full"))
+    for word, freq in _user_words():
+        ours.add_word(word, freq)
+    texts = [search_form(t) for t in _texts(service)]
+    assert [t for t in texts if ours.cut(t) != list(reference.cut(t))] == []
+    assert ours.dictionary.loaded == -1  # the whole table
 
 
 def test_a_damaged_dictionary_file_is_rebuilt(tmp_path: Path, pair) -> None:

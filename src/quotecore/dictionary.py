@@ -1,17 +1,22 @@
-"""jieba's prefix dictionary in one compact file, read a slice at a time.
+"""jieba's prefix dictionary in one compact file, read as little as a text needs.
 
 jieba unmarshals its whole prefix dictionary (about 500k words and word prefixes, one Python dict)
 before it cuts a single character: over half of a cold `quotebot search` and about 53 MiB of
-every process, though a query needs the entries of a handful of characters. Here the same entries
-are grouped by their first character into slices of one memory-mapped file (about 12k slices,
-each a marshalled dict). Every prefix of a word starts with the word's first character, so a
-lookup needs exactly one slice: a cold query reads a few of them, and a full index build ends up
-holding the same entries jieba would, at about the same cost.
+every process, though a query needs the entries of a handful of characters.
 
-The file is made once per jieba dictionary, from jieba's own parse of it (the entries and the
-total are jieba's, so the segmentation is too), together with jieba's HMM tables for words the
-dictionary does not know. It is a cache: when it is missing, stale or unreadable it is rebuilt,
-and where the cache directory cannot be written the dictionary is built in memory.
+The file holds the same entries twice. For light use, grouped by what a lookup starts from: the
+single characters in one small table, and every longer entry in a bucket of the two characters it
+starts with (about 180k buckets, three entries each on average). Segmenting position k looks up
+sentence[k] and then only words starting with sentence[k:k+2], so a query reads the single
+characters and a few buckets; the config's synonyms at start-up read about 300 buckets (2.7k
+entries) where slices by first character would read 74k. For heavy use (a whole corpus to index),
+after FULL_AFTER buckets the dictionary switches to the whole table read at once, one dict as
+jieba has it, so a bulk build costs and weighs what jieba's did.
+
+It is made once per jieba dictionary, from jieba's own parse of it (the entries and the total are
+jieba's, so the segmentation is too), together with jieba's HMM tables for words the dictionary
+does not know. It is a cache: missing, stale or unreadable, it is rebuilt; where the cache
+directory cannot be written, the dictionary is built in memory.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import os
 import struct
 import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from hashlib import blake2b
 from pathlib import Path
@@ -32,8 +37,14 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 #: Bumped whenever the layout changes: a file of another version is rebuilt, never misread.
-_MAGIC = b"QBDICT2\n"
+_MAGIC = b"QBDICT4\n"
 _LENGTH = struct.Struct("<Q")
+#: Read at an index of a list of starts: that start and the next one (its end).
+_SPAN = struct.Struct(">QQ")
+#: Buckets read before the whole table is loaded instead. A query reads a handful, the config's
+#: synonyms about 300, one changed document of a large corpus a few thousand; indexing a corpus
+#: from scratch crosses it early, and from then on the lookups are jieba's own single dict.
+FULL_AFTER = 20_000
 
 
 @dataclass(frozen=True)
@@ -60,85 +71,163 @@ def _source_key(source: Path) -> str:
 
 
 class PrefixDictionary:
-    """jieba's FREQ (word or prefix → frequency, 0 for a bare prefix) and total, one slice at a time.
+    """jieba's FREQ (word or prefix → frequency, 0 for a bare prefix) and total, read on demand.
 
-    Each instance owns its slices once loaded: `add` changes them (a user dictionary), so two
-    tokenizer configurations never see each other's words. They may share one mapped file.
+    Lookups go through `singles` (one-character entries) and `after(pair)` (entries starting with
+    those two characters); both are plain dicts, and once the whole table is loaded both are it.
+    Each instance owns what it has read: `add` (a user dictionary) changes it and is replayed on
+    whatever is read later, so two tokenizer configurations never see each other's words, while
+    sharing one mapped file.
     """
 
     def __init__(
         self,
         total: int,
-        shards: dict[str, dict[str, int]],
+        full: dict[str, int] | None = None,
         data: mmap.mmap | None = None,
-        chars: str = "",
-        offsets: Sequence[int] = (),
-        base: int = 0,
-        hmm: tuple[int, int] = (0, 0),
+        spans: dict[str, tuple[int, int]] | None = None,
+        firsts: str = "",
         tables: HmmTables | None = None,
     ) -> None:
         self.total = total
-        self._shards = shards
+        self._full = full
+        self._singles: dict[str, int] | None = None
+        self._buckets: dict[str, dict[str, int]] = {}
         self._data = data
-        #: The first characters that have a slice, sorted, and where each slice starts after `base`
-        #: in `data` (one more offset: where the last ends). Searched per slice read, never turned
-        #: into a dict: that would cost more than the few slices a query reads.
-        self._chars = chars
-        self._offsets = offsets
-        self._base = base
-        self._hmm_span = hmm
+        #: Where each part lies in `data`: singles, starts, seconds, offsets, buckets, full, hmm.
+        self._spans = spans or {}
+        #: The first characters of the buckets, sorted; bucket indexes [starts[i], starts[i + 1])
+        #: are firsts[i]'s, and the second characters of those buckets are seconds[that range].
+        self._firsts = firsts
+        #: What every `add` so far did, by part ("" for the singles, else the bucket's pair): key →
+        #: the frequency it was last given, or None when it was only made a prefix (0 if absent).
+        #: A key's final value depends only on its own operations, so applying this to a part read
+        #: later gives the values jieba's add_word calls would have left in the whole table.
+        self._added: dict[str, dict[str, int | None]] = {}
         self._hmm = tables
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
 
-    # -- lookups (the segmenter's hot path: `shard` once per position, then plain dict access) --
+    # -- lookups: the segmenter's hot path, plain dicts once read --------------------------------
 
-    def shard(self, char: str) -> dict[str, int]:
-        """The entries whose first character is `char`."""
-        found = self._shards.get(char)
-        return found if found is not None else self._load(char)
+    def singles(self) -> dict[str, int]:
+        """The one-character entries (the whole table once it is loaded)."""
+        found = self._full if self._full is not None else self._singles
+        return found if found is not None else self._read_singles()
+
+    def after(self, pair: str) -> dict[str, int]:
+        """The entries that start with the two characters `pair` (the whole table once it is loaded)."""
+        if self._full is not None:
+            return self._full
+        found = self._buckets.get(pair)
+        return found if found is not None else self._read_bucket(pair)
 
     def get(self, word: str, default: int | None = None) -> int | None:
         """What jieba's `FREQ.get(word, default)` gives."""
-        return self.shard(word[0]).get(word, default) if word else default
-
-    def __contains__(self, word: object) -> bool:
-        return isinstance(word, str) and bool(word) and word in self.shard(word[0])
+        if not word:
+            return default
+        return (self.singles() if len(word) == 1 else self.after(word[:2])).get(word, default)
 
     def add(self, word: str, freq: int) -> None:
-        """What jieba's `add_word` does to the entries: the word's frequency, its prefixes at least 0."""
-        entries = self.shard(word[0])
-        entries[word] = freq
-        self.total += freq
-        for end in range(1, len(word) + 1):
-            entries.setdefault(word[:end], 0)
+        """What jieba's `add_word` does to the table: the word's frequency, its prefixes at least 0."""
+        with self._lock:
+            _apply(word, freq, self._part_of)  # on the parts it touches, read (and replayed) first
+            self._added.setdefault(_part(word), {})[word] = freq
+            for end in range(1, len(word)):
+                self._added.setdefault(_part(word[:end]), {}).setdefault(word[:end], None)
+            self.total += freq
 
     @property
     def loaded(self) -> int:
-        """How many slices are in memory (tests and benchmarks check that a query reads few)."""
-        return len(self._shards)
+        """How many buckets are in memory, -1 once the whole table is (tests check a query reads few)."""
+        return -1 if self._full is not None else len(self._buckets)
 
     def hmm(self) -> HmmTables:
         """The HMM tables, read on first need (only runs of characters the dictionary lacks use them)."""
         if self._hmm is None:
-            assert self._data is not None
-            start, end = self._hmm_span
-            tables = marshal.loads(self._data[start:end])
-            self._hmm = HmmTables(*tables)
+            self._hmm = HmmTables(*self._read("hmm"))
         return self._hmm
 
-    def _load(self, char: str) -> dict[str, int]:
-        # Two threads may race to read one slice: the lock makes the first one's dict the only one,
-        # so an `add` made through it is never lost to a second copy.
+    # -- reading ------------------------------------------------------------------------------
+
+    def _part_of(self, key: str) -> dict[str, int]:
+        return self.singles() if len(key) == 1 else self.after(key[:2])
+
+    def _read(self, part: str) -> object:
+        assert self._data is not None  # only a mapped dictionary has parts left to read
+        start, end = self._spans[part]
+        return marshal.loads(self._data[start:end])
+
+    def _read_singles(self) -> dict[str, int]:
         with self._lock:
-            found = self._shards.get(char)
-            if found is None:
-                found = {}  # no word starts with `char` (yet: `add` may put one here)
-                at = self._chars.find(char) if self._data is not None else -1
-                if at >= 0 and self._data is not None:
-                    start, end = self._base + self._offsets[at], self._base + self._offsets[at + 1]
-                    found = marshal.loads(self._data[start:end])
-                self._shards[char] = found
+            if self._full is not None:
+                return self._full
+            if self._singles is None:
+                singles: dict[str, int] = self._read("singles")  # type: ignore[assignment]
+                self._replay(singles, "")
+                self._singles = singles
+            return self._singles
+
+    def _read_bucket(self, pair: str) -> dict[str, int]:
+        # Under the lock: two threads reading one bucket would make two dicts, and an `add` made
+        # through one would be lost from the other.
+        with self._lock:
+            if self._full is not None:
+                return self._full
+            found = self._buckets.get(pair)
+            if found is not None:
+                return found
+            if len(self._buckets) >= FULL_AFTER:
+                return self._read_full()
+            found = {}  # no entry starts with `pair` (yet: `add` may put one here)
+            at = self._find(pair)
+            if at >= 0 and self._data is not None:
+                start, end = _SPAN.unpack_from(self._data, self._spans["offsets"][0] + 8 * at)
+                base = self._spans["buckets"][0]
+                found = marshal.loads(self._data[base + start : base + end])
+            self._replay(found, pair)
+            self._buckets[pair] = found
             return found
+
+    def _find(self, pair: str) -> int:
+        """The index of `pair`'s bucket, or -1: found in the mapped file, no index of it in memory."""
+        first = self._firsts.find(pair[0]) if self._data is not None and len(pair) == 2 else -1
+        if first < 0 or self._data is None:
+            return -1
+        low, high = _SPAN.unpack_from(self._data, self._spans["starts"][0] + 8 * first)
+        at = self._spans["seconds"][0]
+        seconds = self._data[at + 4 * low : at + 4 * high].decode("utf-32-be", "surrogatepass")
+        second = seconds.find(pair[1])
+        return low + second if second >= 0 else -1
+
+    def _read_full(self) -> dict[str, int]:
+        full: dict[str, int] = self._read("full")  # type: ignore[assignment]
+        for part in self._added:
+            self._replay(full, part)
+        self._full = full
+        self._singles, self._buckets = None, {}  # what was read is in `full` too
+        log.info("dictionary: whole table loaded after %d buckets", FULL_AFTER)
+        return full
+
+    def _replay(self, entries: dict[str, int], part: str) -> None:
+        for key, freq in self._added.get(part, {}).items():
+            if freq is not None:
+                entries[key] = freq
+            elif key not in entries:
+                entries[key] = 0
+
+
+def _part(key: str) -> str:
+    return "" if len(key) == 1 else key[:2]
+
+
+def _apply(word: str, freq: int, part_of: Callable[[str], dict[str, int]]) -> None:
+    """Apply jieba's add_word to the entries: FREQ[word] = freq, then each missing prefix at 0, in order."""
+    part_of(word)[word] = freq
+    for end in range(1, len(word)):
+        prefix = word[:end]
+        entries = part_of(prefix)
+        if prefix not in entries:
+            entries[prefix] = 0
 
 
 def _from_jieba(source: Path) -> tuple[dict[str, int], int, HmmTables]:
@@ -153,25 +242,40 @@ def _from_jieba(source: Path) -> tuple[dict[str, int], int, HmmTables]:
     return freq, total, HmmTables(dict(finalseg.start_P), dict(finalseg.trans_P), dict(finalseg.emit_P))
 
 
-def _split(freq: dict[str, int]) -> dict[str, dict[str, int]]:
-    shards: dict[str, dict[str, int]] = {}
-    for word, count in freq.items():
-        shards.setdefault(word[0], {})[word] = count
-    return shards
-
-
 def _write(path: Path, key: str, freq: dict[str, int], total: int, tables: HmmTables) -> None:
-    shards = _split(freq)
-    chars = "".join(sorted(shards))
-    blobs = [marshal.dumps(shards[c]) for c in chars]
-    hmm = marshal.dumps((tables.start, tables.trans, tables.emit))
+    singles = {w: f for w, f in freq.items() if len(w) == 1}
+    buckets: dict[str, dict[str, int]] = {}
+    for word, count in freq.items():
+        if len(word) > 1:
+            buckets.setdefault(word[:2], {})[word] = count
+    pairs = sorted(buckets)
+    firsts = "".join(sorted({p[0] for p in pairs}))
+    starts = [0]
+    for char in firsts[:-1]:
+        count = 0
+        while starts[-1] + count < len(pairs) and pairs[starts[-1] + count][0] == char:
+            count += 1
+        starts.append(starts[-1] + count)
+    starts.append(len(pairs))
+    blobs = [marshal.dumps(buckets[p]) for p in pairs]
     offsets = [0]
     for blob in blobs:
         offsets.append(offsets[-1] + len(blob))
-    end = offsets[-1]
-    header = marshal.dumps(
-        {"key": key, "total": total, "chars": chars, "offsets": offsets, "hmm": (end, end + len(hmm))}
-    )
+    parts = {
+        "singles": marshal.dumps(singles),
+        "starts": struct.pack(f">{len(starts)}Q", *starts),
+        "seconds": "".join(p[1] for p in pairs).encode("utf-32-be", "surrogatepass"),
+        "offsets": struct.pack(f">{len(offsets)}Q", *offsets),  # bucket i: offsets[i] to offsets[i + 1]
+        "buckets": b"".join(blobs),
+        "full": marshal.dumps(freq),
+        "hmm": marshal.dumps((tables.start, tables.trans, tables.emit)),
+    }
+    spans: dict[str, tuple[int, int]] = {}
+    at = 0
+    for name, blob in parts.items():
+        spans[name] = (at, at + len(blob))
+        at += len(blob)
+    header = marshal.dumps({"key": key, "total": total, "firsts": firsts, "spans": spans})
     path.parent.mkdir(parents=True, exist_ok=True)
     import tempfile  # only here: a build is rare, and tempfile's imports are not free
 
@@ -179,9 +283,8 @@ def _write(path: Path, key: str, freq: dict[str, int], total: int, tables: HmmTa
     try:
         with os.fdopen(fd, "wb") as out:
             out.write(_MAGIC + _LENGTH.pack(len(header)) + header)
-            for blob in blobs:
+            for blob in parts.values():
                 out.write(blob)
-            out.write(hmm)
         os.replace(temp, path)  # readers see the old file or the whole new one
     except BaseException:
         Path(temp).unlink(missing_ok=True)
@@ -201,16 +304,15 @@ def _open(path: Path, key: str) -> PrefixDictionary | None:
         start = len(_MAGIC) + _LENGTH.size
         (length,) = _LENGTH.unpack(data[len(_MAGIC) : start])
         header = marshal.loads(data[start : start + length])
-        chars, offsets = header["chars"], header["offsets"]
-        if header.get("key") != key or len(offsets) != len(chars) + 1:
+        if header.get("key") != key:
             return None
         base = start + length
-        hmm = (base + header["hmm"][0], base + header["hmm"][1])
-        if hmm[1] != len(data):  # a truncated file
+        spans = {name: (base + a, base + b) for name, (a, b) in header["spans"].items()}
+        if spans["hmm"][1] != len(data):  # a truncated file
             return None
     except (ValueError, EOFError, TypeError, KeyError, struct.error):
         return None
-    return PrefixDictionary(header["total"], {}, data, chars, offsets, base, hmm)
+    return PrefixDictionary(header["total"], data=data, spans=spans, firsts=header["firsts"])
 
 
 def load(cache_dir: Path | None, source: Path | None = None) -> PrefixDictionary:
@@ -229,10 +331,10 @@ def load(cache_dir: Path | None, source: Path | None = None) -> PrefixDictionary
             return found
     log.info("building the compact dictionary from %s", source)
     freq, total, tables = _from_jieba(source)
-    if path is not None:
+    if path is not None and cache_dir is not None:
         try:
             _write(path, key, freq, total, tables)
-            for stale in cache_dir.glob("dictionary-*.bin"):  # type: ignore[union-attr]
+            for stale in cache_dir.glob("dictionary-*.bin"):
                 if stale != path:  # another jieba dictionary or an older layout: never read again
                     stale.unlink(missing_ok=True)
             found = _open(path, key)
@@ -240,4 +342,4 @@ def load(cache_dir: Path | None, source: Path | None = None) -> PrefixDictionary
                 return found
         except OSError as exc:  # read-only cache: serve from memory, build again next time
             log.warning("cannot write the dictionary cache %s: %s", path, exc)
-    return PrefixDictionary(total, _split(freq), tables=tables)
+    return PrefixDictionary(total, full=freq, tables=tables)

@@ -74,27 +74,39 @@ class Segmenter:
 
     def _route(self, sentence: str) -> list[int]:
         """For each position, where the most probable word starting there ends (exclusive)."""
-        shard = self.dictionary.shard
+        singles = self.dictionary.singles()
+        after = self.dictionary.after
         size = len(sentence)
         dag: list[list[int]] = []
-        slices = [shard(char) for char in sentence]  # every word starting at k is in slice k
+        #: Per position, the entries of its longer words: all start with sentence[k : k + 2].
+        longer: list[dict[str, int]] = []
         for k in range(size):
-            entries = slices[k]
+            # jieba's loop over ever longer fragments from k, in two steps: the character alone,
+            # then the fragments of two characters and more, all in one bucket.
+            char = sentence[k]
             ends = []
-            i = k
-            frag = sentence[k]
-            while i < size and frag in entries:
-                if entries[frag]:
-                    ends.append(i)
-                i += 1
-                frag = sentence[k : i + 1]
+            entries: dict[str, int] = {}
+            if char in singles:
+                if singles[char]:
+                    ends.append(k)
+                if k + 1 < size:
+                    frag = sentence[k : k + 2]
+                    entries = after(frag)
+                    i = k + 1
+                    while i < size and frag in entries:
+                        if entries[frag]:
+                            ends.append(i)
+                        i += 1
+                        frag = sentence[k : i + 1]
             dag.append(ends or [k])
+            longer.append(entries)
         logtotal = log(self.dictionary.total)
         best: list[tuple[float, int]] = [(0.0, 0)] * (size + 1)
         for idx in range(size - 1, -1, -1):
-            entries = slices[idx]
+            entries = longer[idx]
             best[idx] = max(
-                (log(entries.get(sentence[idx : x + 1]) or 1) - logtotal + best[x + 1][0], x) for x in dag[idx]
+                (log((entries if x > idx else singles).get(sentence[idx : x + 1]) or 1) - logtotal + best[x + 1][0], x)
+                for x in dag[idx]
             )
         return [end + 1 for _, end in best[:size]]
 
