@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pickle
 import re
+import threading
 import warnings
 from pathlib import Path
 
@@ -147,3 +148,25 @@ def test_a_tokenizer_pickles_as_its_configuration(tmp_path: Path) -> None:
     clone = pickle.loads(pickle.dumps(tokenizer))
     assert clone.terms(text) == before
     assert "莱特卡普" in before and "的" not in before
+
+
+def test_threads_reading_the_dictionary_at_once_cut_as_one_thread_does(pair, service, tmp_path: Path) -> None:
+    """Bots search from several threads; each bucket must be read once, with the added words in it."""
+    _, reference = pair
+    dictionary.load(tmp_path)  # the file, built before the race
+    shared = Segmenter(dictionary.load(tmp_path))
+    for word, freq in _user_words():
+        shared.add_word(word, freq)
+    texts = [search_form(t) for t in _texts(service)]
+    results: dict[int, list[list[str]]] = {}
+
+    def work(n: int) -> None:
+        results[n] = [shared.cut(t) for t in texts[n::4]]
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for n in range(4):
+        assert results[n] == [list(reference.cut(t)) for t in texts[n::4]]
