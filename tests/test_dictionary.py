@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pickle
 import re
+import shutil
 import threading
 import warnings
 from pathlib import Path
@@ -170,3 +171,20 @@ def test_threads_reading_the_dictionary_at_once_cut_as_one_thread_does(pair, ser
         thread.join()
     for n in range(4):
         assert results[n] == [list(reference.cut(t)) for t in texts[n::4]]
+
+
+def test_a_rebuild_removes_files_no_install_will_read_and_keeps_the_others(tmp_path: Path) -> None:
+    (tmp_path / "dictionary-0000000000000000.bin").write_bytes(b"QBDICT1\n an older layout")
+    source = tmp_path / "other-jieba" / "dict.txt"  # another virtual environment's jieba
+    source.parent.mkdir()
+    source.write_bytes(dictionary.jieba_dictionary_file().read_bytes())
+    dictionary.load(tmp_path, source)
+    gone = tmp_path / "gone" / "dict.txt"  # one since removed
+    gone.parent.mkdir()
+    gone.write_bytes(source.read_bytes())
+    dictionary.load(tmp_path, gone)
+    shutil.rmtree(gone.parent)
+    dictionary.load(tmp_path)  # this install's: a third file, the gone one's removed with the old layout
+    kept = sorted(p.name for p in tmp_path.glob("dictionary-*.bin"))
+    assert len(kept) == 2
+    assert dictionary.load(tmp_path, source).get("计算") == dictionary.load(tmp_path).get("计算")

@@ -315,6 +315,23 @@ def _open(path: Path, key: str) -> PrefixDictionary | None:
     return PrefixDictionary(header["total"], data=data, spans=spans, firsts=header["firsts"])
 
 
+def _stale(path: Path) -> bool:
+    """A file no process will read again: an older layout, or built from a jieba since removed.
+
+    Files of other jieba installs that still exist are kept: virtual environments sharing one
+    cache directory would otherwise delete each other's file and rebuild it on every start.
+    """
+    try:
+        with path.open("rb") as handle:
+            if handle.read(len(_MAGIC)) != _MAGIC:
+                return True
+            (length,) = _LENGTH.unpack(handle.read(_LENGTH.size))
+            key = marshal.loads(handle.read(length))["key"]
+        return not Path(key.split("|", 1)[0]).exists()
+    except (OSError, ValueError, EOFError, TypeError, KeyError, struct.error):
+        return True
+
+
 def load(cache_dir: Path | None, source: Path | None = None) -> PrefixDictionary:
     """The jieba dictionary `source` (default: jieba's own), from its compact file in `cache_dir`.
 
@@ -334,9 +351,9 @@ def load(cache_dir: Path | None, source: Path | None = None) -> PrefixDictionary
     if path is not None and cache_dir is not None:
         try:
             _write(path, key, freq, total, tables)
-            for stale in cache_dir.glob("dictionary-*.bin"):
-                if stale != path:  # another jieba dictionary or an older layout: never read again
-                    stale.unlink(missing_ok=True)
+            for other in cache_dir.glob("dictionary-*.bin"):
+                if other != path and _stale(other):
+                    other.unlink(missing_ok=True)
             found = _open(path, key)
             if found is not None:
                 return found
