@@ -31,6 +31,7 @@ SPEAKERS = [
     '[[speaker]]\nid = "x"\nname = "a"\naliases = ["b", 3]\n',
     '[[speaker]]\nid = "x"\nname = "a"\nnickname = "b"\n',
     '[[speaker]]\nid = "x"\nname = "a"\n[[speaker]]\nid = "x"\nname = "b"\n',
+    '[[speaker]]\nid = ["x"]\nname = "a"\n',  # a list where a string belongs (and cannot be hashed)
     'speaker = "x"\n',
     "speakers = []\n",
 ]

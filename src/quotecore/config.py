@@ -74,8 +74,7 @@ def _plain_speakers(data: object) -> bool:
     entries = _table_list(data, "speaker", frozenset({"id", "name", "name_en", "aliases", "role"}))
     if entries is None:
         return False
-    ids = [e.get("id") for e in entries]
-    return len(set(ids)) == len(ids) and all(
+    well_typed = all(
         _text(e.get("id"), _SPEAKER_ID)
         and _text(e.get("name"), min_length=1)
         and _optional_text(e, "name_en")
@@ -83,6 +82,7 @@ def _plain_speakers(data: object) -> bool:
         and _texts(e, "aliases")
         for e in entries
     )
+    return well_typed and len({e["id"] for e in entries}) == len(entries)  # ids checked as strings first
 
 
 _SOURCE_FIELDS = frozenset(SourceEntry.__dataclass_fields__)
