@@ -22,6 +22,7 @@ directory cannot be written, the dictionary is built in memory.
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import logging
 import marshal
 import mmap
@@ -37,7 +38,7 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 #: Bumped whenever the layout changes: a file of another version is rebuilt, never misread.
-_MAGIC = b"QBDICT4\n"
+_MAGIC = b"QBDICT5\n"
 _LENGTH = struct.Struct("<Q")
 #: Read at an index of a list of starts: that start and the next one (its end).
 _SPAN = struct.Struct(">QQ")
@@ -45,6 +46,8 @@ _SPAN = struct.Struct(">QQ")
 #: synonyms about 300, one changed document of a large corpus a few thousand; indexing a corpus
 #: from scratch crosses it early, and from then on the lookups are jieba's own single dict.
 FULL_AFTER = 20_000
+#: Entries per chunk of the whole table: each chunk is read in a few milliseconds.
+_CHUNK = 8192
 
 
 @dataclass(frozen=True)
@@ -94,7 +97,7 @@ class PrefixDictionary:
         self._singles: dict[str, int] | None = None
         self._buckets: dict[str, dict[str, int]] = {}
         self._data = data
-        #: Where each part lies in `data`: singles, starts, seconds, offsets, buckets, full, hmm.
+        #: Where each part lies in `data`: singles, starts, seconds, offsets, buckets, full_starts, full, hmm.
         self._spans = spans or {}
         #: The first characters of the buckets, sorted; bucket indexes [starts[i], starts[i + 1])
         #: are firsts[i]'s, and the second characters of those buckets are seconds[that range].
@@ -200,7 +203,15 @@ class PrefixDictionary:
         return low + second if second >= 0 else -1
 
     def _read_full(self) -> dict[str, int]:
-        full: dict[str, int] = self._read("full")  # type: ignore[assignment]
+        # In chunks: one marshal.loads of the whole table would hold the interpreter lock for a
+        # third of a second, and a bot's queries in other threads would wait that long.
+        assert self._data is not None
+        first, last = self._spans["full_starts"]
+        starts = struct.unpack_from(f">{(last - first) // 8}Q", self._data, first)
+        base = self._spans["full"][0]
+        full: dict[str, int] = {}
+        for start, end in itertools.pairwise(starts):
+            full.update(marshal.loads(self._data[base + start : base + end]))
         for part in self._added:
             self._replay(full, part)
         self._full = full
@@ -261,13 +272,19 @@ def _write(path: Path, key: str, freq: dict[str, int], total: int, tables: HmmTa
     offsets = [0]
     for blob in blobs:
         offsets.append(offsets[-1] + len(blob))
+    items = list(freq.items())
+    full_chunks = [marshal.dumps(dict(items[i : i + _CHUNK])) for i in range(0, len(items), _CHUNK)]
+    full_starts = [0]
+    for blob in full_chunks:
+        full_starts.append(full_starts[-1] + len(blob))
     parts = {
         "singles": marshal.dumps(singles),
         "starts": struct.pack(f">{len(starts)}Q", *starts),
         "seconds": "".join(p[1] for p in pairs).encode("utf-32-be", "surrogatepass"),
         "offsets": struct.pack(f">{len(offsets)}Q", *offsets),  # bucket i: offsets[i] to offsets[i + 1]
         "buckets": b"".join(blobs),
-        "full": marshal.dumps(freq),
+        "full_starts": struct.pack(f">{len(full_starts)}Q", *full_starts),
+        "full": b"".join(full_chunks),
         "hmm": marshal.dumps((tables.start, tables.trans, tables.emit)),
     }
     spans: dict[str, tuple[int, int]] = {}
