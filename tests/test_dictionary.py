@@ -1,8 +1,10 @@
-"""Our segmenter over the compact dictionary cuts every text exactly as jieba does.
+"""jieba over the compact, on-demand dictionary cuts every text exactly as jieba over its own.
 
-The reference is a plain jieba.Tokenizer with the same user dictionary added in the same order;
-the texts are everything the tests know: every passage of the bundled corpus, every line of the
-seeds and of the third article, every cell of every TSV under tests/ (queries included).
+The reference is a plain jieba.Tokenizer (its whole dictionary loaded by `initialize`) with the
+same user dictionary added in the same order; ours is a jieba.Tokenizer whose FREQ is a
+`PrefixDictionary`. The texts are everything the tests know: every passage of the bundled corpus,
+every line of the seeds and of the third article, every cell of every TSV under tests/ (queries
+included).
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ import pytest
 
 from quotecore import dictionary
 from quotecore.config import DictEntry, load_userdict
-from quotecore.segment import Segmenter
 from quotecore.text import search_form
 from quotecore.tokenize import Tokenizer
 
@@ -49,7 +50,7 @@ def pair(tmp_path_factory: pytest.TempPathFactory):
     reference = jieba.Tokenizer()
     reference.tmp_dir = str(tmp_path_factory.mktemp("jieba"))
     reference.initialize()
-    ours = Segmenter(dictionary.load(tmp_path_factory.mktemp("compact")))
+    ours = dictionary.segmenter(dictionary.load(tmp_path_factory.mktemp("compact")))
     for word, freq in _user_words():
         reference.add_word(word, freq)
         ours.add_word(word, freq)
@@ -76,9 +77,9 @@ def test_every_known_text_is_cut_exactly_as_jieba_cuts_it(pair, service) -> None
     different = []
     for text in texts:
         for form in (search_form(text), text):  # the search form is what we cut; raw text is harder
-            if ours.cut(form) != list(reference.cut(form, HMM=True)):
+            if list(ours.cut(form)) != list(reference.cut(form, HMM=True)):
                 different.append(form)
-            if ours.cut(form, hmm=False) != list(reference.cut(form, HMM=False)):
+            if list(ours.cut(form, HMM=False)) != list(reference.cut(form, HMM=False)):
                 different.append(form)
     assert different == []
 
@@ -86,22 +87,22 @@ def test_every_known_text_is_cut_exactly_as_jieba_cuts_it(pair, service) -> None
 def test_the_dictionary_holds_jieba_frequencies_for_every_word_part(pair, service) -> None:
     """`Tokenizer._parts` asks the dictionary about every 2- and 3-character piece of a word."""
     ours, reference = pair
-    assert ours.dictionary.total == reference.total
+    assert ours.total == reference.total
     pieces = {
         word[i : i + n]
         for text in _texts(service)
-        for word in ours.cut(search_form(text))
+        for word in reference.cut(search_form(text))
         for n in (2, 3)
         for i in range(len(word) - n + 1)
     }
     assert len(pieces) > 1000
-    assert [p for p in pieces if ours.dictionary.get(p) != reference.FREQ.get(p)] == []
+    assert [p for p in pieces if ours.FREQ.get(p) != reference.FREQ.get(p)] == []
 
 
 def test_a_word_added_with_frequency_zero_is_always_split(pair) -> None:
     ours, _ = pair
-    assert "资源池" not in ours.cut("资源池")
-    assert "计算资源池" in ours.cut("我们的计算资源池")
+    assert "资源池" not in list(ours.cut("资源池"))
+    assert "计算资源池" in list(ours.cut("我们的计算资源池"))
 
 
 def test_a_cold_query_reads_a_few_slices_of_the_dictionary(tmp_path: Path) -> None:
@@ -109,19 +110,22 @@ def test_a_cold_query_reads_a_few_slices_of_the_dictionary(tmp_path: Path) -> No
     tokenizer = Tokenizer((), (), tmp_path)
     assert tokenizer.terms("计算资源") == ["计算资源", "~计算", "~资源"]
     # The buckets of 计算, 算资 and 资源 (the pieces `_parts` checks start with them): 3 of ~180k.
-    assert tokenizer.segmenter.dictionary.loaded == 3
+    assert tokenizer.segmenter.FREQ.loaded == 3
 
 
 def test_past_many_buckets_the_whole_table_is_read_and_cuts_the_same(monkeypatch, pair, service) -> None:
     """A corpus to index switches to jieba's single table: same words, added words included."""
     _, reference = pair
     monkeypatch.setattr(dictionary, "FULL_AFTER", 50)
-    ours = Segmenter(dictionary.load(Path(reference.tmp_dir).parent / "full"))
+    prefix = dictionary.load(Path(reference.tmp_dir).parent / "full")
+    ours = dictionary.segmenter(prefix)
     for word, freq in _user_words():
         ours.add_word(word, freq)
     texts = [search_form(t) for t in _texts(service)]
-    assert [t for t in texts if ours.cut(t) != list(reference.cut(t))] == []
-    assert ours.dictionary.loaded == -1  # the whole table
+    assert [t for t in texts if list(ours.cut(t)) != list(reference.cut(t))] == []
+    assert prefix.loaded == -1  # the whole table
+    assert type(ours.FREQ) is dict  # which jieba now reads directly, at its own speed
+    assert ours.FREQ == reference.FREQ
 
 
 def test_a_damaged_dictionary_file_is_rebuilt(tmp_path: Path, pair) -> None:
@@ -129,16 +133,16 @@ def test_a_damaged_dictionary_file_is_rebuilt(tmp_path: Path, pair) -> None:
     dictionary.load(tmp_path)
     (path,) = tmp_path.glob("dictionary-*.bin")
     path.write_bytes(path.read_bytes()[:5000])  # truncated mid-write by a crash, say
-    rebuilt = Segmenter(dictionary.load(tmp_path))
-    assert rebuilt.cut("我们坚信计算资源很重要") == list(reference.cut("我们坚信计算资源很重要"))
+    rebuilt = dictionary.segmenter(dictionary.load(tmp_path))
+    assert list(rebuilt.cut("我们坚信计算资源很重要")) == list(reference.cut("我们坚信计算资源很重要"))
     assert path.stat().st_size > 5000
 
 
 def test_without_a_writable_cache_the_dictionary_is_built_in_memory(tmp_path: Path) -> None:
     blocked = tmp_path / "file"
     blocked.write_text("not a directory")
-    segmenter = Segmenter(dictionary.load(blocked / "cache"))
-    assert segmenter.cut("我们坚信计算资源很重要") == ["我们", "坚信", "计算资源", "很", "重要"]
+    segmenter = dictionary.segmenter(dictionary.load(blocked / "cache"))
+    assert list(segmenter.cut("我们坚信计算资源很重要")) == ["我们", "坚信", "计算资源", "很", "重要"]
 
 
 def test_a_tokenizer_pickles_as_its_configuration(tmp_path: Path) -> None:
@@ -155,14 +159,14 @@ def test_threads_reading_the_dictionary_at_once_cut_as_one_thread_does(pair, ser
     """Bots search from several threads; each bucket must be read once, with the added words in it."""
     _, reference = pair
     dictionary.load(tmp_path)  # the file, built before the race
-    shared = Segmenter(dictionary.load(tmp_path))
+    shared = dictionary.segmenter(dictionary.load(tmp_path))
     for word, freq in _user_words():
         shared.add_word(word, freq)
     texts = [search_form(t) for t in _texts(service)]
     results: dict[int, list[list[str]]] = {}
 
     def work(n: int) -> None:
-        results[n] = [shared.cut(t) for t in texts[n::4]]
+        results[n] = [list(shared.cut(t)) for t in texts[n::4]]
 
     threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
     for thread in threads:

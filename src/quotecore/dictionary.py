@@ -1,22 +1,24 @@
 """jieba's prefix dictionary in one compact file, read as little as a text needs.
 
-jieba unmarshals its whole prefix dictionary (about 500k words and word prefixes, one Python dict)
-before it cuts a single character: over half of a cold `quotebot search` and about 53 MiB of
-every process, though a query needs the entries of a handful of characters.
+jieba's `Tokenizer.initialize` unmarshals its whole prefix dictionary (about 500k words and word
+prefixes, one Python dict) before it cuts a single character: over half of a cold `quotebot
+search` and about 53 MiB of every process, though a query needs the entries of a handful of
+characters. The cutting itself stays jieba's: `segmenter` gives a jieba.Tokenizer a
+`PrefixDictionary` as its FREQ, and jieba's own code asks it only for the entries it looks up.
 
 The file holds the same entries twice. For light use, grouped by what a lookup starts from: the
 single characters in one small table, and every longer entry in a bucket of the two characters it
-starts with (about 180k buckets, three entries each on average). Segmenting position k looks up
-sentence[k] and then only words starting with sentence[k:k+2], so a query reads the single
+starts with (about 180k buckets, three entries each on average). jieba's DAG at position k looks
+up sentence[k] and then only fragments starting with sentence[k:k+2], so a query reads the single
 characters and a few buckets; the config's synonyms at start-up read about 300 buckets (2.7k
 entries) where slices by first character would read 74k. For heavy use (a whole corpus to index),
 after FULL_AFTER buckets the dictionary switches to the whole table read at once, one dict as
 jieba has it, so a bulk build costs and weighs what jieba's did.
 
-It is made once per jieba dictionary, from jieba's own parse of it (the entries and the total are
-jieba's, so the segmentation is too), together with jieba's HMM tables for words the dictionary
-does not know. It is a cache: missing, stale or unreadable, it is rebuilt; where the cache
-directory cannot be written, the dictionary is built in memory.
+It is made once per jieba dictionary, from jieba's own parse of it (`Tokenizer.gen_pfdict`: the
+entries and the total are jieba's, so the segmentation is too). It is a cache: missing, stale or
+unreadable, it is rebuilt; where the cache directory cannot be written, the dictionary is built
+in memory.
 """
 
 from __future__ import annotations
@@ -31,14 +33,17 @@ import struct
 import threading
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
 from hashlib import blake2b
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import jieba
 
 log = logging.getLogger(__name__)
 
 #: Bumped whenever the layout changes: a file of another version is rebuilt, never misread.
-_MAGIC = b"QBDICT5\n"
+_MAGIC = b"QBDICT6\n"
 _LENGTH = struct.Struct("<Q")
 #: Read at an index of a list of starts: that start and the next one (its end).
 _SPAN = struct.Struct(">QQ")
@@ -50,17 +55,8 @@ FULL_AFTER = 20_000
 _CHUNK = 8192
 
 
-@dataclass(frozen=True)
-class HmmTables:
-    """jieba's character HMM (states B, M, E, S): log start, transition and emission probabilities."""
-
-    start: dict[str, float]
-    trans: dict[str, dict[str, float]]
-    emit: dict[str, dict[str, float]]
-
-
 def jieba_dictionary_file() -> Path:
-    """The dictionary jieba loads by default, found without importing jieba (that is the slow part)."""
+    """The dictionary jieba loads by default, found without importing jieba (a warm start checks its key first)."""
     spec = importlib.util.find_spec("jieba")
     if spec is None or not spec.submodule_search_locations:
         raise ModuleNotFoundError("jieba is not installed")
@@ -74,13 +70,16 @@ def _source_key(source: Path) -> str:
 
 
 class PrefixDictionary:
-    """jieba's FREQ (word or prefix → frequency, 0 for a bare prefix) and total, read on demand.
+    """jieba's FREQ (word or prefix → frequency, 0 for a bare prefix), read from the file on demand.
 
-    Lookups go through `singles` (one-character entries) and `after(pair)` (entries starting with
-    those two characters); both are plain dicts, and once the whole table is loaded both are it.
-    Each instance owns what it has read: `add` (a user dictionary) changes it and is replayed on
-    whatever is read later, so two tokenizer configurations never see each other's words, while
-    sharing one mapped file.
+    A jieba.Tokenizer is given one as its `FREQ` (see `segmenter`), so jieba's own code does
+    the cutting; this class only has to answer what that code asks of FREQ: `in`, `[]`, `get`
+    and `[] =` (add_word). A key lives in the single characters' table or in the bucket of its
+    first two characters; once the whole table is loaded, that one dict answers everything.
+
+    Each instance owns what it has read: words set through it (a user dictionary) are kept per
+    bucket and replayed on whatever is read later, so two configurations never see each other's
+    words, while sharing one mapped file.
     """
 
     def __init__(
@@ -90,70 +89,69 @@ class PrefixDictionary:
         data: mmap.mmap | None = None,
         spans: dict[str, tuple[int, int]] | None = None,
         firsts: str = "",
-        tables: HmmTables | None = None,
     ) -> None:
+        #: jieba's dictionary total, for the Tokenizer's own `total` (which add_word then raises).
         self.total = total
         self._full = full
         self._singles: dict[str, int] | None = None
         self._buckets: dict[str, dict[str, int]] = {}
         self._data = data
-        #: Where each part lies in `data`: singles, starts, seconds, offsets, buckets, full_starts, full, hmm.
+        #: Where each part lies in `data`: singles, starts, seconds, offsets, buckets, full_starts, full.
         self._spans = spans or {}
         #: The first characters of the buckets, sorted; bucket indexes [starts[i], starts[i + 1])
         #: are firsts[i]'s, and the second characters of those buckets are seconds[that range].
         self._firsts = firsts
-        #: What every `add` so far did, by part ("" for the singles, else the bucket's pair): key →
-        #: the frequency it was last given, or None when it was only made a prefix (0 if absent).
-        #: A key's final value depends only on its own operations, so applying this to a part read
-        #: later gives the values jieba's add_word calls would have left in the whole table.
-        self._added: dict[str, dict[str, int | None]] = {}
-        self._hmm = tables
+        #: Every key set so far, by part ("" for the single characters, else the bucket's pair), with
+        #: its last value. jieba decides each write after reading the part it goes to (add_word sets
+        #: a prefix to 0 only if it is absent), so replaying the last values on a part read later
+        #: gives exactly what jieba's writes would have left in its one dict.
+        self._added: dict[str, dict[str, int]] = {}
+        #: Called with the whole table once it is loaded (a tokenizer then uses that dict directly).
+        self._on_whole: list[Callable[[dict[str, int]], None]] = []
         self._lock = threading.RLock()
 
-    # -- lookups: the segmenter's hot path, plain dicts once read --------------------------------
+    # -- what jieba's Tokenizer reads and writes: its hot path, one dict lookup after the first -----
 
-    def singles(self) -> dict[str, int]:
-        """The one-character entries (the whole table once it is loaded)."""
-        found = self._full if self._full is not None else self._singles
-        return found if found is not None else self._read_singles()
+    def __contains__(self, key: str) -> bool:
+        return key in self._part(key)
 
-    def after(self, pair: str) -> dict[str, int]:
-        """The entries that start with the two characters `pair` (the whole table once it is loaded)."""
-        if self._full is not None:
-            return self._full
-        found = self._buckets.get(pair)
-        return found if found is not None else self._read_bucket(pair)
+    def __getitem__(self, key: str) -> int:
+        return self._part(key)[key]
 
-    def get(self, word: str, default: int | None = None) -> int | None:
-        """What jieba's `FREQ.get(word, default)` gives."""
-        if not word:
-            return default
-        return (self.singles() if len(word) == 1 else self.after(word[:2])).get(word, default)
+    def get(self, key: str, default: int | None = None) -> int | None:
+        """What `dict.get` gives (jieba's calc, suggest_freq and the HMM fallback use it)."""
+        return self._part(key).get(key, default)
 
-    def add(self, word: str, freq: int) -> None:
-        """What jieba's `add_word` does to the table: the word's frequency, its prefixes at least 0."""
+    def __setitem__(self, key: str, value: int) -> None:
         with self._lock:
-            _apply(word, freq, self._part_of)  # on the parts it touches, read (and replayed) first
-            self._added.setdefault(_part(word), {})[word] = freq
-            for end in range(1, len(word)):
-                self._added.setdefault(_part(word[:end]), {}).setdefault(word[:end], None)
-            self.total += freq
+            self._part(key)[key] = value  # the part is read (and replayed) first, then changed
+            self._added.setdefault(_part_name(key), {})[key] = value
+
+    # -- for our own code ------------------------------------------------------------------------
+
+    def when_whole(self, callback: Callable[[dict[str, int]], None]) -> None:
+        """Call `callback(table)` once the whole table is loaded (now, if it already is)."""
+        with self._lock:
+            if self._full is not None:
+                callback(self._full)
+            else:
+                self._on_whole.append(callback)
 
     @property
     def loaded(self) -> int:
         """How many buckets are in memory, -1 once the whole table is (tests check a query reads few)."""
         return -1 if self._full is not None else len(self._buckets)
 
-    def hmm(self) -> HmmTables:
-        """The HMM tables, read on first need (only runs of characters the dictionary lacks use them)."""
-        if self._hmm is None:
-            self._hmm = HmmTables(*self._read("hmm"))
-        return self._hmm
-
     # -- reading ------------------------------------------------------------------------------
 
-    def _part_of(self, key: str) -> dict[str, int]:
-        return self.singles() if len(key) == 1 else self.after(key[:2])
+    def _part(self, key: str) -> dict[str, int]:
+        if self._full is not None:
+            return self._full
+        if len(key) < 2:
+            found = self._singles
+            return found if found is not None else self._read_singles()
+        found = self._buckets.get(key[:2])
+        return found if found is not None else self._read_bucket(key[:2])
 
     def _read(self, part: str) -> object:
         assert self._data is not None  # only a mapped dictionary has parts left to read
@@ -166,12 +164,12 @@ class PrefixDictionary:
                 return self._full
             if self._singles is None:
                 singles: dict[str, int] = self._read("singles")  # type: ignore[assignment]
-                self._replay(singles, "")
+                singles.update(self._added.get("", {}))
                 self._singles = singles
             return self._singles
 
     def _read_bucket(self, pair: str) -> dict[str, int]:
-        # Under the lock: two threads reading one bucket would make two dicts, and an `add` made
+        # Under the lock: two threads reading one bucket would make two dicts, and a word set
         # through one would be lost from the other.
         with self._lock:
             if self._full is not None:
@@ -181,19 +179,19 @@ class PrefixDictionary:
                 return found
             if len(self._buckets) >= FULL_AFTER:
                 return self._read_full()
-            found = {}  # no entry starts with `pair` (yet: `add` may put one here)
+            found = {}  # no entry starts with `pair` (yet: a user word may go here)
             at = self._find(pair)
             if at >= 0 and self._data is not None:
                 start, end = _SPAN.unpack_from(self._data, self._spans["offsets"][0] + 8 * at)
                 base = self._spans["buckets"][0]
                 found = marshal.loads(self._data[base + start : base + end])
-            self._replay(found, pair)
+            found.update(self._added.get(pair, {}))
             self._buckets[pair] = found
             return found
 
     def _find(self, pair: str) -> int:
         """The index of `pair`'s bucket, or -1: found in the mapped file, no index of it in memory."""
-        first = self._firsts.find(pair[0]) if self._data is not None and len(pair) == 2 else -1
+        first = self._firsts.find(pair[0]) if self._data is not None else -1
         if first < 0 or self._data is None:
             return -1
         low, high = _SPAN.unpack_from(self._data, self._spans["starts"][0] + 8 * first)
@@ -212,48 +210,53 @@ class PrefixDictionary:
         full: dict[str, int] = {}
         for start, end in itertools.pairwise(starts):
             full.update(marshal.loads(self._data[base + start : base + end]))
-        for part in self._added:
-            self._replay(full, part)
+        for added in self._added.values():
+            full.update(added)
         self._full = full
         self._singles, self._buckets = None, {}  # what was read is in `full` too
         log.info("dictionary: whole table loaded after %d buckets", FULL_AFTER)
+        for callback in self._on_whole:
+            callback(full)
+        self._on_whole.clear()
         return full
 
-    def _replay(self, entries: dict[str, int], part: str) -> None:
-        for key, freq in self._added.get(part, {}).items():
-            if freq is not None:
-                entries[key] = freq
-            elif key not in entries:
-                entries[key] = 0
+
+def _part_name(key: str) -> str:
+    return key[:2] if len(key) >= 2 else ""
 
 
-def _part(key: str) -> str:
-    return "" if len(key) == 1 else key[:2]
+def segmenter(prefix: PrefixDictionary) -> jieba.Tokenizer:
+    """A jieba.Tokenizer that cuts with `prefix` as its dictionary, never loading jieba's own.
 
-
-def _apply(word: str, freq: int, part_of: Callable[[str], dict[str, int]]) -> None:
-    """Apply jieba's add_word to the entries: FREQ[word] = freq, then each missing prefix at 0, in order."""
-    part_of(word)[word] = freq
-    for end in range(1, len(word)):
-        prefix = word[:end]
-        entries = part_of(prefix)
-        if prefix not in entries:
-            entries[prefix] = 0
-
-
-def _from_jieba(source: Path) -> tuple[dict[str, int], int, HmmTables]:
-    """The dictionary as jieba itself parses it, and its HMM tables: the one slow step, done once."""
+    jieba's `initialize()` would unmarshal the whole prefix dictionary; instead the tokenizer is
+    given what initialize leaves behind, through its documented attributes: `FREQ` (here the
+    lazy mapping), `total`, and `initialized = True`. Everything else (the DAG, the route, the
+    HMM in jieba.finalseg, add_word, suggest_freq) is jieba's own code. Once the whole table is
+    loaded, `FREQ` becomes that plain dict, so a bulk build runs at jieba's own speed.
+    """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # jieba 0.42.1 imports the deprecated pkg_resources
         import jieba
-        from jieba import finalseg
+
+    made = jieba.Tokenizer()
+    made.FREQ = prefix
+    made.total = prefix.total
+    made.initialized = True
+    prefix.when_whole(lambda table: setattr(made, "FREQ", table))
+    return made
+
+
+def _from_jieba(source: Path) -> tuple[dict[str, int], int]:
+    """The dictionary as jieba itself parses it: the one slow step, done once."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # jieba 0.42.1 imports the deprecated pkg_resources
+        import jieba
 
     with source.open("rb") as handle:
-        freq, total = jieba.Tokenizer.gen_pfdict(handle)
-    return freq, total, HmmTables(dict(finalseg.start_P), dict(finalseg.trans_P), dict(finalseg.emit_P))
+        return jieba.Tokenizer.gen_pfdict(handle)
 
 
-def _write(path: Path, key: str, freq: dict[str, int], total: int, tables: HmmTables) -> None:
+def _write(path: Path, key: str, freq: dict[str, int], total: int) -> None:
     singles = {w: f for w, f in freq.items() if len(w) == 1}
     buckets: dict[str, dict[str, int]] = {}
     for word, count in freq.items():
@@ -285,7 +288,6 @@ def _write(path: Path, key: str, freq: dict[str, int], total: int, tables: HmmTa
         "buckets": b"".join(blobs),
         "full_starts": struct.pack(f">{len(full_starts)}Q", *full_starts),
         "full": b"".join(full_chunks),
-        "hmm": marshal.dumps((tables.start, tables.trans, tables.emit)),
     }
     spans: dict[str, tuple[int, int]] = {}
     at = 0
@@ -325,7 +327,7 @@ def _open(path: Path, key: str) -> PrefixDictionary | None:
             return None
         base = start + length
         spans = {name: (base + a, base + b) for name, (a, b) in header["spans"].items()}
-        if spans["hmm"][1] != len(data):  # a truncated file
+        if spans["full"][1] != len(data):  # a truncated file
             return None
     except (ValueError, EOFError, TypeError, KeyError, struct.error):
         return None
@@ -364,10 +366,10 @@ def load(cache_dir: Path | None, source: Path | None = None) -> PrefixDictionary
         if found is not None:
             return found
     log.info("building the compact dictionary from %s", source)
-    freq, total, tables = _from_jieba(source)
+    freq, total = _from_jieba(source)
     if path is not None and cache_dir is not None:
         try:
-            _write(path, key, freq, total, tables)
+            _write(path, key, freq, total)
             for other in cache_dir.glob("dictionary-*.bin"):
                 if other != path and _stale(other):
                     other.unlink(missing_ok=True)
@@ -376,4 +378,4 @@ def load(cache_dir: Path | None, source: Path | None = None) -> PrefixDictionary
                 return found
         except OSError as exc:  # read-only cache: serve from memory, build again next time
             log.warning("cannot write the dictionary cache %s: %s", path, exc)
-    return PrefixDictionary(total, full=freq, tables=tables)
+    return PrefixDictionary(total, full=freq)

@@ -1,8 +1,8 @@
 """Turning text into search terms: jieba's segmentation for Chinese, our own rules for Latin words and phrases.
 
-The Chinese words are jieba's accurate mode, cut by `quotecore.segment` over jieba's dictionary
-in a compact file read a character's slice at a time (`quotecore.dictionary`): the same words,
-without importing jieba or loading its whole dictionary, and only when something is segmented.
+The Chinese words are jieba's accurate mode, cut by a jieba.Tokenizer whose dictionary is read
+from a compact file a few entries at a time (`quotecore.dictionary`): jieba's own words, without
+loading its whole dictionary, and jieba is imported only when something is segmented.
 
 Passages and queries go through the same `Tokenizer.terms`, so whatever a passage is indexed
 under, a query written in another script, width or case reaches it.
@@ -25,8 +25,9 @@ from typing import TYPE_CHECKING
 from quotecore.text import search_form
 
 if TYPE_CHECKING:
+    import jieba
+
     from quotecore.config import DictEntry
-    from quotecore.segment import Segmenter
 
 log = logging.getLogger(__name__)
 
@@ -62,17 +63,17 @@ class Tokenizer:
         cache_dir: Path | None = None,
     ) -> None:
         self._cache_dir = cache_dir
-        self._segmenter: Segmenter | None = None
+        self._segmenter: jieba.Tokenizer | None = None
         self._lock = threading.Lock()
         phrases: list[str] = []
         #: Words for the segmenter, added in order when it is first needed (order matters to jieba).
-        self._words: list[tuple[str, int | None]] = []
+        self._words: list[tuple[str, int | None, str | None]] = []
         for entry in userdict:
             word = search_form(entry.word)
             if " " in word:
                 phrases.append(word)
             elif _RUNS.fullmatch(word) and not word.isascii():
-                self._words.append((word, entry.freq))
+                self._words.append((word, entry.freq, entry.tag))
         self._stopwords = frozenset(search_form(w) for w in stopwords)
         self._phrases = (
             re.compile(
@@ -94,23 +95,22 @@ class Tokenizer:
         self._lock = threading.Lock()
 
     @property
-    def segmenter(self) -> Segmenter:
-        """The Chinese word segmenter, made on first need: a start that only reads its index never pays for it.
+    def segmenter(self) -> jieba.Tokenizer:
+        """The jieba.Tokenizer, made on first need: a start that only reads its index never imports jieba.
 
-        The dictionary behind it is read a slice at a time (`quotecore.dictionary`), so even a cold
-        query costs a few slices, not jieba's whole dictionary.
+        Its dictionary is read a few entries at a time (`quotecore.dictionary`), so even a cold
+        query costs a few buckets, not jieba's whole dictionary.
         """
         segmenter = self._segmenter
         if segmenter is None:
             with self._lock:
                 if self._segmenter is None:
                     from quotecore import dictionary
-                    from quotecore.segment import Segmenter
 
                     cache_dir = self._cache_dir if self._cache_dir is not None else default_cache_dir() / "jieba"
-                    made = Segmenter(dictionary.load(cache_dir))
-                    for word, freq in self._words:
-                        made.add_word(word, freq)
+                    made = dictionary.segmenter(dictionary.load(cache_dir))
+                    for word, freq, tag in self._words:
+                        made.add_word(word, freq, tag)
                     self._segmenter = made
                 segmenter = self._segmenter
         return segmenter
@@ -146,7 +146,7 @@ class Tokenizer:
             if run[0].isascii():
                 self._latin(run, out)
             else:
-                out.extend((w, self._parts(w)) for w in self.segmenter.cut(run) if w not in self._stopwords)
+                out.extend((w, self._parts(w)) for w in self.segmenter.cut(run, HMM=True) if w not in self._stopwords)
         if self._phrases is not None:
             out.extend((" ".join(m.group(1).split()), ()) for m in self._phrases.finditer(form))
         return out
@@ -154,7 +154,7 @@ class Tokenizer:
     def _parts(self, word: str) -> tuple[str, ...]:
         if len(word) < 3:
             return ()
-        freq = self.segmenter.dictionary
+        freq = self.segmenter.FREQ
         found = [
             word[i : i + n]
             for n in (2, 3)
