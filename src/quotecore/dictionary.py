@@ -23,7 +23,6 @@ in memory.
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import logging
 import marshal
@@ -35,6 +34,7 @@ import warnings
 from collections.abc import Callable
 from hashlib import blake2b
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -55,12 +55,19 @@ FULL_AFTER = 20_000
 _CHUNK = 8192
 
 
+def _jieba() -> ModuleType:
+    """jieba, imported on first need: `import quotecore` and commands that cut nothing skip it."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # jieba 0.42.1 imports the deprecated pkg_resources
+        import jieba
+
+    return jieba
+
+
 def jieba_dictionary_file() -> Path:
-    """The dictionary jieba loads by default, found without importing jieba (a warm start checks its key first)."""
-    spec = importlib.util.find_spec("jieba")
-    if spec is None or not spec.submodule_search_locations:
-        raise ModuleNotFoundError("jieba is not installed")
-    return Path(next(iter(spec.submodule_search_locations))) / "dict.txt"
+    """The dictionary a jieba.Tokenizer made without arguments loads (`DEFAULT_DICT_NAME` in its package)."""
+    jieba = _jieba()
+    return Path(jieba.__file__).parent / jieba.DEFAULT_DICT_NAME
 
 
 def _source_key(source: Path) -> str:
@@ -229,16 +236,14 @@ def segmenter(prefix: PrefixDictionary) -> jieba.Tokenizer:
     """A jieba.Tokenizer that cuts with `prefix` as its dictionary, never loading jieba's own.
 
     jieba's `initialize()` would unmarshal the whole prefix dictionary; instead the tokenizer is
-    given what initialize leaves behind, through its documented attributes: `FREQ` (here the
-    lazy mapping), `total`, and `initialized = True`. Everything else (the DAG, the route, the
-    HMM in jieba.finalseg, add_word, suggest_freq) is jieba's own code. Once the whole table is
+    given what initialize leaves behind, in the public attributes initialize itself sets: `FREQ`
+    (here the lazy mapping), `total`, and `initialized = True` (so `check_initialized` never
+    loads anything). Everything else (the DAG, the route, the HMM in jieba.finalseg, add_word,
+    suggest_freq) is jieba's own code; should a jieba release use FREQ in another way, the
+    comparison with plain jieba in tests/test_dictionary.py fails. Once the whole table is
     loaded, `FREQ` becomes that plain dict, so a bulk build runs at jieba's own speed.
     """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # jieba 0.42.1 imports the deprecated pkg_resources
-        import jieba
-
-    made = jieba.Tokenizer()
+    made = _jieba().Tokenizer()
     made.FREQ = prefix
     made.total = prefix.total
     made.initialized = True
@@ -248,12 +253,8 @@ def segmenter(prefix: PrefixDictionary) -> jieba.Tokenizer:
 
 def _from_jieba(source: Path) -> tuple[dict[str, int], int]:
     """The dictionary as jieba itself parses it: the one slow step, done once."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # jieba 0.42.1 imports the deprecated pkg_resources
-        import jieba
-
     with source.open("rb") as handle:
-        return jieba.Tokenizer.gen_pfdict(handle)
+        return _jieba().Tokenizer.gen_pfdict(handle)
 
 
 def _write(path: Path, key: str, freq: dict[str, int], total: int) -> None:
