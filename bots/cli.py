@@ -1,24 +1,23 @@
 """The `quotebot` entry point: the core's commands plus the ones that need the chat adapters.
 
-Adapter modules are imported only by the commands that use them, so `quotebot search` never
-pays for importing discord.py or slack-bolt.
+Adapter modules, asyncio and pydantic are imported only by the commands that use them, so
+`quotebot search` never pays for them (tests/test_cold_start.py checks what it imports).
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from collections.abc import Sequence
 from typing import IO, TYPE_CHECKING
 
-from quotecore import QuoteService
 from quotecore.cli import EXIT_ERROR, EXIT_OK
 from quotecore.cli import build_parser as build_core_parser
 from quotecore.cli import run as run_cli
 
-if TYPE_CHECKING:  # imported only by the commands that need it (see _settings)
+if TYPE_CHECKING:  # imported only by the commands that need them (see _settings)
     from bots.settings import Settings
+    from quotecore import QuoteService
 
 
 def _settings(args: argparse.Namespace) -> tuple[Settings | None, list[str]]:
@@ -53,6 +52,8 @@ def _with_settings(handler: object) -> object:
 
 def cmd_run(args: argparse.Namespace, settings: Settings, out: IO[str]) -> int:
     """`run`: the bots for the tokens set, or the console chat; the daily scheduler with them."""
+    import asyncio
+
     from bots.app import main as run_main
 
     output = None if out is sys.stdout else out  # None: the chat on stdout, errors on stderr
@@ -105,6 +106,8 @@ def cmd_daily(args: argparse.Namespace, service: QuoteService, out: IO[str]) -> 
 
 def cmd_discord_sync(args: argparse.Namespace, settings: Settings, out: IO[str]) -> int:
     """`discord-sync`: register the slash commands now (a normal start syncs only on changes)."""
+    import asyncio
+
     from bots.app import build_service
     from bots.discord import sync_commands
     from bots.runtime import AppContext

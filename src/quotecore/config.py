@@ -11,79 +11,104 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, TypeVar
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from typing import Any, Literal
 
 from quotecore.errors import CorpusError
 from quotecore.models import Speaker
 
 log = logging.getLogger(__name__)
 
-M = TypeVar("M", bound=BaseModel)
 
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class SpeakerEntry(_Strict):
-    """One person, named once: every alias resolves to this id."""
-
-    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
-    name: str = Field(min_length=1)
-    name_en: str | None = None
-    aliases: list[str] = []
-    role: str | None = None
-
-
-class SpeakersFile(_Strict):
-    """config/speakers.toml."""
-
-    speaker: list[SpeakerEntry] = []
-
-    @field_validator("speaker")
-    @classmethod
-    def _unique_ids(cls, value: list[SpeakerEntry]) -> list[SpeakerEntry]:
-        seen: set[str] = set()
-        for entry in value:
-            if entry.id in seen:
-                raise ValueError(f"speaker id {entry.id!r} is defined twice")
-            seen.add(entry.id)
-        return value
-
-
-class SourceEntry(_Strict):
+@dataclass(frozen=True, slots=True)
+class SourceEntry:
     """One document's metadata in seeds/sources.toml (the text itself does not carry it reliably)."""
 
-    file: str = Field(min_length=1)
-    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-    title: str = Field(min_length=1)
+    file: str
+    id: str
+    title: str
     outlet: str | None = None
     interviewer: str | None = None
-    date: str | None = Field(default=None, pattern=r"^\d{4}(-\d{2}(-\d{2})?)?$")
+    date: str | None = None
     url: str | None = None
     script: Literal["simplified", "traditional"] | None = None
-    interviewees: list[str] = []
-    interviewers: list[str] = []
+    interviewees: tuple[str, ...] = ()
+    interviewers: tuple[str, ...] = ()
 
 
-class SourcesFile(_Strict):
-    """seeds/sources.toml: metadata by document id."""
+# -- the plain check ----------------------------------------------------------------------------
+# Well-formed files are read without pydantic: importing it and building the models costs a fifth
+# of a cold `quotebot search`. The check below accepts only data of exactly the expected types and
+# shapes, a subset of what the schemas in `quotecore.config_schema` accept (its patterns are
+# ASCII-only and never match a newline); anything else goes to those schemas, so what is accepted
+# and every error message stay pydantic's (tests/test_cold_config.py loads each case both ways).
 
-    document: list[SourceEntry] = []
+_SPEAKER_ID = re.compile(r"[a-z0-9][a-z0-9_-]*")
+_SOURCE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+_DATE = re.compile(r"[0-9]{4}(-[0-9]{2}(-[0-9]{2})?)?")
 
 
-class SynonymGroup(_Strict):
-    """Words that should find each other (symmetric), e.g. GPU and 显卡."""
-
-    words: list[str] = Field(min_length=2)
+def _text(value: object, pattern: re.Pattern[str] | None = None, min_length: int = 0) -> bool:
+    return type(value) is str and len(value) >= min_length and (pattern is None or bool(pattern.fullmatch(value)))
 
 
-class SynonymsFile(_Strict):
-    """config/synonyms.toml, extendable by admins."""
+def _optional_text(entry: dict[str, Any], key: str, pattern: re.Pattern[str] | None = None) -> bool:
+    return key not in entry or _text(entry[key], pattern)
 
-    group: list[SynonymGroup] = []
+
+def _texts(entry: dict[str, Any], key: str, min_length: int = 0) -> bool:
+    value = entry.get(key, [])
+    return type(value) is list and len(value) >= min_length and all(type(v) is str for v in value)
+
+
+def _table_list(data: object, key: str, fields: frozenset[str]) -> list[dict[str, Any]] | None:
+    """data[key] when data has no other key and it is a list of tables with no unknown field."""
+    if type(data) is not dict or set(data) - {key}:
+        return None
+    entries = data.get(key, [])
+    if type(entries) is not list or any(type(e) is not dict or set(e) - fields for e in entries):
+        return None
+    return entries
+
+
+def _plain_speakers(data: object) -> bool:
+    entries = _table_list(data, "speaker", frozenset({"id", "name", "name_en", "aliases", "role"}))
+    if entries is None:
+        return False
+    well_typed = all(
+        _text(e.get("id"), _SPEAKER_ID)
+        and _text(e.get("name"), min_length=1)
+        and _optional_text(e, "name_en")
+        and _optional_text(e, "role")
+        and _texts(e, "aliases")
+        for e in entries
+    )
+    return well_typed and len({e["id"] for e in entries}) == len(entries)  # ids checked as strings first
+
+
+_SOURCE_FIELDS = frozenset(SourceEntry.__dataclass_fields__)
+
+
+def _plain_sources(data: object) -> bool:
+    entries = _table_list(data, "document", _SOURCE_FIELDS)
+    return entries is not None and all(
+        _text(e.get("file"), min_length=1)
+        and _text(e.get("id"), _SOURCE_ID)
+        and _text(e.get("title"), min_length=1)
+        and all(_optional_text(e, k) for k in ("outlet", "interviewer", "url"))
+        and _optional_text(e, "date", _DATE)
+        and e.get("script", "simplified") in ("simplified", "traditional")
+        and _texts(e, "interviewees")
+        and _texts(e, "interviewers")
+        for e in entries
+    )
+
+
+def _plain_synonyms(data: object) -> bool:
+    entries = _table_list(data, "group", frozenset({"words"}))
+    return entries is not None and all("words" in e and _texts(e, "words", min_length=2) for e in entries)
+
+
+_PLAIN = {"speakers": _plain_speakers, "sources": _plain_sources, "synonyms": _plain_synonyms}
 
 
 _TOML_LINE = re.compile(r"line (\d+)")
@@ -107,23 +132,27 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise CorpusError(str(path), None, f"cannot be read: {exc.strerror or exc}") from None
 
 
-def _validated(model: type[M], data: dict[str, Any], path: Path) -> M:
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        key = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise CorpusError(str(path), None, f"key {key}: {first['msg']}{more}") from None
-    except RecursionError:
-        raise CorpusError(str(path), None, "nested too deeply to be a config file") from None
+def _validated(schema: str, data: dict[str, Any], path: Path) -> dict[str, Any]:
+    """`data` when the plain check accepts it, else as pydantic reads it (or its error)."""
+    if _PLAIN[schema](data):
+        return data
+    from quotecore.config_schema import validated
+
+    return validated(schema, data, path)
 
 
 def load_speakers(path: Path) -> tuple[Speaker, ...]:
     """Speakers from config/speakers.toml; a malformed entry names the file and the line."""
-    data = _validated(SpeakersFile, read_toml(path), path)
+    data = _validated("speakers", read_toml(path), path)
     return tuple(
-        Speaker(id=s.id, name=s.name, name_en=s.name_en, aliases=tuple(s.aliases), role=s.role) for s in data.speaker
+        Speaker(
+            id=s["id"],
+            name=s["name"],
+            name_en=s.get("name_en"),
+            aliases=tuple(s.get("aliases", ())),
+            role=s.get("role"),
+        )
+        for s in data.get("speaker", ())
     )
 
 
@@ -131,9 +160,10 @@ def load_sources(path: Path) -> dict[str, SourceEntry]:
     """Entries by file name; a missing sources.toml just means every file is described by guessing."""
     if not path.exists():
         return {}
-    data = _validated(SourcesFile, read_toml(path), path)
+    data = _validated("sources", read_toml(path), path)
     by_file: dict[str, SourceEntry] = {}
-    for entry in data.document:
+    for fields in data.get("document", ()):
+        entry = SourceEntry(**{k: tuple(v) if isinstance(v, list) else v for k, v in fields.items() if v is not None})
         if entry.file in by_file:
             raise CorpusError(str(path), None, f"file {entry.file!r} is described twice")
         by_file[entry.file] = entry
@@ -144,8 +174,8 @@ def load_synonyms(path: Path) -> tuple[tuple[str, ...], ...]:
     """Synonym groups, normalised like queries so that lookups match search forms."""
     if not path.exists():
         return ()
-    data = _validated(SynonymsFile, read_toml(path), path)
-    return tuple(tuple(g.words) for g in data.group)
+    data = _validated("synonyms", read_toml(path), path)
+    return tuple(tuple(g["words"]) for g in data.get("group", ()))
 
 
 def _read_lines(path: Path) -> list[tuple[int, str]]:

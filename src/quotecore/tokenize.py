@@ -1,4 +1,8 @@
-"""Turning text into search terms: jieba for Chinese, our own rules for Latin words and phrases.
+"""Turning text into search terms: jieba's segmentation for Chinese, our own rules for Latin words and phrases.
+
+The Chinese words are jieba's accurate mode, cut by a jieba.Tokenizer whose dictionary is read
+from a compact file a few entries at a time (`quotecore.dictionary`): jieba's own words, without
+loading its whole dictionary, and jieba is imported only when something is segmented.
 
 Passages and queries go through the same `Tokenizer.terms`, so whatever a passage is indexed
 under, a query written in another script, width or case reaches it.
@@ -14,16 +18,16 @@ import logging
 import os
 import re
 import threading
-import warnings
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from quotecore.config import DictEntry
 from quotecore.text import search_form
 
 if TYPE_CHECKING:
     import jieba
+
+    from quotecore.config import DictEntry
 
 log = logging.getLogger(__name__)
 
@@ -49,28 +53,6 @@ def default_cache_dir() -> Path:
     return Path(base) / "quotebot"
 
 
-_JIEBA_LOCK = threading.Lock()
-
-
-def _new_jieba(cache_dir: Path | None) -> jieba.Tokenizer:
-    """A private jieba tokenizer: the module-level one logs to stderr and is shared process-wide."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # jieba 0.42.1 imports the deprecated pkg_resources
-        import jieba
-
-    jieba.setLogLevel(logging.WARNING)
-    tokenizer = jieba.Tokenizer()
-    if cache_dir is not None:
-        try:
-            cache_dir.mkdir(parents=True, exist_ok=True)
-            tokenizer.tmp_dir = str(cache_dir)
-        except OSError as exc:  # read-only home: jieba falls back to rebuilding, slower but fine
-            log.warning("cannot use cache directory %s: %s", cache_dir, exc)
-    with _JIEBA_LOCK:
-        tokenizer.initialize()
-    return tokenizer
-
-
 class Tokenizer:
     """Search terms for any text; one instance per (user dictionary, stopwords) configuration."""
 
@@ -80,14 +62,18 @@ class Tokenizer:
         stopwords: Iterable[str] = (),
         cache_dir: Path | None = None,
     ) -> None:
-        self._jieba = _new_jieba(cache_dir)
+        self._cache_dir = cache_dir
+        self._segmenter: jieba.Tokenizer | None = None
+        self._lock = threading.Lock()
         phrases: list[str] = []
+        #: Words for the segmenter, added in order when it is first needed (order matters to jieba).
+        self._words: list[tuple[str, int | None, str | None]] = []
         for entry in userdict:
             word = search_form(entry.word)
             if " " in word:
                 phrases.append(word)
             elif _RUNS.fullmatch(word) and not word.isascii():
-                self._jieba.add_word(word, entry.freq, entry.tag)
+                self._words.append((word, entry.freq, entry.tag))
         self._stopwords = frozenset(search_form(w) for w in stopwords)
         self._phrases = (
             re.compile(
@@ -96,6 +82,38 @@ class Tokenizer:
             if phrases
             else None
         )
+
+    def __getstate__(self) -> dict[str, object]:
+        """Pickled as its configuration (a worker process builds its own segmenter on first need)."""
+        state = self.__dict__.copy()
+        state["_segmenter"] = None
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
+    @property
+    def segmenter(self) -> jieba.Tokenizer:
+        """The jieba.Tokenizer, made on first need: a start that only reads its index never imports jieba.
+
+        Its dictionary is read a few entries at a time (`quotecore.dictionary`), so even a cold
+        query costs a few buckets, not jieba's whole dictionary.
+        """
+        segmenter = self._segmenter
+        if segmenter is None:
+            with self._lock:
+                if self._segmenter is None:
+                    from quotecore import dictionary
+
+                    cache_dir = self._cache_dir if self._cache_dir is not None else default_cache_dir() / "jieba"
+                    made = dictionary.segmenter(dictionary.load(cache_dir))
+                    for word, freq, tag in self._words:
+                        made.add_word(word, freq, tag)
+                    self._segmenter = made
+                segmenter = self._segmenter
+        return segmenter
 
     def terms(self, text: str) -> list[str]:
         """Word-level search terms of `text`, in order (duplicates kept: they are term frequency).
@@ -128,7 +146,7 @@ class Tokenizer:
             if run[0].isascii():
                 self._latin(run, out)
             else:
-                out.extend((w, self._parts(w)) for w in self._jieba.cut(run, HMM=True) if w not in self._stopwords)
+                out.extend((w, self._parts(w)) for w in self.segmenter.cut(run, HMM=True) if w not in self._stopwords)
         if self._phrases is not None:
             out.extend((" ".join(m.group(1).split()), ()) for m in self._phrases.finditer(form))
         return out
@@ -136,7 +154,7 @@ class Tokenizer:
     def _parts(self, word: str) -> tuple[str, ...]:
         if len(word) < 3:
             return ()
-        freq = self._jieba.FREQ
+        freq = self.segmenter.FREQ
         found = [
             word[i : i + n]
             for n in (2, 3)
