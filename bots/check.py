@@ -32,6 +32,9 @@ SECTIONS: dict[str, tuple[str, str]] = {
     "SlackSettings": ("slack", "SLACK_"),
     "DailySettings": ("daily", "QUOTEBOT_DAILY_"),
     "StorageSettings": ("storage", "QUOTEBOT_STORAGE_"),
+    "ReplicaSettings": ("replicas", "QUOTEBOT_REPLICAS_"),
+    "WebSettings": ("web", "QUOTEBOT_WEB_"),
+    "LogSettings": ("log", "QUOTEBOT_LOG_"),
 }
 PREFIXES = {table: prefix for table, prefix in SECTIONS.values()}
 

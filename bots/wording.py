@@ -146,6 +146,29 @@ def reloaded(report: ReloadReport) -> str:
     return f"Corpus reloaded: {report.summary()}."
 
 
+def reload_spread(
+    generation: int,
+    serving: int,
+    total: int,
+    failed: tuple[tuple[str, str], ...],
+    waiting: tuple[str, ...],
+    differing: tuple[str, ...],
+    problem: str | None,
+) -> str:
+    """Where a reload reached, when several processes share the database (see bots.replicas)."""
+    if problem is not None:
+        return f"Only this process reloaded: the database did not answer ({cut(problem, 120)})."
+    lines = [f"Generation {generation} is served by {serving} of {total} process{'es' if total != 1 else ''}."]
+    lines += [
+        f"Failed on {name}: {cut(reason, 200)} (it keeps serving the previous corpus)." for name, reason in failed
+    ]
+    if waiting:
+        lines.append(f"No answer yet from {', '.join(waiting)} (still serving the previous corpus).")
+    if differing:
+        lines.append(f"Other corpus files on {', '.join(differing)}: their content differs from this process's.")
+    return "\n".join(lines)
+
+
 def reload_failed(reason: str | None) -> str:
     """A reload that did not happen: the old corpus keeps serving."""
     if reason is None:
