@@ -76,6 +76,8 @@ class ReplicaSync:
     on_reload: Callable[[str, str], None] | None = None
     name: str = ""
     generation: int = 0
+    #: The newest generation tried here (a failed one is not retried at every poll: the next bump is).
+    attempted: int = 0
     content: str = ""
     problem: str | None = None
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
@@ -160,8 +162,9 @@ class ReplicaSync:
                 if time.monotonic() >= beat_due:
                     beat_due = time.monotonic() + self.settings.heartbeat_seconds
                     if not await asyncio.to_thread(self.store.heartbeat, self.name):
+                        attempted = max(self.generation, self.attempted)
                         await asyncio.to_thread(
-                            self.store.report, self.name, self.generation, self.content, self.generation, None
+                            self.store.report, self.name, self.generation, self.content, attempted, None
                         )
                 if time.monotonic() >= sweep_due:  # cooldowns long over: keep the table small
                     sweep_due = time.monotonic() + COOLDOWN_SWEEP_SECONDS
@@ -173,11 +176,12 @@ class ReplicaSync:
     async def catch_up(self) -> bool:
         """Reload when the database records a newer generation; whether it did (the poll and NOTIFY end here)."""
         current = await asyncio.to_thread(self.store.current)
-        if current is None or current.number <= self.generation:
+        if current is None or current.number <= max(self.generation, self.attempted):
             return False
         async with self._lock:
-            if current.number <= self.generation:  # our own reload got there first
+            if current.number <= max(self.generation, self.attempted):  # our own reload got there first
                 return False
+            self.attempted = current.number
             started = time.perf_counter()
             try:
                 await asyncio.to_thread(self.service.reload)

@@ -129,6 +129,11 @@ async def test_failures_and_other_files_are_named(two: list[Process]) -> None:
     assert "Generation 2 is served by 1 of 2 processes." in reply.text
     assert "Failed on b: " in reply.text and "002_broken.txt" in reply.text
     assert not b.finds_new_text() and b.sync.generation == 1 and b.service.loaded
+    reloads = []
+    real_reload = b.service.reload
+    b.service.reload = lambda: reloads.append(1) or real_reload()  # type: ignore[method-assign]
+    await asyncio.sleep(0.5)  # five polls: a generation that failed here is not tried again and again
+    assert reloads == []
     # b's files fixed, but without the new document: it serves generation 3 with other content.
     (b.seeds / "002_broken.txt").unlink()
     reply = await a.commands().reload(admin())
