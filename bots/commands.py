@@ -435,15 +435,7 @@ class Commands:
             self.memo.clear()
             text, kind = wording.reloaded(report), "done"
             if spread is not None:
-                text += "\n" + wording.reload_spread(
-                    spread.generation,
-                    len(spread.serving),
-                    spread.total,
-                    spread.failed,
-                    spread.waiting,
-                    spread.differing,
-                    spread.problem,
-                )
+                text += "\n" + wording.reload_spread(spread)
         if self.metrics is not None:
             self.metrics.reload("ok" if kind == "done" else "failed", "command")
         log.info("reload by %s: %s in %.2f s", caller.key, kind, time.perf_counter() - started)

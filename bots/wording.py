@@ -8,8 +8,12 @@ them as they are.
 from __future__ import annotations
 
 import unicodedata
+from typing import TYPE_CHECKING
 
 from quotecore import QueryError, Quote, QuoteError, ReloadReport, UnknownSpeakerError, clean_chars, truncate
+
+if TYPE_CHECKING:
+    from bots.replicas import Spread
 
 #: What kind of text a passage is, as users read it (the core's `Passage.kind` values).
 KIND_LABELS = {
@@ -146,26 +150,23 @@ def reloaded(report: ReloadReport) -> str:
     return f"Corpus reloaded: {report.summary()}."
 
 
-def reload_spread(
-    generation: int,
-    serving: int,
-    total: int,
-    failed: tuple[tuple[str, str], ...],
-    waiting: tuple[str, ...],
-    differing: tuple[str, ...],
-    problem: str | None,
-) -> str:
+def reload_spread(spread: Spread) -> str:
     """Where a reload reached, when several processes share the database (see bots.replicas)."""
-    if problem is not None:
-        return f"Only this process reloaded: the database did not answer ({cut(problem, 120)})."
-    lines = [f"Generation {generation} is served by {serving} of {total} process{'es' if total != 1 else ''}."]
-    lines += [
-        f"Failed on {name}: {cut(reason, 200)} (it keeps serving the previous corpus)." for name, reason in failed
+    if spread.problem is not None:
+        return f"Only this process reloaded: the database did not answer ({cut(spread.problem, 120)})."
+    total = spread.total
+    lines = [
+        f"Generation {spread.generation} is served by {len(spread.serving)} of {total} "
+        f"process{'es' if total != 1 else ''}."
     ]
-    if waiting:
-        lines.append(f"No answer yet from {', '.join(waiting)} (still serving the previous corpus).")
-    if differing:
-        lines.append(f"Other corpus files on {', '.join(differing)}: their content differs from this process's.")
+    lines += [
+        f"Failed on {name}: {cut(reason, 200)} (it keeps serving the previous corpus)."
+        for name, reason in spread.failed
+    ]
+    if spread.waiting:
+        lines.append(f"No answer yet from {', '.join(spread.waiting)} (still serving the previous corpus).")
+    if spread.differing:
+        lines.append(f"Other corpus files on {', '.join(spread.differing)}: their content differs from this process's.")
     return "\n".join(lines)
 
 

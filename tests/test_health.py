@@ -112,3 +112,39 @@ async def test_json_lines_carry_the_request(service: QuoteService) -> None:
     assert first["event"] == "query" and first["surface"] == "discord" and first["outcome"] == "answered"
     assert first["latency_ms"] >= 0 and first["level"] == "info"
     assert len(first["request_id"]) == 12 and first["request_id"] != second["request_id"]
+
+
+async def test_not_ready_while_the_corpus_loads(tmp_path, cache_dir) -> None:
+    fresh = QuoteService(tmp_path / "seeds", None, cache_dir)  # never loaded here
+    ctx = AppContext(fresh, Settings(web=WebSettings(enabled=True, host="127.0.0.1", port=0)))
+    web = WebServer(ctx)
+    await web.start()
+    try:
+        base = f"http://127.0.0.1:{web.port}"
+        assert await get(base + "/healthz") == (200, "ok\n")
+        status, body = await get(base + "/readyz")
+        assert status == 503 and "corpus: not loaded yet" in body
+        assert "quotebot_corpus_passages" in (await get(base + "/metrics"))[1]
+    finally:
+        await web.stop()
+
+
+def test_the_json_setting_turns_every_handler_into_json_lines() -> None:
+    root = logging.getLogger()
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    saved_handlers, saved_level = list(root.handlers), logs.events.level
+    root.handlers = [handler]
+    try:
+        logs.configure("text")
+        logging.getLogger("bots.somewhere").warning("plain %s", "text")
+        logs.configure("json")
+        logging.getLogger("bots.somewhere").warning("now %s", "json")
+        logs.query_event("slack", "quote", "answered", 0.0123)
+    finally:
+        root.handlers = saved_handlers
+        logs.events.setLevel(saved_level)
+    plain, warning, event = out.getvalue().splitlines()
+    assert plain == "plain text"
+    assert json.loads(warning)["message"] == "now json" and json.loads(warning)["level"] == "warning"
+    assert json.loads(event)["latency_ms"] == 12.3 and json.loads(event)["outcome"] == "answered"
