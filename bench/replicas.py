@@ -101,6 +101,38 @@ def database_costs(url: str, reps: int) -> dict[str, float]:
     return costs
 
 
+async def notify_latency(url: str, reps: int) -> float:
+    """Median ms from asking for a bump to its NOTIFY reaching a LISTEN (as bots.replicas listens: always iterating)."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    from bots.generation import CHANNEL
+
+    store = GenerationStore(url)
+    conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    arrived: asyncio.Queue[float] = asyncio.Queue()
+    listening = asyncio.Event()
+
+    async def listen() -> None:
+        async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as conn:
+            await conn.execute(f"LISTEN {CHANNEL}")
+            listening.set()
+            async for _ in conn.notifies():
+                arrived.put_nowait(time.perf_counter())
+
+    listener = asyncio.create_task(listen())
+    await listening.wait()
+    await asyncio.sleep(0.2)
+    times = []
+    for _ in range(reps):
+        started = time.perf_counter()
+        await asyncio.to_thread(store.bump, "z" * 16, "bench")
+        times.append(await asyncio.wait_for(arrived.get(), 10) - started)
+    listener.cancel()
+    store.close()
+    return statistics.median(times) * 1000
+
+
 def postgres_url() -> tuple[str | None, Any]:
     from tests.fakes.postgres import PostgresServer
 
@@ -142,6 +174,7 @@ def main() -> None:
     try:
         if url is not None:
             results["databases"]["postgresql"] = database_costs(url, args.reps)
+            results["databases"]["postgresql"]["bump_to_notify_ms"] = asyncio.run(notify_latency(url, 50))
     finally:
         if server is not None:
             server.stop()

@@ -72,7 +72,7 @@ class ReplicaSync:
     settings: ReplicaSettings
     #: What the command layers computed from the corpus: cleared after every reload.
     memo: dict[str, list[str]] = field(default_factory=dict)
-    #: Called with ("ok"|"failed", origin) after each reload, and with the generation served.
+    #: Called with ("ok" or "failed", "follow") after each reload that followed another process (metrics).
     on_reload: Callable[[str, str], None] | None = None
     name: str = ""
     generation: int = 0

@@ -185,3 +185,20 @@ async def test_cooldowns_fall_back_to_the_process_when_the_database_is_gone(tmp_
     assert isinstance(first, Results)
     assert isinstance(again, Notice) and again.kind == "cooldown"
     assert process.sync.problem is not None
+
+
+async def test_check_lists_the_generation_and_the_running_processes(two: list[Process], url: str) -> None:
+    import io
+
+    from bots.check import Report, check_replicas
+    from bots.settings import Settings, StorageSettings
+
+    a, _ = two
+    await a.commands().reload(admin())
+    report = Report()
+    settings = Settings(storage=StorageSettings(url=url), replicas=ReplicaSettings(sync="on"))
+    await asyncio.to_thread(check_replicas, settings, report)
+    assert report.ok == ["replicas: generation 2; running now: a (generation 2), b (generation 2)"]
+    out = io.StringIO()
+    report.write(out)
+    assert "replicas: generation 2" in out.getvalue()
