@@ -3,7 +3,10 @@
 One asyncio loop runs every adapter side by side (Discord, Slack, or the console chat when no token
 is set) and the daily scheduler. Order matters and is kept here only:
 
-1. the corpus loads in a worker thread (jieba takes about a second; the loop stays free);
+0. the health/metrics server starts when enabled (/healthz answers, /readyz says "corpus: not
+   loaded yet" until it is);
+1. the corpus loads in a worker thread (jieba takes about a second; the loop stays free); then,
+   when several processes share the database, this one joins the corpus generation (bots.replicas);
 2. each adapter prepares (the console greets and offers its poster), then the scheduler starts (its
    database opens, missed posts are caught up), so a post that is due prints before the first prompt;
 3. every adapter is served with the same `AppContext` and stop event (`serve(ctx, stop)`);
@@ -20,16 +23,20 @@ import logging
 import signal
 import sys
 from collections.abc import Iterator
-from typing import Protocol, TextIO
+from typing import TYPE_CHECKING, Protocol, TextIO
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from bots import logs
 from bots.daily_control import DailyControl
 from bots.preferences import ScriptChoices
 from bots.runtime import Adapter, AppContext, until_stopped
 from bots.scheduler.store import create_db_engine, missing_driver
 from bots.settings import Settings
 from quotecore import CorpusError, QuoteService, cache_dir
+
+if TYPE_CHECKING:
+    from bots.replicas import ReplicaSync
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +105,7 @@ async def start_daily(ctx: AppContext) -> Scheduler | None:
     scheduler: DailyScheduler | None = None
     try:
         scheduler = DailyScheduler.from_settings(ctx.service, ctx.settings)  # the engine is built here (may fail)
+        scheduler.on_post = ctx.metrics.daily_post
         for platform, poster in ctx.posters.items():
             scheduler.register_poster(platform, poster)
         await scheduler.start()
@@ -158,12 +166,23 @@ async def main(
     if not adapters:
         (out or sys.stderr).write(NO_TOKEN)
         return 1
+    logs.configure(settings.log.format)
     stop = stop or asyncio.Event()
     ctx = AppContext(service or build_service(settings), settings, scripts=script_choices(settings))
+    ctx.metrics.watch(
+        lambda: ctx.replicas.generation if ctx.replicas is not None else 0,
+        lambda: len(ctx.service.snapshot.passages) if ctx.service.loaded else 0,
+    )
     async with contextlib.AsyncExitStack() as stack:
         stack.enter_context(stop_on_signals(stop))
+        if settings.web.enabled and not await start_web(ctx, stack, out or sys.stderr):
+            return 1
         if not await load_corpus(ctx.service, out or sys.stderr):
             return 1
+        if settings.replicas_sync:
+            ctx.replicas = await start_replicas(ctx)
+            if ctx.replicas is not None:
+                stack.push_async_callback(ctx.replicas.stop)
         for adapter in adapters:
             adapter.prepare(ctx)
         scheduler = await start_daily(ctx)
@@ -172,6 +191,46 @@ async def main(
             stack.push_async_callback(_shut_down, scheduler)
         return await serve_all(adapters, ctx, stop)
     return 1  # not reached: the stack does not swallow exceptions
+
+
+async def start_web(ctx: AppContext, stack: contextlib.AsyncExitStack, out: TextIO) -> bool:
+    """The health/metrics server (ctx.web), stopped with the stack; False when its port cannot be had."""
+    from bots.web import WebServer
+
+    web = WebServer(ctx)
+    try:
+        await web.start()
+    except OSError as exc:
+        await web.stop()
+        out.write(f"quotebot: web.port {ctx.settings.web.port}: cannot listen: {exc.strerror or exc}\n")
+        return False
+    ctx.web = web
+    stack.push_async_callback(web.stop)
+    return True
+
+
+async def start_replicas(ctx: AppContext) -> ReplicaSync | None:
+    """Join the shared corpus generation and follow it; a database that does not answer is retried inside.
+
+    None (this process reloads alone, as one process always did) when the database URL cannot be used at all.
+    """
+    from bots.generation import GenerationStore
+    from bots.replicas import ReplicaSync
+
+    try:
+        store = GenerationStore(ctx.settings.storage.url)
+    except Exception as exc:  # a missing driver, a malformed URL: `quotebot check` says more
+        log.error("replicas: %s cannot be used (%s); reloads stay local to this process", ctx.settings.storage.url, exc)
+        return None
+    sync = ReplicaSync(
+        ctx.service,
+        store,
+        ctx.settings.replicas,
+        memo=ctx.memo,
+        on_reload=ctx.metrics.reload,
+    )
+    await sync.start()
+    return sync
 
 
 async def load_corpus(service: QuoteService, out: TextIO) -> bool:

@@ -32,6 +32,9 @@ SECTIONS: dict[str, tuple[str, str]] = {
     "SlackSettings": ("slack", "SLACK_"),
     "DailySettings": ("daily", "QUOTEBOT_DAILY_"),
     "StorageSettings": ("storage", "QUOTEBOT_STORAGE_"),
+    "ReplicaSettings": ("replicas", "QUOTEBOT_REPLICAS_"),
+    "WebSettings": ("web", "QUOTEBOT_WEB_"),
+    "LogSettings": ("log", "QUOTEBOT_LOG_"),
 }
 PREFIXES = {table: prefix for table, prefix in SECTIONS.values()}
 
@@ -352,6 +355,32 @@ def check_database(settings: Settings, report: Report) -> None:
         report.ok.append(f"database {settings.storage.url}")
 
 
+def check_replicas(settings: Settings, report: Report) -> None:
+    """With several processes on the database: which generation they serve, and which are alive now."""
+    if not settings.replicas_sync:
+        return
+    from bots.generation import GenerationStore
+
+    store: GenerationStore | None = None
+    try:
+        store = GenerationStore(settings.storage.url)
+        store.open()
+        current = store.current()
+        alive = store.replicas(3 * settings.replicas.heartbeat_seconds + 1)
+    except Exception as exc:  # a driver or connection error: one line
+        message = (str(exc).splitlines() or [type(exc).__name__])[0]
+        report.problems.append(f"replicas: {settings.storage.url}: {message} → check the URL and that the server runs")
+        return
+    finally:
+        if store is not None:
+            store.close()
+    if current is None:
+        report.ok.append("replicas: no corpus generation recorded yet (the first `quotebot run` records it)")
+        return
+    names = ", ".join(f"{r.name} (generation {r.generation})" for r in alive) or "none running"
+    report.ok.append(f"replicas: generation {current.number}; running now: {names}")
+
+
 def run_check(path: str | os.PathLike[str] | None, out: IO[str]) -> int:
     """Check the config file (default: config/quotebot.toml) with the environment; 0 when all is well."""
     report = Report()
@@ -366,5 +395,6 @@ def run_check(path: str | os.PathLike[str] | None, out: IO[str]) -> int:
     check_targets(settings, report)
     check_corpus(settings, report)
     check_database(settings, report)
+    check_replicas(settings, report)
     report.write(out)
     return 0 if not report.problems else 1

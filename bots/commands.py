@@ -24,12 +24,17 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from bots import wording
 from bots.daily_control import DailyControl, Platform
+from bots.logs import new_request, query_event
 from bots.preferences import ScriptChoices
-from quotecore import CorpusError, Quote, QuoteError, QuoteService, Script, Speaker, search_form
+from quotecore import CorpusError, Quote, QuoteError, QuoteService, ReloadReport, Script, Speaker, search_form
+
+if TYPE_CHECKING:
+    from bots.metrics import Metrics
+    from bots.replicas import Spread
 
 log = logging.getLogger(__name__)
 
@@ -262,6 +267,17 @@ class Cooldown:
         return 0.0
 
 
+class ReloadEverywhere(Protocol):
+    """What `/quote-reload` asks of bots.replicas.ReplicaSync when several processes share the database."""
+
+    async def reload(self) -> tuple[ReloadReport, Spread]:
+        """Reload here, record the new generation, and say which processes serve it."""
+
+
+#: A cooldown shared through the database: (key, seconds) → 0 to go ahead, else seconds to wait.
+SharedTurn = Callable[[str, float], Awaitable[float]]
+
+
 # ---------------------------------------------------------------- the commands
 
 
@@ -279,6 +295,9 @@ class Commands:
         clock: Callable[[], float] = time.monotonic,
         memo: dict[str, list[str]] | None = None,
         scripts: ScriptChoices | None = None,
+        replicas: ReloadEverywhere | None = None,
+        shared_turn: SharedTurn | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.service = service
         self.platform = platform
@@ -288,13 +307,40 @@ class Commands:
         #: Answers computed from the corpus, shared by every surface and dropped on any reload.
         self.memo = {} if memo is None else memo
         self.scripts = scripts
+        self.replicas = replicas
+        self.shared_turn = shared_turn
+        self.metrics = metrics
+
+    async def retry_after(self, caller: Caller) -> float:
+        """The cooldown: shared by every process when the database carries it, else this process's own."""
+        if self.shared_turn is not None and self.cooldown.seconds > 0:
+            return await self.shared_turn(f"{self.platform}:{caller.key}", self.cooldown.seconds)
+        return self.cooldown.retry_after(caller.key)
 
     async def quote(self, caller: Caller, request: QuoteRequest) -> Reply:
         """/quote: help, a cooldown refusal, a random quote, or the first page of matches."""
+        return await self._measured("quote", self._quote(caller, request))
+
+    async def _measured(self, command: str, work: Awaitable[Reply]) -> Reply:
+        """Run one user query under a request id; count and time it by outcome (metrics, JSON log line)."""
+        new_request()
+        started = time.perf_counter()
+        outcome = "error"
+        try:
+            reply = await work
+            outcome = outcome_of(reply)
+            return reply
+        finally:
+            seconds = time.perf_counter() - started
+            if self.metrics is not None:
+                self.metrics.query(self.platform, outcome, seconds)
+            query_event(self.platform, command, outcome, seconds)
+
+    async def _quote(self, caller: Caller, request: QuoteRequest) -> Reply:
         if request.help:
             problem = wording.bad_option(request.problem) + "\n" if request.problem else ""
             return Notice(problem + wording.HELP, "invalid" if request.problem else "help")
-        wait = self.cooldown.retry_after(caller.key)
+        wait = await self.retry_after(caller)
         if wait and not await caller.is_admin():
             return Notice(wording.cooldown(wait), "cooldown")
         try:
@@ -335,14 +381,20 @@ class Commands:
         person cannot page someone else's answer away, and pays the cooldown as for a /quote of
         their own. `state` None: the message no longer says what it searched for.
         """
-        if state is None:
-            return Notice(wording.LOST_QUERY, "invalid"), False
-        if caller.key == asker:
-            return self.page(state), True
-        wait = self.cooldown.retry_after(caller.key)
-        if wait and not await caller.is_admin():
-            return Notice(wording.cooldown(wait), "cooldown"), False
-        return self.page(state), False
+        replaces = state is not None and caller.key == asker
+
+        async def answer() -> Reply:
+            if state is None:
+                return Notice(wording.LOST_QUERY, "invalid")
+            if replaces:
+                return self.page(state)
+            wait = await self.retry_after(caller)
+            if wait and not await caller.is_admin():
+                return Notice(wording.cooldown(wait), "cooldown")
+            return self.page(state)
+
+        reply = await self._measured("another", answer())
+        return reply, replaces
 
     def context(self, passage_id: str, terms: list[str] | tuple[str, ...] = ()) -> Context | Notice:
         """The whole passage behind a quote, with `terms` highlighted again."""
@@ -369,8 +421,12 @@ class Commands:
         if not await caller.is_admin():
             return Notice(wording.ADMINS_ONLY_RELOAD, "refused")
         started = time.perf_counter()
+        spread: Spread | None = None
         try:
-            report = await asyncio.to_thread(self.service.reload)
+            if self.replicas is not None:
+                report, spread = await self.replicas.reload()
+            else:
+                report = await asyncio.to_thread(self.service.reload)
         except CorpusError as exc:
             log.warning("reload failed, keeping the current corpus: %s", exc)
             roots = (self.service.seeds_dir, self.service.config_dir)
@@ -381,6 +437,10 @@ class Commands:
         else:
             self.memo.clear()
             text, kind = wording.reloaded(report), "done"
+            if spread is not None:
+                text += "\n" + wording.reload_spread(spread)
+        if self.metrics is not None:
+            self.metrics.reload("ok" if kind == "done" else "failed", "command")
         log.info("reload by %s: %s in %.2f s", caller.key, kind, time.perf_counter() - started)
         return Notice(text, kind, tuple(await self.admin_notices(caller)))  # type: ignore[arg-type]
 
@@ -425,6 +485,17 @@ class Commands:
         if self.daily is None or not await caller.is_admin():
             return []
         return self.daily.take_notices(self.platform)
+
+
+def outcome_of(reply: Reply) -> str:
+    """A reply as the metrics count it: answered, no_match, refused (cooldown, bad input), or help."""
+    if isinstance(reply, Results | Context):
+        return "answered"
+    if reply.kind in ("no_match", "no_more"):
+        return "no_match"
+    if reply.kind == "help":
+        return "help"
+    return "refused"
 
 
 def corpus_relative(error: CorpusError, roots: tuple[Path, ...]) -> str:

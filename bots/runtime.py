@@ -11,13 +11,18 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
-from typing import Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from bots.commands import Commands
 from bots.daily_control import DailyControl, Platform, Poster
+from bots.metrics import Metrics
 from bots.preferences import ScriptChoices
 from bots.settings import Settings
 from quotecore import QuoteService
+
+if TYPE_CHECKING:
+    from bots.replicas import ReplicaSync
+    from bots.web import WebServer
 
 T = TypeVar("T")
 
@@ -34,9 +39,17 @@ class AppContext:
     memo: dict[str, list[str]] = field(default_factory=dict)
     #: Admins' per-channel scripts (`/quote-script`), shared by every surface.
     scripts: ScriptChoices = field(default_factory=lambda: ScriptChoices(None))
+    metrics: Metrics = field(default_factory=Metrics)
+    #: The shared corpus generation, when several processes share the database (settings.replicas_sync).
+    replicas: ReplicaSync | None = None
+    #: The health/metrics server, when enabled (the Slack HTTP listener may share its port).
+    web: WebServer | None = None
+    #: Platform → whether it is connected now (what /readyz and the connection gauge report).
+    connected: dict[str, bool] = field(default_factory=dict)
 
     def commands(self, platform: Platform, *, cooldown_seconds: float = 0.0, max_results: int = 5) -> Commands:
-        """The command layer for one surface, over the shared service and scheduler."""
+        """The command layer for one surface, over the shared service, scheduler and replica sync."""
+        shared = self.replicas is not None and self.settings.replicas.shared_cooldowns
         return Commands(
             self.service,
             platform,
@@ -45,7 +58,15 @@ class AppContext:
             max_results=max_results,
             memo=self.memo,
             scripts=self.scripts,
+            replicas=self.replicas,
+            shared_turn=self.replicas.take_turn if shared and self.replicas is not None else None,
+            metrics=self.metrics,
         )
+
+    def set_connected(self, platform: str, connected: bool) -> None:
+        """An adapter reports its connection (made, lost, back): readiness and the gauge follow."""
+        self.connected[platform] = connected
+        self.metrics.set_connected(platform, connected)
 
     def offer_poster(self, platform: Platform, poster: Poster) -> None:
         """The one place a daily poster is registered: now, or when the scheduler starts."""

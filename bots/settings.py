@@ -208,6 +208,9 @@ class DailySettings(_Section):
     #: or one per channel.
     shared_rotation: bool = True
     heading: str = "今日语录"
+    #: How often the chat-set targets are read again, so a target set through any process is
+    #: scheduled by every process (and posted even if the one that took the command has stopped).
+    follow_seconds: float = Field(default=15.0, ge=0.5, le=3600)
 
 
 class StorageSettings(_Section):
@@ -216,6 +219,47 @@ class StorageSettings(_Section):
     model_config = SettingsConfigDict(env_prefix="QUOTEBOT_STORAGE_")
 
     url: str = "sqlite:///var/quotebot.sqlite3"
+
+
+class ReplicaSettings(_Section):
+    """Several processes on one database: the corpus generation they follow, and how often they look.
+
+    `sync` auto is on when `storage.url` is not SQLite: a server database is what several processes
+    share. Turn it on for several processes on one SQLite file, off for one process on PostgreSQL.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="QUOTEBOT_REPLICAS_")
+
+    sync: Literal["auto", "on", "off"] = "auto"
+    #: How this process is named in the admin's reload report and in the replicas table; default host:pid.
+    name: str = Field(default="", max_length=64)
+    #: How often the generation is read (PostgreSQL is also woken at once by LISTEN/NOTIFY).
+    poll_seconds: float = Field(default=2.0, gt=0, le=300)
+    #: How often a process says it is alive; three missed beats and the reload report stops waiting for it.
+    heartbeat_seconds: float = Field(default=5.0, gt=0, le=300)
+    #: How long `/quote-reload` waits for the other processes before it answers the admin.
+    report_wait_seconds: float = Field(default=5.0, ge=0, le=60)
+    #: Cooldowns shared by every process through the database (off: each process counts its own).
+    shared_cooldowns: bool = True
+
+
+class WebSettings(_Section):
+    """The health and metrics endpoint (/healthz, /readyz, /metrics): off until enabled."""
+
+    model_config = SettingsConfigDict(env_prefix="QUOTEBOT_WEB_")
+
+    enabled: bool = False
+    host: str = "0.0.0.0"
+    #: The Slack HTTP listener shares this server when `slack.port` is the same number.
+    port: int = Field(default=8080, ge=0, le=65535)
+
+
+class LogSettings(_Section):
+    """How log lines look: plain text for a terminal, JSON lines for a log collector."""
+
+    model_config = SettingsConfigDict(env_prefix="QUOTEBOT_LOG_")
+
+    format: Literal["text", "json"] = "text"
 
 
 class Settings(BaseModel):
@@ -229,6 +273,9 @@ class Settings(BaseModel):
     slack: SlackSettings = Field(default_factory=SlackSettings)
     daily: DailySettings = Field(default_factory=DailySettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)
+    replicas: ReplicaSettings = Field(default_factory=ReplicaSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
+    log: LogSettings = Field(default_factory=LogSettings)
     source: Path | None = None
 
     @property
@@ -242,6 +289,13 @@ class Settings(BaseModel):
         token = self.slack.bot_token is not None and bool(self.slack.bot_token.get_secret_value())
         return token or self.slack.distributed
 
+    @property
+    def replicas_sync(self) -> bool:
+        """Whether this process follows the shared corpus generation (see ReplicaSettings)."""
+        if self.replicas.sync == "auto":
+            return not self.storage.url.startswith("sqlite")
+        return self.replicas.sync == "on"
+
 
 _SECTIONS: dict[str, type[_Section]] = {
     "corpus": CorpusSettings,
@@ -249,6 +303,9 @@ _SECTIONS: dict[str, type[_Section]] = {
     "slack": SlackSettings,
     "daily": DailySettings,
     "storage": StorageSettings,
+    "replicas": ReplicaSettings,
+    "web": WebSettings,
+    "log": LogSettings,
 }
 
 

@@ -18,7 +18,7 @@ import contextvars
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from quotecore import (
     QueryError,
@@ -58,6 +58,9 @@ def say(english: str, chinese: str) -> str:
     lang, script = _READER.get()
     return convert(chinese, script) if lang == "zh" else english
 
+
+if TYPE_CHECKING:
+    from bots.replicas import Spread
 
 #: What kind of text a passage is, as users read it (the core's `Passage.kind` values).
 KIND_LABELS = {
@@ -358,6 +361,48 @@ def cooldown(wait: float) -> str:
 def reloaded(report: ReloadReport) -> str:
     """What a reload changed."""
     return say(f"Corpus reloaded: {report.summary()}.", f"语料已重新载入:{report.summary()}。")
+
+
+def reload_spread(spread: Spread) -> str:
+    """Where a reload reached, when several processes share the database (see bots.replicas)."""
+    if spread.problem is not None:
+        problem = cut(spread.problem, 120)
+        return say(
+            f"Only this process reloaded: the database did not answer ({problem}).",
+            f"只有这个进程重新载入了:数据库没有回应({problem})。",
+        )
+    total, serving = spread.total, len(spread.serving)
+    lines = [
+        say(
+            f"Generation {spread.generation} is served by {serving} of {total} process{'es' if total != 1 else ''}.",
+            f"第 {spread.generation} 代语料已由 {total} 个进程中的 {serving} 个提供。",
+        )
+    ]
+    for name, reason in spread.failed:
+        why = cut(reason, 200)
+        lines.append(
+            say(
+                f"Failed on {name}: {why} (it keeps serving the previous corpus).",
+                f"{name} 载入失败:{why}(它继续使用之前的语料)。",
+            )
+        )
+    if spread.waiting:
+        names = ", ".join(spread.waiting)
+        lines.append(
+            say(
+                f"No answer yet from {names} (still serving the previous corpus).",
+                f"{names} 尚未回应(仍在使用之前的语料)。",
+            )
+        )
+    if spread.differing:
+        names = ", ".join(spread.differing)
+        lines.append(
+            say(
+                f"Other corpus files on {names}: their content differs from this process's.",
+                f"{names} 上的语料文件与这个进程的内容不同。",
+            )
+        )
+    return "\n".join(lines)
 
 
 def reload_failed(reason: str | None) -> str:

@@ -125,8 +125,21 @@ class QuoteBot(commands.AutoShardedBot):
                 log.exception("command sync failed; the commands registered before keep working")
         self.ctx.offer_poster("discord", ShardPoster(self))
 
+    async def on_ready(self) -> None:
+        """The gateway session is up: /readyz and the connection gauge say so."""
+        self.ctx.set_connected("discord", True)
+
+    async def on_resumed(self) -> None:
+        """The gateway session came back."""
+        self.ctx.set_connected("discord", True)
+
+    async def on_disconnect(self) -> None:
+        """The gateway connection dropped (discord.py reconnects by itself)."""
+        self.ctx.set_connected("discord", False)
+
     async def close(self) -> None:
         """Stop offering the poster before the connection goes, then close."""
+        self.ctx.set_connected("discord", False)
         self.ctx.withdraw_poster("discord")
         await super().close()
 

@@ -122,9 +122,12 @@ class DailyScheduler:
         self._tasks: set[asyncio.Task[None]] = set()
         self._stop = asyncio.Event()
         self._opening: asyncio.Task[None] | None = None
+        self._following: asyncio.Task[None] | None = None
         #: Why the database does not answer now (None when it does); told to each platform's admins once.
         self.database_problem: str | None = None
         self._told_database: set[str] = set()
+        #: Told each post's outcome ("sent" or "failed"): the metrics.
+        self.on_post: Callable[[str], None] | None = None
 
     @classmethod
     def from_settings(cls, service: QuoteService, settings: Settings, *, clock: Clock | None = None) -> DailyScheduler:
@@ -189,6 +192,8 @@ class DailyScheduler:
         for target in self._targets.values():
             self._schedule(target)
         log.info("daily: %d target(s) scheduled", len(self._targets))
+        if self._following is None:
+            self._following = asyncio.get_running_loop().create_task(self._follow_targets())
         await self.tick()
 
     async def shutdown(self, grace: float = SHUTDOWN_GRACE) -> None:
@@ -198,9 +203,10 @@ class DailyScheduler:
         keeps no outcome and the next start reconciles it (`reconcile`).
         """
         self._stop.set()
-        if self._opening is not None:
-            self._opening.cancel()
-            await asyncio.gather(self._opening, return_exceptions=True)
+        for task in (self._opening, self._following):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)  # cancels the jobs' own tasks, not the posts (below)
             self._scheduler = None
@@ -220,6 +226,33 @@ class DailyScheduler:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
+
+    async def _follow_targets(self) -> None:
+        """Read the chat-set targets again every `follow_seconds`: another process may have changed them."""
+        while not await self._wait_or_stop(self.settings.follow_seconds):
+            try:
+                await self.refresh_targets()
+            except DB_ERRORS as exc:
+                self._database_down("reading the targets", exc)
+
+    async def refresh_targets(self) -> list[str]:
+        """Schedule what changed in the database since the last read; the keys added, changed or removed.
+
+        A target learnt this way is scheduled from its next time on, as the process that took the
+        command promised ("Next post: …"); the claim keeps it to one post per day whoever posts.
+        """
+        before = self._targets
+        await self._load_targets()
+        changed = sorted(k for k in before.keys() | self._targets.keys() if before.get(k) != self._targets.get(k))
+        for key in changed:
+            target = self._targets.get(key)
+            if target is not None:
+                self._schedule(target)
+            elif self._scheduler is not None and self._scheduler.get_job(f"daily:{key}"):
+                self._scheduler.remove_job(f"daily:{key}")
+        if changed:
+            log.info("daily: targets changed elsewhere: %s", ", ".join(changed))
+        return changed
 
     async def _load_targets(self) -> None:
         targets = {
@@ -408,6 +441,8 @@ class DailyScheduler:
             attempts=attempts,
             **outcome,
         )
+        if self.on_post is not None:
+            self.on_post("sent" if sent else "failed")
         if sent:
             log.info("daily: posted %s to %s for %s", quote.id, target.key, local_date)
 

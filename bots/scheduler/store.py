@@ -129,7 +129,9 @@ def create_db_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 5})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(_with_driver(url), pool_pre_ping=True)
+    # A server that does not answer fails a connection in seconds, not after the OS's TCP timeout.
+    connect_args = {"connect_timeout": 5} if parsed.get_backend_name() == "postgresql" else {}
+    return create_engine(_with_driver(url), pool_pre_ping=True, connect_args=connect_args)
 
 
 def _with_driver(url: str) -> str:
@@ -237,6 +239,11 @@ class Store:
         """Release connections (tests open and close many stores)."""
         if self._engine is not None:
             self._engine.dispose()
+
+    def ping(self) -> None:
+        """One round trip; raises when the database does not answer (readiness)."""
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
 
     @contextmanager
     def _tx(self) -> Iterator[Connection]:

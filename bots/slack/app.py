@@ -22,7 +22,7 @@ from bots import wording
 from bots.daily_control import PostError
 from bots.runtime import AppContext, until_stopped
 from bots.scheduler.store import create_db_engine
-from bots.settings import Settings, SlackSettings
+from bots.settings import Settings
 from bots.slack.listeners import register_listeners
 from bots.slack.render import escape, fallback_text, quote_blocks
 from bots.slack.retry import retry_handlers
@@ -194,14 +194,14 @@ class SlackAdapter:
             else:
                 auth = await app.client.auth_test()
                 log.info("slack: connected as %s to %s", auth.get("user"), auth.get("team"))
-            await (_serve_socket if ctx.settings.slack.transport == "socket" else _serve_http)(
-                app, ctx.settings.slack, stop
-            )
+            await (_serve_socket if ctx.settings.slack.transport == "socket" else _serve_http)(app, ctx, stop)
         finally:
+            ctx.set_connected("slack", False)
             ctx.withdraw_poster("slack")
 
 
-async def _serve_socket(app: AsyncApp, settings: SlackSettings, stop: asyncio.Event) -> None:
+async def _serve_socket(app: AsyncApp, ctx: AppContext, stop: asyncio.Event) -> None:
+    settings = ctx.settings.slack
     if settings.app_token is None:
         raise RuntimeError("Socket Mode needs SLACK_APP_TOKEN (an xapp- token)")
     from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
@@ -216,18 +216,39 @@ async def _serve_socket(app: AsyncApp, settings: SlackSettings, stop: asyncio.Ev
         connected, _ = await until_stopped(handler.connect_async(), stop)
         if connected:
             log.info("slack: Socket Mode connected")
+            ctx.set_connected("slack", True)
             await stop.wait()
     finally:
         await handler.close_async()
 
 
-async def _serve_http(app: AsyncApp, settings: SlackSettings, stop: asyncio.Event) -> None:
+async def _serve_http(app: AsyncApp, ctx: AppContext, stop: asyncio.Event) -> None:
+    settings = ctx.settings.slack
     if settings.signing_secret is None:
         raise RuntimeError("HTTP mode needs SLACK_SIGNING_SECRET")
+    if ctx.web is not None and ctx.web.shares_port(settings.port):  # one port for Slack and /healthz
+        server = app.server(path=settings.path, port=settings.port)
+        routes = {settings.path: server.handle_post_requests}
+        if settings.distributed:
+            routes |= {
+                settings.install_path: server.handle_get_requests,
+                settings.redirect_path: server.handle_get_requests,
+            }
+        for path, handler in routes.items():
+            ctx.web.attach(path, handler)
+        log.info("slack: HTTP mode on the web server's port, %s", settings.path)
+        ctx.set_connected("slack", True)
+        try:
+            await stop.wait()
+        finally:
+            for path in routes:
+                ctx.web.detach(path)
+        return
     runner = web.AppRunner(app.web_app(path=settings.path), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, settings.host, settings.port).start()
     log.info("slack: HTTP mode on %s:%s%s", settings.host, settings.port, settings.path)
+    ctx.set_connected("slack", True)
     try:
         await stop.wait()
     finally:

@@ -62,6 +62,14 @@ class PostgresServer:
 
     def start(self) -> None:
         self._run(str(self.initdb), "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync")
+        self.resume()
+
+    def pause(self) -> None:
+        """Stop the server, keeping its data: clients see a database that does not answer."""
+        self._run(str(self.pg_ctl), "-D", str(self.data), "-m", "immediate", "-w", "stop")
+
+    def resume(self) -> None:
+        """Start (again) on the same port, with the same data."""
         options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
         self._run(str(self.pg_ctl), "-D", str(self.data), "-o", options, "-l", str(self.root / "log"), "-w", "start")
 
