@@ -33,8 +33,8 @@ from bots.preferences import ScriptChoices
 from quotecore import CorpusError, Quote, QuoteError, QuoteService, ReloadReport, Script, Speaker, search_form
 
 if TYPE_CHECKING:
+    from bots.generation import Spread
     from bots.metrics import Metrics
-    from bots.replicas import Spread
 
 log = logging.getLogger(__name__)
 

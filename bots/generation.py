@@ -246,3 +246,22 @@ class GenerationStore:
         with self._tx() as conn:
             result = conn.execute(cooldowns_table.delete().where(cooldowns_table.c.last_at < time.time() - older_than))
         return int(result.rowcount or 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Spread:
+    """Who serves `generation` after a reload: the admin's report."""
+
+    generation: int
+    serving: tuple[str, ...]
+    failed: tuple[tuple[str, str], ...] = ()
+    waiting: tuple[str, ...] = ()
+    #: Processes serving the generation with other content than this one (their disk copy differs).
+    differing: tuple[str, ...] = ()
+    #: Set when the database did not answer: the reload was local only.
+    problem: str | None = None
+
+    @property
+    def total(self) -> int:
+        """Every live process the report counted."""
+        return len(self.serving) + len(self.failed) + len(self.waiting)

@@ -27,7 +27,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from bots.commands import Cooldown
-from bots.generation import CHANNEL, GenerationStore, Replica, fingerprint
+from bots.generation import CHANNEL, GenerationStore, Replica, Spread, fingerprint
 from bots.settings import ReplicaSettings
 from quotecore import CorpusError, QuoteService, ReloadReport, printable
 
@@ -42,25 +42,6 @@ COOLDOWN_SWEEP_SECONDS = 3600.0
 def default_name() -> str:
     """host:pid, unique among processes on one database."""
     return f"{socket.gethostname()}:{os.getpid()}"[:64]
-
-
-@dataclass(frozen=True, slots=True)
-class Spread:
-    """Who serves `generation` after a reload: the admin's report."""
-
-    generation: int
-    serving: tuple[str, ...]
-    failed: tuple[tuple[str, str], ...] = ()
-    waiting: tuple[str, ...] = ()
-    #: Processes serving the generation with other content than this one (their disk copy differs).
-    differing: tuple[str, ...] = ()
-    #: Set when the database did not answer: the reload was local only.
-    problem: str | None = None
-
-    @property
-    def total(self) -> int:
-        """Every live process the report counted."""
-        return len(self.serving) + len(self.failed) + len(self.waiting)
 
 
 @dataclass

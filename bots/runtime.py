@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from bots.commands import Commands
 from bots.daily_control import DailyControl, Platform, Poster
@@ -22,9 +22,21 @@ from quotecore import QuoteService
 
 if TYPE_CHECKING:
     from bots.replicas import ReplicaSync
-    from bots.web import WebServer
 
 T = TypeVar("T")
+
+
+class SharedPort(Protocol):
+    """The health server's port, as a Slack HTTP listener shares it (bots.web.WebServer)."""
+
+    def shares_port(self, port: int) -> bool:
+        """Whether a listener on `port` is served by the health server instead of one of its own."""
+
+    def attach(self, path: str, handler: Callable[[Any], Awaitable[Any]]) -> None:
+        """Serve `path` with `handler` until `detach`."""
+
+    def detach(self, path: str) -> None:
+        """Stop serving `path`."""
 
 
 @dataclass
@@ -43,7 +55,7 @@ class AppContext:
     #: The shared corpus generation, when several processes share the database (settings.replicas_sync).
     replicas: ReplicaSync | None = None
     #: The health/metrics server, when enabled (the Slack HTTP listener may share its port).
-    web: WebServer | None = None
+    web: SharedPort | None = None
     #: Platform → whether it is connected now (what /readyz and the connection gauge report).
     connected: dict[str, bool] = field(default_factory=dict)
 

@@ -60,7 +60,7 @@ def say(english: str, chinese: str) -> str:
 
 
 if TYPE_CHECKING:
-    from bots.replicas import Spread
+    from bots.generation import Spread
 
 #: What kind of text a passage is, as users read it (the core's `Passage.kind` values).
 KIND_LABELS = {

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import socket
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -20,8 +21,10 @@ import pytest_asyncio
 
 from bots.daily_control import PostError
 from bots.runtime import AppContext
-from bots.settings import CorpusSettings, Settings, SlackSettings, StorageSettings
+from bots.settings import CorpusSettings, Settings, SlackSettings, StorageSettings, WebSettings
 from bots.slack import create_app
+from bots.slack.app import SlackAdapter
+from bots.web import WebServer
 from quotecore import QuoteService
 from tests.fakes.daily import RecordingDaily
 from tests.fakes.slack_fake import (
@@ -136,3 +139,38 @@ async def test_two_workspaces_install_and_each_is_answered_and_governed_on_its_o
         teams = {row[0] for row in db.execute("SELECT team_id FROM slack_bots")}
         installs = {row[0] for row in db.execute("SELECT team_id FROM slack_installations")}
     assert teams == {ONE} and installs == {ONE}, "the uninstalled workspace's rows are deleted"
+
+
+async def test_the_install_pages_share_the_health_servers_port(
+    mock: MockSlack, tmp_path: Path, cache_dir: Path
+) -> None:
+    """With /healthz on Slack's port, the install page and its redirect are served there too."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    base_settings = distributed(mock, tmp_path, cache_dir)
+    settings = base_settings.model_copy(
+        update={
+            "slack": base_settings.slack.model_copy(update={"port": port}),
+            "web": WebSettings(enabled=True, host="127.0.0.1", port=port),
+        }
+    )
+    ctx = AppContext(QuoteService(Path("seeds"), Path("config"), cache_dir), settings)
+    web = WebServer(ctx)
+    ctx.web = web
+    await web.start()
+    stop = asyncio.Event()
+    serving = asyncio.create_task(SlackAdapter().serve(ctx, stop))
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            if ctx.connected.get("slack"):
+                break
+            await asyncio.sleep(0.05)
+        assert (await install(base, ONE)).startswith("200")
+        async with aiohttp.ClientSession() as browser, browser.get(f"{base}/healthz") as alive:
+            assert alive.status == 200
+    finally:
+        stop.set()
+        await serving
+        await web.stop()
