@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "bench" / ".cache"
 sys.path.insert(0, str(ROOT / "bench"))
 
-from generate import generate  # noqa: E402
+from generate import VERSION, generate  # noqa: E402
 
 #: The query set: the scale benchmark's words plus stopwords, single characters, speaker names and
 #: a 30-word query (each one a worst case of the full search at some point).
@@ -163,10 +163,12 @@ def main() -> None:
     parser.add_argument("--src", type=Path, default=ROOT / "src")
     args = parser.parse_args()
     src = args.src.resolve()
-    corpus = generate(CACHE / f"corpus-{args.passages}-s{args.seed}", args.passages, args.seed, CACHE / "seeds-cache")
+    corpus = generate(
+        CACHE / f"corpus-{args.passages}-s{args.seed}-{VERSION}", args.passages, args.seed, CACHE / "seeds-cache"
+    )
     # One corpus folder at a fixed path, one cache folder per checkout measured: the caches survive
     # between runs, and jieba's tokens (keyed by the folder's path) are segmented once for all.
-    work = CACHE / f"startup-{args.passages}-s{args.seed}"
+    work = CACHE / f"startup-{args.passages}-s{args.seed}-{VERSION}"
     label = hashlib.blake2b(str(src).encode(), digest_size=4).hexdigest()
     seeds, cache = work / "seeds", work / f"cache-{label}"
     if not (work / ".complete").exists():

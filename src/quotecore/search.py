@@ -66,7 +66,7 @@ def search(
     else:
         scored = _nothing()
     want = offset + max(limit, 0)
-    positions, final = order(scored, snap.layout, plan, want, lambda d: snap.passages[d].text.lower())
+    positions, final = order(scored, snap.layout, plan, want, lambda d: snap.text(d).lower())
     weights = _highlight_weights(snap, plan)
     if not weights:  # found through character grams: mark the words as typed
         weights = {w.word: 1.0 for w in plan.words}

@@ -79,6 +79,12 @@ class Snapshot:
     #: The homophone table the query reader asks (kept for the next reload to extend).
     sounds: Sounds | None = None
 
+    def text(self, row: int) -> str:
+        """Passage `row`'s text, read off the columns: ranking reads the leading twenty, no Passage made."""
+        if self.columns is not None:
+            return self.columns.string("text", row) or ""
+        return self.passages[row].text
+
     @property
     def empty(self) -> bool:
         """A corpus with no passages (nothing to search, nothing to post)."""
