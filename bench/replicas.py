@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from generate import generate  # noqa: E402
+from generate import VERSION, generate  # noqa: E402
 from scale import QUERIES  # noqa: E402
 
 from bots.commands import Commands, QuoteRequest, local_admin  # noqa: E402
@@ -147,7 +147,7 @@ def postgres_url() -> tuple[str | None, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--corpus-100k", type=Path, default=CACHE / "corpus-100000-s1")
+    parser.add_argument("--corpus-100k", type=Path, default=CACHE / f"corpus-100000-s1-{VERSION}")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--reps", type=int, default=200)
     args = parser.parse_args()

@@ -25,9 +25,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import Column, Connection, Float, Integer, MetaData, String, Table, Text, select, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+from sqlalchemy.exc import IntegrityError
 
-from bots.scheduler.store import create_db_engine
+from bots.scheduler.store import create_db_engine, create_schema, ping
 from quotecore import QuoteService
 
 log = logging.getLogger(__name__)
@@ -110,19 +110,9 @@ class GenerationStore:
         self.engine = create_db_engine(url)
         self.postgres = make_url(url).get_backend_name() == "postgresql"
 
-    def open(self, attempts: int = 5) -> None:
+    def open(self) -> None:
         """Create the tables if missing; several processes starting together on an empty database are fine."""
-        for attempt in range(attempts):
-            try:
-                with self.engine.begin() as conn:
-                    if self.postgres:
-                        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
-                    metadata.create_all(conn, checkfirst=True)
-                return
-            except (OperationalError, ProgrammingError, IntegrityError):
-                if attempt == attempts - 1:
-                    raise
-                time.sleep(0.1 * (attempt + 1))
+        create_schema(self.engine, metadata, SCHEMA_LOCK_KEY)
 
     def close(self) -> None:
         """Release the connections."""
@@ -130,8 +120,7 @@ class GenerationStore:
 
     def ping(self) -> None:
         """One round trip; raises when the database does not answer (readiness)."""
-        with self.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
+        ping(self.engine)
 
     @contextmanager
     def _tx(self) -> Iterator[Connection]:

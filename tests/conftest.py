@@ -1,13 +1,15 @@
-"""Shared fixtures: one loaded service over the bundled corpus, and a writable copy of it."""
+"""Shared fixtures: one loaded service over the bundled corpus, a writable copy of it, a real PostgreSQL."""
 
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from quotecore.service import QuoteService
+from tests.fakes.postgres import PostgresServer
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -36,3 +38,19 @@ def corpus_copy(tmp_path: Path) -> tuple[Path, Path]:
     shutil.copytree(SEEDS, seeds)
     shutil.copytree(CONFIG, config)
     return seeds, config
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A real PostgreSQL (Debian's package) in a temporary directory, for the multi-process tests."""
+    server = PostgresServer()
+    reason = server.why_not()
+    if reason is not None:
+        pytest.skip(reason)
+    try:
+        server.start()
+    except Exception as exc:  # pragma: no cover - depends on the machine
+        server.stop()
+        pytest.skip(f"PostgreSQL did not start: {exc}")
+    yield server
+    server.stop()

@@ -33,21 +33,6 @@ from tests.fakes.slack_fake import CHANNEL_ID, MockSlack
 _names = itertools.count()
 
 
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[PostgresServer]:
-    server = PostgresServer()
-    reason = server.why_not()
-    if reason is not None:
-        pytest.skip(reason)
-    try:
-        server.start()
-    except Exception as exc:  # pragma: no cover - depends on the machine
-        server.stop()
-        pytest.skip(f"PostgreSQL did not start: {exc}")
-    yield server
-    server.stop()
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, empty database URL on each backend."""

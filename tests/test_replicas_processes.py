@@ -26,12 +26,11 @@ import shutil
 import signal
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-import pytest
 import pytest_asyncio
 
 from tests.conftest import CONFIG, ROOT, SEEDS
@@ -42,21 +41,6 @@ SECRET = "replica-signing-secret"
 ADMIN = "U0000ADMIN"
 NEW_DOCUMENT = "火星档案\n\n奥特曼：我们会在火星上建一个数据中心，它的名字叫星河一号。\n"
 _users = itertools.count(1)
-
-
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[PostgresServer]:
-    server = PostgresServer()
-    reason = server.why_not()
-    if reason is not None:
-        pytest.skip(reason)
-    try:
-        server.start()
-    except Exception as exc:  # pragma: no cover - depends on the machine
-        server.stop()
-        pytest.skip(f"PostgreSQL did not start: {exc}")
-    yield server
-    server.stop()
 
 
 @pytest_asyncio.fixture

@@ -134,6 +134,34 @@ def create_db_engine(url: str) -> Engine:
     return create_engine(_with_driver(url), pool_pre_ping=True, connect_args=connect_args)
 
 
+def create_schema(engine: Engine, tables: MetaData, lock: int, attempts: int = 5) -> None:
+    """Create the missing tables of `tables`, safe when several processes start together on an empty database.
+
+    PostgreSQL: under a transaction-scoped advisory lock (`lock`), so one process creates and the
+    others find the tables. SQLite (and any other backend): create-if-absent, and a lost race
+    ("table already exists", a unique violation in the catalog) is retried, finding the tables
+    made by the winner.
+    """
+    for attempt in range(attempts):
+        try:
+            with engine.begin() as conn:
+                if conn.dialect.name == "postgresql":
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock})
+                tables.create_all(conn, checkfirst=True)
+            return
+        except (OperationalError, ProgrammingError, IntegrityError) as exc:
+            if attempt == attempts - 1:
+                raise
+            log.debug("schema creation raced another process (%s); checking again", exc)
+            time.sleep(0.1 * (attempt + 1))
+
+
+def ping(engine: Engine) -> None:
+    """One round trip; raises when the database does not answer (readiness)."""
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+
+
 def _with_driver(url: str) -> str:
     """`postgresql://…` means psycopg 3 (the `postgres` extra), not SQLAlchemy's default psycopg2."""
     parsed = make_url(url)
@@ -199,7 +227,7 @@ class Store:
             if self._engine is not None:
                 self._absent = not inspect(self._engine).has_table(picks.name)
             return
-        self._create_schema()
+        create_schema(self.engine, metadata, SCHEMA_LOCK_KEY)
         with self.engine.begin() as conn:
             row = conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).first()
         if row is None:
@@ -214,27 +242,6 @@ class Store:
                 "upgrade quotebot or point [storage] url at another database"
             )
 
-    def _create_schema(self, attempts: int = 5) -> None:
-        """Create what is missing, safe when several processes start together on an empty database.
-
-        PostgreSQL: under a transaction-scoped advisory lock, so one process creates and the others
-        find the tables. SQLite (and any other backend): create-if-absent, and a lost race ("table
-        already exists", a unique violation in the catalog) is retried, finding the tables made by
-        the winner.
-        """
-        for attempt in range(attempts):
-            try:
-                with self.engine.begin() as conn:
-                    if conn.dialect.name == "postgresql":
-                        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
-                    metadata.create_all(conn, checkfirst=True)
-                return
-            except (OperationalError, ProgrammingError, IntegrityError) as exc:
-                if attempt == attempts - 1:
-                    raise
-                log.debug("schema creation raced another process (%s); checking again", exc)
-                time.sleep(0.1 * (attempt + 1))
-
     def close(self) -> None:
         """Release connections (tests open and close many stores)."""
         if self._engine is not None:
@@ -242,8 +249,7 @@ class Store:
 
     def ping(self) -> None:
         """One round trip; raises when the database does not answer (readiness)."""
-        with self.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
+        ping(self.engine)
 
     @contextmanager
     def _tx(self) -> Iterator[Connection]:
