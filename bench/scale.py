@@ -362,7 +362,13 @@ def write_report(rows: list[dict[str, float]], out: Path) -> None:
         f"{above('build_rss_mib'):.1f}× (jieba's working memory besides).",
         "",
     ]
-    out.write_text("\n".join(lines), encoding="utf-8")
+    kept = ""  # bench/startup.py's section, written by that script
+    if out.exists():
+        previous = out.read_text(encoding="utf-8")
+        begin, end = "<!-- bench/startup.py -->", "<!-- /bench/startup.py -->"
+        if begin in previous and end in previous:
+            kept = previous[previous.index(begin) : previous.index(end) + len(end)] + "\n"
+    out.write_text("\n".join(lines) + ("\n" + kept if kept else ""), encoding="utf-8")
 
 
 def _short(query: str) -> str:

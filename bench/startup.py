@@ -1,9 +1,10 @@
 """Start-up from the caches and a one-document reload at 100k passages, and queries while it runs.
 
-Run: python bench/startup.py [--passages 100000] [--seed 1] [--reps 5] [--src PATH]
+Run: python bench/startup.py [--passages 100000] [--seed 1] [--reps 5] [--src PATH] [--baseline PATH] [--write-doc]
 
-`--src` measures another checkout's `src/` (the old design: `git worktree add /tmp/old <commit>`,
-then `--src /tmp/old/src`) on the same corpus, so old and new figures come from one machine.
+`--baseline` measures another checkout's `src/` first (the old design: `git worktree add /tmp/old
+<commit>`, then `--baseline /tmp/old/src`) on the same corpus, so old and new figures come from one
+run; `--write-doc` puts both rows in docs/benchmarks.md (bench/scale.py keeps that section).
 Every figure is measured in a new process (`python -c`), as a restart or a reload would run:
 
 - start-up: CPU seconds (`time.process_time`) of `QuoteService.load()` with the caches a first
@@ -27,6 +28,7 @@ import statistics
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "bench" / ".cache"
@@ -155,26 +157,17 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * share))] * 1000 if ordered else float("nan")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--passages", type=int, default=100_000)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--reps", type=int, default=5)
-    parser.add_argument("--src", type=Path, default=ROOT / "src")
-    args = parser.parse_args()
-    src = args.src.resolve()
-    corpus = generate(
-        CACHE / f"corpus-{args.passages}-s{args.seed}-{VERSION}", args.passages, args.seed, CACHE / "seeds-cache"
-    )
+def measure(src: Path, corpus: Path, passages: int, seed: int, reps: int) -> dict[str, Any]:
+    """Every figure of one checkout's `src/`, each from new processes."""
     # One corpus folder at a fixed path, one cache folder per checkout measured: the caches survive
     # between runs, and jieba's tokens (keyed by the folder's path) are segmented once for all.
-    work = CACHE / f"startup-{args.passages}-s{args.seed}-{VERSION}"
+    work = CACHE / f"startup-{passages}-s{seed}-{VERSION}"
     label = hashlib.blake2b(str(src).encode(), digest_size=4).hexdigest()
     seeds, cache = work / "seeds", work / f"cache-{label}"
     if not (work / ".complete").exists():
         shutil.rmtree(work, ignore_errors=True)
         shutil.copytree(corpus, seeds, ignore=shutil.ignore_patterns(".complete"))
-        (work / ".complete").write_text(f"{args.passages} {args.seed}\n")
+        (work / ".complete").write_text(f"{passages} {seed}\n")
     if not cache.exists():
         for other in work.glob("cache-*/terms"):
             shutil.copytree(other, cache / "terms")
@@ -185,9 +178,9 @@ def main() -> None:
         print("first build (fills the caches)", flush=True)
         first = run(PREAMBLE.format(**fill) + STARTUP.format())
         print(f"  first build: {first['load_cpu']:.1f} s CPU, peak {first['peak_mib']:.0f} MiB", flush=True)
-    startups = [run(PREAMBLE.format(**fill) + STARTUP.format()) for _ in range(args.reps)]
-    print(f"reload ×{2 * args.reps} with queries in a thread", flush=True)
-    reload = run(PREAMBLE.format(**fill) + RELOAD.format(queries=QUERIES, seeds=str(seeds), reps=args.reps))
+    startups = [run(PREAMBLE.format(**fill) + STARTUP.format()) for _ in range(reps)]
+    print(f"reload ×{2 * reps} with queries in a thread", flush=True)
+    reload = run(PREAMBLE.format(**fill) + RELOAD.format(queries=QUERIES, seeds=str(seeds), reps=reps))
 
     def med(key: str) -> float:
         return statistics.median(s[key] for s in startups)
@@ -219,8 +212,86 @@ def main() -> None:
         f"worst {row['reload_cpu_max_s']:.2f} s)\n"
         f"queries: p50 {row['quiet_p50_ms']:.2f} ms / p99 {row['quiet_p99_ms']:.2f} ms "
         f"({row['quiet_queries']} queries); during a reload p50 {row['during_p50_ms']:.2f} ms / p99 "
-        f"{row['during_p99_ms']:.2f} ms ({row['during_queries']} queries): p99 ×{row['p99_ratio']:.2f}"
+        f"{row['during_p99_ms']:.2f} ms ({row['during_queries']} queries): p99 ×{row['p99_ratio']:.2f}",
+        flush=True,
     )
+    return row
+
+
+#: docs/benchmarks.md keeps what this script writes between these lines (bench/scale.py leaves it).
+BEGIN, END = "<!-- bench/startup.py -->", "<!-- /bench/startup.py -->"
+
+
+def section(rows: list[tuple[str, dict[str, Any]]]) -> str:
+    """The start-up and reload table, one row per checkout measured."""
+    lines = [
+        BEGIN,
+        f"## Start-up and reload at {int(rows[-1][1]['passages']):,} passages",
+        "",
+        "Produced by `python bench/startup.py --baseline OLD/src --write-doc` (every figure from new processes;",
+        "CPU time of the process and its children, a forked reload worker included). Queries run in a thread,",
+        "over and over, in 3-second quiet stretches and during one-document reloads, in turn.",
+        "",
+        "| checkout | start-up CPU (load) | to the first answer | peak | 1-doc reload CPU (median / worst) "
+        "| query p99 quiet | p99 during a reload | ratio |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, r in rows:
+        lines.append(
+            f"| {name} | {r['startup_load_cpu_s']:.2f} s | {r['startup_ready_cpu_s']:.2f} s | "
+            f"{r['startup_peak_mib']:.0f} MiB | {r['reload_cpu_s']:.2f} / {r['reload_cpu_max_s']:.2f} s | "
+            f"{r['quiet_p99_ms']:.1f} ms | {r['during_p99_ms']:.1f} ms | **{r['p99_ratio']:.2f}×** |"
+        )
+    lines += ["", END]
+    return "\n".join(lines)
+
+
+def write_doc(text: str, out: Path) -> None:
+    """Put the section in `out`, replacing the one a previous run wrote."""
+    doc = out.read_text(encoding="utf-8") if out.exists() else "# Benchmarks\n"
+    if BEGIN in doc and END in doc:
+        doc = doc[: doc.index(BEGIN)] + text + doc[doc.index(END) + len(END) :]
+    else:
+        doc = doc.rstrip("\n") + "\n\n" + text + "\n"
+    out.write_text(doc, encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--passages", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--src", type=Path, default=ROOT / "src")
+    parser.add_argument("--baseline", type=Path, help="another checkout's src/, measured first (the old design)")
+    parser.add_argument("--write-doc", action="store_true", help="write the table into docs/benchmarks.md")
+    args = parser.parse_args()
+    corpus = generate(
+        CACHE / f"corpus-{args.passages}-s{args.seed}-{VERSION}", args.passages, args.seed, CACHE / "seeds-cache"
+    )
+    rows = []
+    if args.baseline is not None:
+        rows.append(
+            (
+                f"before ({_commit(args.baseline)})",
+                measure(args.baseline.resolve(), corpus, args.passages, args.seed, args.reps),
+            )
+        )
+    rows.append(
+        (f"now ({_commit(args.src)})", measure(args.src.resolve(), corpus, args.passages, args.seed, args.reps))
+    )
+    text = section(rows)
+    print(text)
+    if args.write_doc:
+        write_doc(text, ROOT / "docs" / "benchmarks.md")
+
+
+def _commit(src: Path) -> str:
+    """The checkout's commit, short (or its path when it is not a git checkout)."""
+    try:
+        out = subprocess.run(["git", "-C", str(src), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    except OSError:
+        return str(src)
+    return out.stdout.strip() or str(src)
 
 
 if __name__ == "__main__":
