@@ -29,13 +29,15 @@ DEFAULT = Params()
 
 def idf(df: np.ndarray, size: int, params: Params = DEFAULT) -> np.ndarray:
     """Each term's idf: log((N - df + 0.5) / (df + 0.5)), negatives floored at epsilon × the mean idf."""
-    values = [math.log(size - f + 0.5) - math.log(f + 0.5) for f in df.tolist()]
-    total = 0.0
-    for value in values:  # in order, as rank-bm25 accumulates it (sum() compensates from 3.12 on)
-        total += value
-    out = np.asarray(values, dtype=np.float64)
-    if values:
-        out[out < 0] = params.epsilon * (total / len(values))
+    if not df.size:
+        return np.zeros(0, dtype=np.float64)
+    # One log per distinct count (a few thousand among 10⁵ terms), each with math.log as rank-bm25.
+    counts, which = np.unique(df, return_inverse=True)
+    distinct = np.array([math.log(size - f + 0.5) - math.log(f + 0.5) for f in counts.tolist()], dtype=np.float64)
+    out = distinct[which.reshape(-1)]
+    # Summed in term order, one addition after another as rank-bm25 does (cumsum never pairs them).
+    total = float(np.cumsum(out)[-1])
+    out[out < 0] = params.epsilon * (total / out.size)
     return out
 
 

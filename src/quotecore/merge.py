@@ -53,12 +53,16 @@ def merge(
     kept_tfs = tfs[keep]
     del moved
     df_old = ends - starts
-    kept_df = np.add.reduceat(keep, starts, dtype=np.int64) if starts.size else np.zeros(0, dtype=np.int64)
-    kept_df = np.where(df_old > 0, kept_df, 0).astype(np.int64)
-    del keep
+    # Few postings go (one document's passages): count those per row rather than sum every flag.
+    gone = np.flatnonzero(~keep)
+    kept_df = df_old.astype(np.int64)
+    if gone.size:
+        rows_gone = np.searchsorted(starts, gone, side="right") - 1  # rows lie back to back, in order
+        kept_df -= np.bincount(rows_gone, minlength=kept_df.size)
+    del keep, gone
 
     # The added passages' postings: (row, document, count), and where each term first occurs in them.
-    vocab = dict(zip(terms, range(len(terms)), strict=True))
+    vocab = table.rows()
     fresh: list[str] = []
     add_rows: list[int] = []
     add_docs: list[int] = []
@@ -147,12 +151,14 @@ def merge(
     if rows.size == rows_total and np.array_equal(rows, np.arange(rows_total)):
         docs_out, tfs_out = merged_docs, merged_tfs
     else:
-        new_starts = np.cumsum(new_df) - new_df
-        gather = np.repeat(row_starts[rows] - new_starts, new_df) + np.arange(total)
-        docs_out, tfs_out = merged_docs[gather], merged_tfs[gather]
-        del gather
+        docs_out = _reordered(merged_docs, row_starts, df, rows, total)
+        tfs_out = _reordered(merged_tfs, row_starts, df, rows, total)
     del merged_docs, merged_tfs
-    names = [terms[r] if r < len(terms) else fresh[r - len(terms)] for r in rows.tolist()]
+    everything = np.empty(rows_total, dtype=object)  # one gather instead of a Python loop per term
+    everything[: len(terms)] = terms
+    everything[len(terms) :] = fresh
+    names = everything[rows].tolist()
+    del everything
     return Index.of_postings(
         size,
         dict(zip(names, range(len(names)), strict=True)),
@@ -162,6 +168,26 @@ def merge(
         _narrowest(tfs_out),
         first_key[ranked],
     )
+
+
+def _reordered(flat: np.ndarray, row_starts: np.ndarray, df: np.ndarray, rows: np.ndarray, total: int) -> np.ndarray:
+    """`flat`'s postings with the rows in the order `rows`, copied a run of consecutive rows at a time.
+
+    A reload moves few rows (the terms first met in a changed document): the rest stay in long
+    runs, each one slice of `flat`, so this copies memory instead of gathering every posting
+    through an index array as long as the postings.
+    """
+    breaks = np.flatnonzero(np.diff(rows) != 1) + 1
+    firsts = np.concatenate(([0], breaks))
+    lasts = np.concatenate((breaks, [rows.size])) - 1
+    begin = row_starts[rows[firsts]]
+    end = row_starts[rows[lasts]] + df[rows[lasts]]
+    out = np.empty(total, dtype=flat.dtype)
+    at = 0
+    for b, e in zip(begin.tolist(), end.tolist(), strict=True):
+        out[at : at + e - b] = flat[b:e]
+        at += e - b
+    return out
 
 
 def _insertion_points(

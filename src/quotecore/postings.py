@@ -106,6 +106,10 @@ class PostingTable:
         """Every term, in row order."""
         return list(self._vocab)
 
+    def rows(self) -> dict[str, int]:
+        """Term → row, a copy the caller may extend (a merge numbers new terms after these)."""
+        return dict(self._vocab)
+
     def arrays(self) -> dict[str, np.ndarray]:
         """The table's own arrays, for saving (the terms are saved by the index)."""
         return {

@@ -223,7 +223,7 @@ class SnapshotBuilder:
         else:
             columns, stored = self._new_generation(scan, keys, config, tokenizer, generation_key, signature)
         words, grams = Index.from_arrays(stored["words"]), Index.from_arrays(stored["grams"])
-        sounds = Sounds.from_arrays(stored["sounds"], words.terms())
+        sounds = Sounds.from_arrays(stored["sounds"], words.terms)
         self._generation = _Generation(signature, columns, words, grams, sounds)
         speakers = {s.id: s for s in config.speakers}
         aliases: dict[str, str] = {}
@@ -441,7 +441,7 @@ class SnapshotBuilder:
             Columns.from_arrays(saved["passages"]),
             words,
             Index.from_arrays(saved["grams"]),
-            Sounds.from_arrays(saved["sounds"], words.terms()) if "sounds" in saved else None,
+            Sounds.from_arrays(saved["sounds"], words.terms) if "sounds" in saved else None,
         )
 
     def _build_index(self, columns: Columns, tokenizer: Tokenizer) -> dict[str, Any]:

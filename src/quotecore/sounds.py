@@ -10,31 +10,40 @@ first query that needs it, not at start-up.
 
 from __future__ import annotations
 
+import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 
 from quotecore.tokenize import INSIDE
 
 _CJK = ("\u3400", "\u9fff")
+#: A word the table groups: two to six Chinese characters (a regex: the index holds ~10⁵ terms).
+_GROUPED = re.compile("[\u3400-\u9fff]{2,6}")
 
 
 def _is_chinese(word: str) -> bool:
     return bool(word) and all(_CJK[0] <= c <= _CJK[1] for c in word)
 
 
+def _grouped(terms: Iterable[str]) -> list[str]:
+    """The words of `terms` the table groups by spelling (parts inside longer words unmarked), once each."""
+    return list(dict.fromkeys(w for w in (t.lstrip(INSIDE) for t in terms) if _GROUPED.fullmatch(w)))
+
+
 class Sounds:
     """Toneless pinyin of the corpus's characters, and its words grouped by spelling."""
 
-    def __init__(self, readings: dict[str, str], words: Iterable[str] = (), aligned: bool = False) -> None:
+    def __init__(
+        self, readings: dict[str, str], words: Iterable[str] | Callable[[], Iterable[str]] = (), aligned: bool = False
+    ) -> None:
         self._readings = readings
         #: Whether every character got its own reading (a reload may then read only new ones).
         self.aligned = aligned
-        # Words and the parts inside longer words (marked INSIDE in the index) alike.
-        self._words = list(
-            dict.fromkeys(w for w in (t.lstrip(INSIDE) for t in words) if 2 <= len(w) <= 6 and _is_chinese(w))
-        )
+        # Words and the parts inside longer words (marked INSIDE in the index) alike, read when the
+        # first query needs a homophone: start-up and reloads never pay for it (0.3 s at 100k).
+        self._words = words
         self._by_spelling: dict[str, tuple[str, ...]] | None = None
         self._lock = threading.Lock()
 
@@ -47,9 +56,8 @@ class Sounds:
         full read gives, as long as pypinyin had a reading for every character both times (a
         character without one shifts the readings after it in a full read: then read in full).
         """
-        kept = [w.lstrip(INSIDE) for w in words]
-        kept = [w for w in kept if 2 <= len(w) <= 6 and _is_chinese(w)]
-        chars = sorted({c for w in kept for c in w})
+        kept = _grouped(words)
+        chars = sorted(set("".join(kept)))
         if known is not None and known.aligned:
             missing = [c for c in chars if c not in known._readings]
             read = _read(missing) if missing else []
@@ -82,7 +90,8 @@ class Sounds:
             with self._lock:
                 if self._by_spelling is None:
                     grouped: dict[str, list[str]] = {}
-                    for known in self._words:
+                    words = self._words() if callable(self._words) else self._words
+                    for known in _grouped(words):
                         key = self.spell(known)
                         if key is not None:
                             grouped.setdefault(key, []).append(known)
@@ -99,8 +108,8 @@ class Sounds:
         }
 
     @classmethod
-    def from_arrays(cls, arrays: dict[str, np.ndarray], words: Iterable[str]) -> Sounds:
-        """The table `to_arrays` saved, for a corpus whose terms are `words`."""
+    def from_arrays(cls, arrays: dict[str, np.ndarray], words: Iterable[str] | Callable[[], Iterable[str]]) -> Sounds:
+        """The table `to_arrays` saved, for a corpus whose terms are `words` (or what that function gives)."""
         raw = arrays["readings"].tobytes().decode() if "readings" in arrays else ""
         readings = dict(line.split(" ", 1) for line in raw.split("\n") if " " in line)
         aligned = bool(arrays["aligned"][0]) if "aligned" in arrays else False

@@ -14,6 +14,7 @@ own process as before: the worker is an optimisation, never a requirement.
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import logging
 import os
@@ -49,8 +50,13 @@ def run(task: Callable[[], Any], errors: tuple[type[Exception], ...] = ()) -> An
     if not available():
         raise WorkerFailed("this platform cannot fork")
     read_fd, write_fd = os.pipe()
+    # The collector writes into every tracked object it visits, and each write copies a page the
+    # child shares with the parent: the frozen objects are never visited, and the child, which
+    # lives for one build, never collects at all.
+    gc.freeze()
     pid = os.fork()
     if pid == 0:  # the child: never returns into the caller's code
+        gc.disable()
         status = 0
         try:
             os.close(read_fd)
@@ -70,6 +76,7 @@ def run(task: Callable[[], Any], errors: tuple[type[Exception], ...] = ()) -> An
             status = 1
         finally:
             os._exit(status)
+    gc.unfreeze()
     os.close(write_fd)
     try:
         raw = _read_all(read_fd, pid)
