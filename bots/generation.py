@@ -16,7 +16,6 @@ are assumed NTP-synchronised (a second of skew shifts a cooldown by a second, no
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from collections.abc import Iterator
@@ -68,13 +67,7 @@ cooldowns_table = Table(
 
 def fingerprint(service: QuoteService) -> str:
     """A digest of what the loaded corpus serves (every passage id and text), to compare processes' disks."""
-    digest = hashlib.sha256()
-    for passage in service.snapshot.passages:
-        digest.update(passage.id.encode())
-        digest.update(b"\0")
-        digest.update(passage.text.encode())
-        digest.update(b"\1")
-    return digest.hexdigest()[:16]
+    return service.snapshot.digest()[:16]
 
 
 @dataclass(frozen=True, slots=True)

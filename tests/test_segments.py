@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from quotecore.columns import passages_digest
 from quotecore.daily import is_eligible
 from quotecore.errors import CorpusError
 from quotecore.index import Index
@@ -211,3 +212,18 @@ def test_a_reload_is_built_by_a_worker_and_its_errors_come_back(
     with pytest.raises(CorpusError, match=r"zzz_broken\.txt:\d+: not valid UTF-8"):
         service.reload()
     assert service.search("能源").total == before + 1, "the working corpus keeps serving"
+
+
+def test_the_content_digest_follows_the_text_only(corpus_copy: tuple[Path, Path], tmp_path: Path) -> None:
+    """What replicas compare: read off the columns, equal to the Passage objects' digest, changed by one edit."""
+    seeds, config = corpus_copy
+    service = QuoteService(seeds, config, tmp_path / "cache")
+    service.load()
+    first = service.snapshot.digest()
+    assert first == passages_digest(list(service.snapshot.passages))
+    other = QuoteService(seeds, config, tmp_path / "other")  # another process's own caches
+    other.load()
+    assert other.snapshot.digest() == first
+    (seeds / "zzz_new.txt").write_text("新访谈\n\n奥特曼:我们会继续研究能源。\n", encoding="utf-8")
+    service.reload()
+    assert service.snapshot.digest() != first

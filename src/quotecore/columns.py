@@ -11,6 +11,7 @@ documents that did not change (`Columns.take`) and builds columns only for the o
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -34,6 +35,20 @@ def _pack(values: Sequence[str | None]) -> tuple[np.ndarray, np.ndarray]:
     at = np.zeros(len(encoded) + 1, dtype=np.int64)
     np.cumsum([len(e) for e in encoded], out=at[1:])
     return np.frombuffer(b"".join(encoded), dtype=np.uint8).copy(), at
+
+
+def content_digest(ids: tuple[np.ndarray, np.ndarray], texts: tuple[np.ndarray, np.ndarray]) -> str:
+    """SHA-256 of passages' ids and texts as packed buffers and offsets (`_pack`): read in C, not per passage."""
+    digest = hashlib.sha256()
+    for blob, at in (ids, texts):
+        digest.update(np.ascontiguousarray(at, dtype="<i8").data)
+        digest.update(np.ascontiguousarray(blob).data)
+    return digest.hexdigest()
+
+
+def passages_digest(passages: Sequence[Passage]) -> str:
+    """`content_digest` of Passage objects (a snapshot without columns): the same value as its columns'."""
+    return content_digest(_pack([p.id for p in passages]), _pack([p.text for p in passages]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,6 +242,11 @@ class Columns:
             attribution="doubtful" if a["doubtful"][i] else "certain",
             context=self.string("context", i),
         )
+
+    def digest(self) -> str:
+        """What these passages say, as `content_digest` of their ids and texts."""
+        a = self.arrays
+        return content_digest((a["id"], a["id_at"]), (a["text"], a["text_at"]))
 
     def texts(self) -> Iterator[str]:
         """Every passage's text, in order (an index build reads these and nothing else)."""

@@ -28,7 +28,7 @@ import numpy as np
 
 from quotecore import worker
 from quotecore.cache import TERMS_VERSION, DocumentCache, IndexCache, TermsCache
-from quotecore.columns import Columns, EligibleIds, PassageIds, Passages
+from quotecore.columns import Columns, EligibleIds, PassageIds, Passages, passages_digest
 from quotecore.config import CoreConfig
 from quotecore.errors import CorpusError
 from quotecore.index import B, Index, Tokens
@@ -84,6 +84,16 @@ class Snapshot:
         if self.columns is not None:
             return self.columns.string("text", row) or ""
         return self.passages[row].text
+
+    def digest(self) -> str:
+        """A digest of what this snapshot serves (every passage's id and text): equal corpora, equal digests.
+
+        Processes sharing a database compare it to find one whose disk copy differs; read off the
+        columns, it costs a pass over the text in C (a loop over Passage objects took 2 s at 100k).
+        """
+        if self.columns is not None:
+            return self.columns.digest()
+        return passages_digest(self.passages)
 
     @property
     def empty(self) -> bool:
