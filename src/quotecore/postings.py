@@ -22,11 +22,11 @@ from quotecore import bm25
 class Posting:
     """Where a term occurs, and what it adds to each of those documents' BM25 score."""
 
-    docs: np.ndarray  # int32 document indices, ascending
+    docs: np.ndarray  # intp document indices, ascending
     weights: np.ndarray  # float64 idf * tf * (k1 + 1) / (tf + norm): the term's share of the score
 
 
-#: Posting entries whose weights a table keeps between queries (float64: 8 MiB at most).
+#: Posting entries whose weights (and intp documents) a table keeps between queries (16 MiB at most).
 RECENT_POSTINGS = 1 << 20
 
 
@@ -70,7 +70,9 @@ class PostingTable:
         if row is None:
             return None
         a, b = int(self._starts[row]), int(self._ends[row])
-        docs = self._docs[a:b]
+        # As intp, once: numpy converts narrower indices on every use, and a query's words each
+        # scatter and gather with them several times (a copy per use cost more than the use).
+        docs = self._docs[a:b].astype(np.intp)
         posting = Posting(docs, bm25.weights(self._tfs[a:b], self._norm[docs], float(self._idf[row]), self._params))
         if self._recent_size + docs.size > RECENT_POSTINGS:
             self._recent, self._recent_size = {}, 0

@@ -208,16 +208,23 @@ def _looked_up(
     pieces: list[tuple[np.ndarray, np.ndarray, float]], among: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """`_word_scores` for the few passages of `among` (ascending), each searched for in the postings."""
-    best = np.full(among.size, -np.inf)
-    got = np.full(among.size, -np.inf)
+    best = got = None
     for docs, weights, factor in pieces:
         if not docs.size:
             continue
-        at = np.searchsorted(docs, among)
-        at[at == docs.size] = 0
+        at = docs.searchsorted(among)
+        np.minimum(at, docs.size - 1, out=at)  # past the end: any entry, the test below fails
         hit = np.flatnonzero(docs[at] == among)
-        best[hit] = np.maximum(best[hit], factor * weights[at[hit]])
-        got[hit] = np.maximum(got[hit], factor)
+        if best is None:  # the first alternative is written whole, not merged
+            best, got = np.full(among.size, -np.inf), np.full(among.size, -np.inf)
+            best[hit] = factor * weights[at[hit]]
+            got[hit] = factor
+            continue
+        np.maximum.at(best, hit, factor * weights[at[hit]])
+        np.maximum.at(got, hit, factor)
+    if best is None or got is None:
+        empty = np.zeros(0)
+        return among[:0], empty, empty
     held = got > -np.inf
     return among[held], best[held], got[held]
 
@@ -253,8 +260,7 @@ def _pieces(word: QueryWord, index: Index) -> tuple[list[tuple[np.ndarray, np.nd
             continue
         posting = index.postings.get(variant.term)
         if posting is not None:
-            # As intp: numpy converts narrower indices on every use, which cost more than the use.
-            pieces.append((posting.docs.astype(np.intp, copy=False), posting.weights, variant.factor))
+            pieces.append((posting.docs, posting.weights, variant.factor))  # intp (`PostingTable.get`)
     return pieces, parts
 
 
@@ -297,9 +303,9 @@ class Among:
 _WORTH = 2
 
 
-def _entries(plan: QueryPlan, index: Index, words: set[int]) -> int:
-    """How many posting entries the words' alternatives hold (read off the row bounds, no weights)."""
-    return sum(index.df(v.term) for i in words for v in plan.words[i].variants if v.how != "part")
+def _entries(word: QueryWord, index: Index) -> int:
+    """How many posting entries the word's alternatives hold (read off the row bounds, no weights)."""
+    return sum(index.df(v.term) for v in word.variants if v.how != "part")
 
 
 def _heads(
@@ -416,13 +422,19 @@ class _Scratch:
         if self._arrays is None:
             self._arrays = (np.full(self.size, -np.inf), np.full(self.size, -np.inf), np.zeros(self.size, bool))
         best, credit, seen = self._arrays
-        firsts = []
+        firsts: list[np.ndarray] = []
         try:
             for docs, weights, factor in pieces:  # a posting lists each passage once
+                if not firsts:  # nothing is marked yet: written, not merged
+                    firsts.append(docs)
+                    seen[docs] = True
+                    best[docs] = factor * weights
+                    credit[docs] = factor
+                    continue
                 firsts.append(docs[~seen[docs]])
                 seen[docs] = True
-                best[docs] = np.maximum(best[docs], factor * weights)
-                credit[docs] = np.maximum(credit[docs], factor)
+                np.maximum.at(best, docs, factor * weights)
+                np.maximum.at(credit, docs, factor)
             docs = np.concatenate(firsts)
             return docs, best[docs], credit[docs]
         finally:  # clean for the next word, whatever happened
@@ -468,7 +480,7 @@ def _parts_scores(
         for term, factor in ((variant.term, 1.0), (INSIDE + variant.term, INSIDE_WORD)):
             posting = index.postings.get(term)
             if posting is not None:
-                pieces.append((posting.docs.astype(np.intp, copy=False), posting.weights, factor))
+                pieces.append((posting.docs, posting.weights, factor))
         if len(pieces) == 1:
             docs, weights, factor = pieces[0]
             found.append((docs, factor * weights))
@@ -501,17 +513,21 @@ def score(
     total = np.zeros(n)
     credit = np.zeros(n)
     scratch = _scratch(n)
-    weights = [word_weight(word, index) * word.scale for word in plan.words]
+    # Each word's table rows read once: its idf, and how many entries its alternatives hold.
+    idfs = [index.idf(word.word) for word in plan.words]
+    unseen = float(np.log((n + 0.5) / 0.5)) if n else 1.0  # `word_weight` of a word no passage holds
+    weights = [(idf if idf > 0 else unseen) * word.scale for idf, word in zip(idfs, plan.words, strict=True)]
     weight = 0.0
     for w in weights:
         weight += w
     # Only a word the index holds itself may be common: the others are looked for in pieces.
-    held = [index.idf(word.word) > 0 for word in plan.words]
     common = _common_words(
-        [w if h else np.inf for w, h in zip(weights, held, strict=True)], weight, min_share(len(plan.words))
+        [w if idf > 0 else np.inf for w, idf in zip(weights, idfs, strict=True)], weight, min_share(len(plan.words))
     )
-    if common and _entries(plan, index, common) < _WORTH * _entries(plan, index, set(range(len(weights))) - common):
-        common = set()  # the rarer words find about as many passages: looking up buys nothing
+    if common:
+        entries = [_entries(word, index) for word in plan.words]
+        if sum(entries[i] for i in common) < _WORTH * sum(e for i, e in enumerate(entries) if i not in common):
+            common = set()  # the rarer words find about as many passages: looking up buys nothing
     found: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
     for i, word in enumerate(plan.words):
         if i not in common:
