@@ -204,6 +204,57 @@ def _word_scores(
     return (scratch or _scratch(index.size)).best(pieces)
 
 
+def _all_best(
+    words: list[tuple[int, list[tuple[np.ndarray, np.ndarray, float]]]], size: int
+) -> dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """`_word_scores` of several words (number, pieces) at once: their postings side by side.
+
+    A long query's words each cost a dozen small numpy calls when merged one by one; here each
+    entry is keyed by (word, passage), one stable sort (the postings are sorted runs: a merge)
+    brings each word's alternatives for a passage together, and a max over each run keeps the
+    best. Passages come back ascending within each word.
+    """
+    if not words:
+        return {}
+    pieces = [piece for _, word in words for piece in word]
+    sizes = [docs.size for docs, _, _ in pieces]
+    docs = np.concatenate([docs for docs, _, _ in pieces])
+    factors = np.repeat([factor for _, _, factor in pieces], sizes)
+    values = factors * np.concatenate([weights for _, weights, _ in pieces])
+    slots = np.repeat([slot for slot, (_, word) in enumerate(words) for _ in word], sizes)
+    if len(pieces) > len(words):  # some word has several alternatives: merge them
+        keys = slots * size + docs
+        order = np.argsort(keys, kind="stable")
+        keys = keys[order]
+        first = np.ones(keys.size, dtype=bool)
+        np.not_equal(keys[1:], keys[:-1], out=first[1:])
+        starts = np.flatnonzero(first)
+        values = np.maximum.reduceat(values[order], starts)
+        factors = np.maximum.reduceat(factors[order], starts)
+        keys = keys[starts]
+        slots = keys // size
+        docs = keys - slots * size
+    bounds = np.searchsorted(slots, np.arange(len(words) + 1)).tolist()
+    return {
+        i: (docs[a:b], values[a:b], factors[a:b]) for (i, _), a, b in zip(words, bounds[:-1], bounds[1:], strict=True)
+    }
+
+
+def _summed(
+    held: list[tuple[np.ndarray, np.ndarray, np.ndarray]], scales: list[float], weights: list[float], size: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Dense BM25 sums and credit over the words' (passages, best, credit), one bincount each.
+
+    Each word's passages are distinct, and the words lie side by side in query order: bincount
+    adds each passage's terms in that order, exactly as a loop adding word after word would.
+    """
+    sizes = [docs.size for docs, _, _ in held]
+    docs = np.concatenate([docs for docs, _, _ in held])
+    total = np.bincount(docs, np.concatenate([best for _, best, _ in held]) * np.repeat(scales, sizes), size)
+    credit = np.bincount(docs, np.concatenate([got for _, _, got in held]) * np.repeat(weights, sizes), size)
+    return total, credit
+
+
 def _looked_up(
     pieces: list[tuple[np.ndarray, np.ndarray, float]], among: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -301,11 +352,6 @@ class Among:
 
 #: Common words are looked up only when their postings are this many times the others'.
 _WORTH = 2
-
-
-def _entries(word: QueryWord, index: Index) -> int:
-    """How many posting entries the word's alternatives hold (read off the row bounds, no weights)."""
-    return sum(index.df(v.term) for v in word.variants if v.how != "part")
 
 
 def _heads(
@@ -510,8 +556,6 @@ def score(
 ) -> Scored:
     """Every passage that matches enough of `plan`, best first (see the module docstring)."""
     n = index.size
-    total = np.zeros(n)
-    credit = np.zeros(n)
     scratch = _scratch(n)
     # Each word's table rows read once: its idf, and how many entries its alternatives hold.
     idfs = [index.idf(word.word) for word in plan.words]
@@ -524,39 +568,46 @@ def score(
     common = _common_words(
         [w if idf > 0 else np.inf for w, idf in zip(weights, idfs, strict=True)], weight, min_share(len(plan.words))
     )
+    read = [_pieces(word, index) for word in plan.words]
     if common:
-        entries = [_entries(word, index) for word in plan.words]
+        entries = [sum(docs.size for docs, _, _ in pieces) for pieces, _ in read]  # each its row's df
         if sum(entries[i] for i in common) < _WORTH * sum(e for i, e in enumerate(entries) if i not in common):
             common = set()  # the rarer words find about as many passages: looking up buys nothing
-    found: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+    # The words read whole, all at once; a word no posting holds whole is looked for in pieces.
+    found = _all_best([(i, read[i][0]) for i in range(len(read)) if i not in common and read[i][0]], n)
     for i, word in enumerate(plan.words):
-        if i not in common:
-            found[i] = _word_scores(word, index, scratch)
+        if i not in common and i not in found:
+            found[i] = _word_scores(word, index, scratch, read=read[i])
             if not found[i][0].size and grams is not None:
                 found[i] = _as_characters(word, grams)
     among = None
     if common:
-        read = {i: _pieces(plan.words[i], index) for i in common}
-        heads = _heads(n, weights, found, read, (min_share(len(plan.words)) - 1e-6) * weight)
+        heads = _heads(n, weights, found, {i: read[i] for i in common}, (min_share(len(plan.words)) - 1e-6) * weight)
         among = _candidates(heads, layout)
+        # The common words only in the candidates, all at once: each posting cut to them first.
+        found.update(
+            _all_best([(i, [_restricted(piece, among) for piece in read[i][0]]) for i in common if read[i][0]], n)
+        )
+    held: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     for i, word in enumerate(plan.words):
         if i not in found:
             docs, best, got = _word_scores(word, index, scratch, among, read[i])
+        elif i in common:
+            docs, best, got = found[i]  # already cut to the candidates
         elif among is not None:
             docs, best, got = found[i]
             keep = among.mask[docs]
             docs, best, got = docs[keep], best[keep], got[keep]
         else:
             docs, best, got = found[i]
-        # Each word's passages are distinct, and words are added in query order: every sum is
-        # built exactly as one bincount over the concatenated words would build it (0.0 + x is
-        # x: the first word is written, not added).
-        if i == 0:
-            total[docs] = word.scale * best
-            credit[docs] = weights[i] * got
-        else:
-            total[docs] += word.scale * best
-            credit[docs] += weights[i] * got
+        held.append((docs, best, got))
+    if len(held) == 1:  # written straight into the dense sums: no copies to make
+        docs, best, got = held[0]
+        total, credit = np.zeros(n), np.zeros(n)
+        total[docs] = plan.words[0].scale * best
+        credit[docs] = weights[0] * got
+    else:
+        total, credit = _summed(held, [word.scale for word in plan.words], weights, n)
     # Matched is held a query word, not a positive score: in a tiny corpus a word in half the
     # passages has idf 0 (rank-bm25), and its passages still match.
     docs = _matched(credit, among)
