@@ -204,6 +204,29 @@ def _word_scores(
     return (scratch or _scratch(index.size)).best(pieces)
 
 
+#: A word with more posting entries than this is merged on its own, in the scratch arrays: past
+#: a few thousand entries the sort of `_all_best` costs more than the calls it saves.
+_BATCHED = 2048
+
+
+def _bests(
+    words: list[tuple[int, list[tuple[np.ndarray, np.ndarray, float]]]], scratch: _Scratch
+) -> dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """`_word_scores` of several words (number, pieces): the small ones at once, the others one by one."""
+    found: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+    small = []
+    for i, pieces in words:
+        if len(pieces) == 1:
+            docs, weights, factor = pieces[0]
+            found[i] = (docs, factor * weights, np.full(docs.size, factor))
+        elif sum(docs.size for docs, _, _ in pieces) > _BATCHED:
+            found[i] = scratch.best(pieces)
+        else:
+            small.append((i, pieces))
+    found.update(_all_best(small, scratch.size))
+    return found
+
+
 def _all_best(
     words: list[tuple[int, list[tuple[np.ndarray, np.ndarray, float]]]], size: int
 ) -> dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]:
@@ -574,7 +597,7 @@ def score(
         if sum(entries[i] for i in common) < _WORTH * sum(e for i, e in enumerate(entries) if i not in common):
             common = set()  # the rarer words find about as many passages: looking up buys nothing
     # The words read whole, all at once; a word no posting holds whole is looked for in pieces.
-    found = _all_best([(i, read[i][0]) for i in range(len(read)) if i not in common and read[i][0]], n)
+    found = _bests([(i, read[i][0]) for i in range(len(read)) if i not in common and read[i][0]], scratch)
     for i, word in enumerate(plan.words):
         if i not in common and i not in found:
             found[i] = _word_scores(word, index, scratch, read=read[i])
@@ -586,7 +609,7 @@ def score(
         among = _candidates(heads, layout)
         # The common words only in the candidates, all at once: each posting cut to them first.
         found.update(
-            _all_best([(i, [_restricted(piece, among) for piece in read[i][0]]) for i in common if read[i][0]], n)
+            _bests([(i, [_restricted(piece, among) for piece in read[i][0]]) for i in common if read[i][0]], scratch)
         )
     held: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     for i, word in enumerate(plan.words):
