@@ -228,14 +228,14 @@ def _bests(
 
 
 def _all_best(
-    words: list[tuple[int, list[tuple[np.ndarray, np.ndarray, float]]]], size: int
+    words: list[tuple[int, list[tuple[np.ndarray, np.ndarray, float]]]], size: int, among: np.ndarray | None = None
 ) -> dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """`_word_scores` of several words (number, pieces) at once: their postings side by side.
 
     A long query's words each cost a dozen small numpy calls when merged one by one; here each
     entry is keyed by (word, passage), one stable sort (the postings are sorted runs: a merge)
     brings each word's alternatives for a passage together, and a max over each run keeps the
-    best. Passages come back ascending within each word.
+    best. Passages come back ascending within each word; with the mask `among`, only those.
     """
     if not words:
         return {}
@@ -245,6 +245,9 @@ def _all_best(
     factors = np.repeat([factor for _, _, factor in pieces], sizes)
     values = factors * np.concatenate([weights for _, weights, _ in pieces])
     slots = np.repeat([slot for slot, (_, word) in enumerate(words) for _ in word], sizes)
+    if among is not None:
+        keep = among[docs]
+        docs, factors, values, slots = docs[keep], factors[keep], values[keep], slots[keep]
     if len(pieces) > len(words):  # some word has several alternatives: merge them
         keys = slots * size + docs
         order = np.argsort(keys, kind="stable")
@@ -607,10 +610,15 @@ def score(
     if common:
         heads = _heads(n, weights, found, {i: read[i] for i in common}, (min_share(len(plan.words)) - 1e-6) * weight)
         among = _candidates(heads, layout)
-        # The common words only in the candidates, all at once: each posting cut to them first.
-        found.update(
-            _bests([(i, [_restricted(piece, among) for piece in read[i][0]]) for i in common if read[i][0]], scratch)
-        )
+        # The common words only in the candidates: short postings side by side and cut with the
+        # mask at once, long ones each searched for the candidates first.
+        looked = [(i, read[i][0]) for i in sorted(common) if read[i][0]]
+        if sum(docs.size for _, pieces in looked for docs, _, _ in pieces) <= _BATCHED * len(looked):
+            found.update(_all_best(looked, n, among.mask))
+        else:
+            found.update(
+                _bests([(i, [_restricted(piece, among) for piece in pieces]) for i, pieces in looked], scratch)
+            )
     held: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     for i, word in enumerate(plan.words):
         if i not in found:
