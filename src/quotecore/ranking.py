@@ -276,9 +276,16 @@ def _summed(
     """
     sizes = [docs.size for docs, _, _ in held]
     docs = np.concatenate([docs for docs, _, _ in held])
-    total = np.bincount(docs, np.concatenate([best for _, best, _ in held]) * np.repeat(scales, sizes), size)
-    credit = np.bincount(docs, np.concatenate([got for _, _, got in held]) * np.repeat(weights, sizes), size)
+    total = _dense_sum(docs, np.concatenate([best for _, best, _ in held]) * np.repeat(scales, sizes), size)
+    credit = _dense_sum(docs, np.concatenate([got for _, _, got in held]) * np.repeat(weights, sizes), size)
     return total, credit
+
+
+def _dense_sum(docs: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
+    """`values` added up per passage, in their order, over the whole corpus (float64 even when empty)."""
+    if not docs.size:
+        return np.zeros(size)  # bincount of nothing is an int64 array
+    return np.bincount(docs, values, size)
 
 
 def _looked_up(
@@ -398,10 +405,14 @@ def _heads(
     longest postings are only searched for the few passages left, never read whole. Passages no
     rarer word found cannot reach `needed` (that is what makes the others common).
     """
-    bound = np.zeros(size)
-    for i, (docs, _, got) in found.items():
-        bound[docs] += weights[i] * got
-    left = _union([docs for docs, _, _ in found.values()], size)
+    words = list(found.values())
+    sizes = [docs.size for docs, _, _ in words]
+    if words:  # the rarer words' credit
+        credit = np.concatenate([got for _, _, got in words]) * np.repeat([weights[i] for i in found], sizes)
+        bound = _dense_sum(np.concatenate([docs for docs, _, _ in words]), credit, size)
+    else:
+        bound = np.zeros(size)
+    left = _union([docs for docs, _, _ in words], size)
     alive = np.zeros(size, dtype=bool)
     alive[left] = True
     order = sorted(common, key=lambda i: -weights[i])
@@ -412,8 +423,8 @@ def _heads(
         rest -= weights[i]
         for docs, _, factor in common[i][0]:
             if left.size * _SEARCH < docs.size:
-                at = np.searchsorted(docs, left)
-                at[at == docs.size] = 0
+                at = docs.searchsorted(left)
+                np.minimum(at, docs.size - 1, out=at)
                 hit = left[docs[at] == left]
             else:
                 hit = docs[alive[docs]]
