@@ -1,0 +1,61 @@
+"""Long queries merged all at once give the same results as the plain reference, whichever path runs.
+
+A query's words are merged side by side (one sort over their postings) when they are short, one
+by one in the scratch arrays when they are long, and the common words' postings are cut to the
+candidates with one mask or searched piece by piece. The thresholds pick the path by size, so the
+bundled corpus alone would only exercise some of them: here each is forced both ways and compared
+with `tests.test_speed_ranking`'s reference (Python dicts, a full sort).
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from quotecore import ranking
+from quotecore.search import search
+from quotecore.service import QuoteService
+from quotecore.snapshot import Snapshot
+from tests.test_speed_ranking import _reference
+
+
+def _long_queries(snap: Snapshot) -> list[str]:
+    """Many-word queries (common and rare words, with and without synonyms), and ones matching nothing."""
+    rng = random.Random(99)
+    terms = sorted(t for t in snap.words.terms() if not t.startswith("~") and t.strip())
+    queries = [" ".join(rng.sample(terms, rng.randint(6, 30))) for _ in range(40)]
+    queries += [p.text[:60] for p in rng.sample(snap.passages, 20)]
+    queries += ["我们 正在 扩大 数据中心 的 规模 以 满足 全世界 的 计算 需求 人工智能 未来 会 怎样 改变 社会 和 经济"]
+    queries += ["开源 模型 与 闭源 模型 之间 的 竞争 研究 文化", "研究文化", "管理公司 视频模型"]
+    queries += ["足球比赛 结果 比分 球员"]
+    return queries
+
+
+@pytest.mark.parametrize("batched", [0, 1 << 30])
+def test_long_queries_equal_the_reference_whichever_way_words_are_merged(
+    service: QuoteService, monkeypatch: pytest.MonkeyPatch, batched: int
+) -> None:
+    monkeypatch.setattr(ranking, "_BATCHED", batched)
+    snap = service.snapshot
+    assert snap.layout is not None and snap.reader is not None
+    compared = 0
+    for query in _long_queries(snap):
+        plan = snap.reader.read(query)
+        if not plan.words:
+            continue
+        scored = ranking.score(plan, snap.words, snap.layout, None, snap.grams)
+        positions, final = ranking.order(scored, snap.layout, plan, 10, lambda d: snap.passages[d].text.lower())
+        fast = [(int(scored.docs[p]), float(final[p])) for p in positions.tolist()]
+        assert fast == _reference(snap, plan, None, 10), query
+        compared += bool(fast)
+    assert compared > 20  # most of them match something: the comparison is not vacuous
+
+
+def test_a_many_word_query_that_matches_nothing_scores_nothing(service: QuoteService) -> None:
+    snap = service.snapshot
+    assert snap.layout is not None and snap.reader is not None
+    plan = snap.reader.read("足球比赛 篮球联赛 网球公开赛 棒球")
+    assert len(plan.words) > 1
+    assert ranking.score(plan, snap.words, snap.layout, None, snap.grams).docs.size == 0
+    assert search(snap, "足球比赛 篮球联赛 网球公开赛 棒球").quotes == ()
