@@ -2,7 +2,8 @@
 
 A query's words are merged side by side (one sort over their postings) when they are short, one
 by one in the scratch arrays when they are long, and the common words' postings are cut to the
-candidates with one mask or searched piece by piece. The thresholds pick the path by size, so the
+candidates with one mask or searched piece by piece, unless all the postings together are short
+enough to read whole. The thresholds pick the path by size, so the
 bundled corpus alone would only exercise some of them: here each is forced both ways and compared
 with `tests.test_speed_ranking`'s reference (Python dicts, a full sort).
 """
@@ -33,10 +34,12 @@ def _long_queries(snap: Snapshot) -> list[str]:
 
 
 @pytest.mark.parametrize("batched", [0, 1 << 30])
+@pytest.mark.parametrize("read_all", [0, 1 << 30])
 def test_long_queries_equal_the_reference_whichever_way_words_are_merged(
-    service: QuoteService, monkeypatch: pytest.MonkeyPatch, batched: int
+    service: QuoteService, monkeypatch: pytest.MonkeyPatch, batched: int, read_all: int
 ) -> None:
     monkeypatch.setattr(ranking, "_BATCHED", batched)
+    monkeypatch.setattr(ranking, "_READ_ALL", read_all)  # 0: common words looked up among candidates
     snap = service.snapshot
     assert snap.layout is not None and snap.reader is not None
     compared = 0

@@ -385,6 +385,9 @@ class Among:
 
 #: Common words are looked up only when their postings are this many times the others'.
 _WORTH = 2
+#: Postings this short in all are read whole, common words too: finding the candidates first
+#: (`_heads`, `_candidates`) costs a few dozen numpy calls, as much as merging this many entries.
+_READ_ALL = 8192
 
 
 def _heads(
@@ -610,6 +613,8 @@ def score(
         entries = [sum(docs.size for docs, _, _ in pieces) for pieces, _ in read]  # each its row's df
         if sum(entries[i] for i in common) < _WORTH * sum(e for i, e in enumerate(entries) if i not in common):
             common = set()  # the rarer words find about as many passages: looking up buys nothing
+        elif sum(entries) <= _READ_ALL:
+            common = set()  # all of it is read in less time than the candidates take to find
     # The words read whole, all at once; a word no posting holds whole is looked for in pieces.
     found = _bests([(i, read[i][0]) for i in range(len(read)) if i not in common and read[i][0]], scratch)
     for i, word in enumerate(plan.words):
