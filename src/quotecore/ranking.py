@@ -255,9 +255,14 @@ def _all_best(
         first = np.ones(keys.size, dtype=bool)
         np.not_equal(keys[1:], keys[:-1], out=first[1:])
         starts = np.flatnonzero(first)
-        values = np.maximum.reduceat(values[order], starts)
-        factors = np.maximum.reduceat(factors[order], starts)
-        keys = keys[starts]
+        values, factors = values[order], factors[order]
+        if starts.size < keys.size:  # a passage held through several alternatives: the best kept
+            # Each repeat merged into its run's first entry (reduceat over every run cost more).
+            repeats = np.flatnonzero(~first)
+            heads = starts[np.searchsorted(starts, repeats, side="right") - 1]
+            np.maximum.at(values, heads, values[repeats])
+            np.maximum.at(factors, heads, factors[repeats])
+        values, factors, keys = values[starts], factors[starts], keys[starts]
         slots = keys // size
         docs = keys - slots * size
     bounds = np.searchsorted(slots, np.arange(len(words) + 1)).tolist()
@@ -387,7 +392,7 @@ class Among:
 _WORTH = 2
 #: Postings this short in all are read whole, common words too: finding the candidates first
 #: (`_heads`, `_candidates`) costs a few dozen numpy calls, as much as merging this many entries.
-_READ_ALL = 8192
+_READ_ALL = 32768
 
 
 def _heads(
