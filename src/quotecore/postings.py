@@ -104,6 +104,13 @@ class PostingTable:
         """The idf of the term of `row`."""
         return float(self._idf[row])
 
+    def idfs(self, terms: Sequence[str]) -> list[float | None]:
+        """The idf of each term, None for a term no document holds: one gather for a long query's words."""
+        rows = [self._vocab.get(term) for term in terms]
+        known = [row for row in rows if row is not None]
+        values = iter(self._idf[known].tolist() if known else ())
+        return [None if row is None else next(values) for row in rows]
+
     def terms(self) -> list[str]:
         """Every term, in row order."""
         return list(self._vocab)

@@ -603,7 +603,7 @@ def score(
     n = index.size
     scratch = _scratch(n)
     # Each word's table rows read once: its idf, and how many entries its alternatives hold.
-    idfs = [index.idf(word.word) for word in plan.words]
+    idfs = [idf or 0.0 for idf in index.postings.idfs([word.word for word in plan.words])]
     unseen = float(np.log((n + 0.5) / 0.5)) if n else 1.0  # `word_weight` of a word no passage holds
     weights = [(idf if idf > 0 else unseen) * word.scale for idf, word in zip(idfs, plan.words, strict=True)]
     weight = 0.0

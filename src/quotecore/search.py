@@ -102,15 +102,13 @@ def _by_grams(snap: Snapshot, plan: QueryPlan, who: str | None) -> Scored:
 def _highlight_weights(snap: Snapshot, plan: QueryPlan) -> dict[str, float]:
     """Each matched term's idf: the excerpt centres on the sentence holding the most of it."""
     weights: dict[str, float] = {}
-    table = snap.words.postings
-    for word in plan.words:
-        for variant in word.variants:
-            row = table.row(variant.term)
-            if row is not None:
-                shown = variant.term.removeprefix(INSIDE)  # an inside part is found in the text as is
-                weight = max(table.idf(row), 0.01) * variant.factor
-                if weight > weights.get(shown, 0.0):
-                    weights[shown] = weight
+    variants = [variant for word in plan.words for variant in word.variants]
+    for variant, idf in zip(variants, snap.words.postings.idfs([v.term for v in variants]), strict=True):
+        if idf is not None:
+            shown = variant.term.removeprefix(INSIDE)  # an inside part is found in the text as is
+            weight = max(idf, 0.01) * variant.factor
+            if weight > weights.get(shown, 0.0):
+                weights[shown] = weight
     return weights
 
 
