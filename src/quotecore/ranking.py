@@ -239,6 +239,20 @@ def _all_best(
     """
     if not words:
         return {}
+    docs, values, factors, slots = _merged(words, size, among)
+    bounds = np.searchsorted(slots, np.arange(len(words) + 1)).tolist()
+    return {
+        i: (docs[a:b], values[a:b], factors[a:b]) for (i, _), a, b in zip(words, bounds[:-1], bounds[1:], strict=True)
+    }
+
+
+def _merged(
+    words: list[tuple[int, list[tuple[np.ndarray, np.ndarray, float]]]], size: int, among: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """`_all_best`'s work: (passage, best, credit, slot) side by side, ordered by slot then passage.
+
+    The slot is the word's position in `words`.
+    """
     pieces = [piece for _, word in words for piece in word]
     sizes = [docs.size for docs, _, _ in pieces]
     docs = np.concatenate([docs for docs, _, _ in pieces])
@@ -265,10 +279,7 @@ def _all_best(
         values, factors, keys = values[starts], factors[starts], keys[starts]
         slots = keys // size
         docs = keys - slots * size
-    bounds = np.searchsorted(slots, np.arange(len(words) + 1)).tolist()
-    return {
-        i: (docs[a:b], values[a:b], factors[a:b]) for (i, _), a, b in zip(words, bounds[:-1], bounds[1:], strict=True)
-    }
+    return docs, values, factors, slots
 
 
 def _summed(
@@ -390,9 +401,12 @@ class Among:
 
 #: Common words are looked up only when their postings are this many times the others'.
 _WORTH = 2
-#: Postings this short in all are read whole, common words too: finding the candidates first
-#: (`_heads`, `_candidates`) costs a few dozen numpy calls, as much as merging this many entries.
+#: Postings this short in all are read whole and at once, common words too: finding the candidates
+#: first (`_heads`, `_candidates`) costs a few dozen numpy calls, as much as merging this many entries.
 _READ_ALL = 32768
+#: Postings this short in all are merged in one batch (`_read_all`): past that, the sort of the
+#: batch costs more than the calls it saves (long words keep the scratch arrays, `_bests`).
+_MERGE_ALL = 8192
 
 
 def _heads(
@@ -614,12 +628,15 @@ def score(
         [w if idf > 0 else np.inf for w, idf in zip(weights, idfs, strict=True)], weight, min_share(len(plan.words))
     )
     read = [_pieces(word, index) for word in plan.words]
-    if common:
-        entries = [sum(docs.size for docs, _, _ in pieces) for pieces, _ in read]  # each its row's df
-        if sum(entries[i] for i in common) < _WORTH * sum(e for i, e in enumerate(entries) if i not in common):
-            common = set()  # the rarer words find about as many passages: looking up buys nothing
-        elif sum(entries) <= _READ_ALL:
-            common = set()  # all of it is read in less time than the candidates take to find
+    entries = [sum(docs.size for docs, _, _ in pieces) for pieces, _ in read]  # each its row's df
+    if sum(entries) <= _MERGE_ALL and any(pieces for pieces, _ in read):
+        # Short postings: all of it read whole and merged at once, common words too.
+        total, credit = _read_all(plan, index, read, weights, scratch, grams)
+        return _ranked(plan, layout, only, total, credit, weight, None)
+    if sum(entries) <= _READ_ALL:
+        common = set()  # read whole, word by word
+    if common and sum(entries[i] for i in common) < _WORTH * sum(e for i, e in enumerate(entries) if i not in common):
+        common = set()  # the rarer words find about as many passages: looking up buys nothing
     # The words read whole, all at once; a word no posting holds whole is looked for in pieces.
     found = _bests([(i, read[i][0]) for i in range(len(read)) if i not in common and read[i][0]], scratch)
     for i, word in enumerate(plan.words):
@@ -660,6 +677,55 @@ def score(
         credit[docs] = weights[0] * got
     else:
         total, credit = _summed(held, [word.scale for word in plan.words], weights, n)
+    return _ranked(plan, layout, only, total, credit, weight, among)
+
+
+def _read_all(
+    plan: QueryPlan,
+    index: Index,
+    read: list[tuple[list[tuple[np.ndarray, np.ndarray, float]], list[Variant]]],
+    weights: list[float],
+    scratch: _Scratch,
+    grams: Index | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Dense BM25 sums and credit of every word: the ones a posting holds merged in one batch.
+
+    A word no posting holds whole is looked for in pieces (or characters) on its own, and its
+    entries are put back among the others in query order, so each passage's sum is added in
+    that order as in `_summed`.
+    """
+    n = index.size
+    batch = [(i, pieces) for i, (pieces, _) in enumerate(read) if pieces]
+    docs, values, factors, slots = _merged(batch, n)
+    word_of = np.array([i for i, _ in batch])[slots]
+    alone = []
+    for i, word in enumerate(plan.words):
+        if not read[i][0]:
+            found = _word_scores(word, index, scratch, read=read[i])
+            if not found[0].size and grams is not None:
+                found = _as_characters(word, grams)
+            alone.append((i, found))
+    if alone:
+        docs = np.concatenate([docs] + [found[0] for _, found in alone])
+        values = np.concatenate([values] + [found[1] for _, found in alone])
+        factors = np.concatenate([factors] + [found[2] for _, found in alone])
+        word_of = np.concatenate([word_of] + [np.full(found[0].size, i) for i, found in alone])
+        order = np.argsort(word_of, kind="stable")  # back in query order (sorted runs: a merge)
+        docs, values, factors, word_of = docs[order], values[order], factors[order], word_of[order]
+    total = _dense_sum(docs, values * np.array([word.scale for word in plan.words])[word_of], n)
+    return total, _dense_sum(docs, factors * np.array(weights)[word_of], n)
+
+
+def _ranked(
+    plan: QueryPlan,
+    layout: Layout,
+    only: str | None,
+    total: np.ndarray,
+    credit: np.ndarray,
+    weight: float,
+    among: Among | None,
+) -> Scored:
+    """`score`'s matches from each passage's own BM25 sum and credit: carried, filtered, priors applied."""
     # Matched is held a query word, not a positive score: in a tiny corpus a word in half the
     # passages has idf 0 (rank-bm25), and its passages still match.
     docs = _matched(credit, among)
