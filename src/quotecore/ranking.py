@@ -727,11 +727,11 @@ def _ranked(
 ) -> Scored:
     """`score`'s matches from each passage's own BM25 sum and credit: carried, filtered, priors applied.
 
-    With every passage's credit exact (`among` None) and several words, the passages that hold
+    With every passage's credit exact (`among` None) and three words or more, the passages that hold
     enough of the query themselves are known at once: only they and their runs (`_candidates`)
     are carried and filtered, not every passage holding some common word of a long query.
     """
-    if among is None and len(plan.words) > 1 and weight > 0:
+    if among is None and len(plan.words) > 2 and weight > 0:  # two words: most holders match
         heads = np.flatnonzero(credit >= (min_share(len(plan.words)) - 1e-6) * weight)
         if heads.size * _SPARSE < np.count_nonzero(credit):  # few of the passages held: worth it
             among = _candidates(heads, layout)
