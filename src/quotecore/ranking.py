@@ -452,8 +452,9 @@ def _heads(
                 hit = docs[alive[docs]]
             bound[hit] += weights[i] * factor
         short = bound[left] + max(rest, 0.0) < needed
-        alive[left[short]] = False
-        left = left[~short]
+        if short.any():
+            alive[left[short]] = False
+            left = left[~short]
     return left
 
 
