@@ -223,7 +223,10 @@ def _bests(
             found[i] = scratch.best(pieces)
         else:
             small.append((i, pieces))
-    found.update(_all_best(small, scratch.size))
+    if len(small) == 1:  # nothing to batch with: the scratch arrays are quicker than a sort
+        found[small[0][0]] = scratch.best(small[0][1])
+    else:
+        found.update(_all_best(small, scratch.size))
     return found
 
 
@@ -630,7 +633,7 @@ def score(
     )
     read = [_pieces(word, index) for word in plan.words]
     entries = [sum(docs.size for docs, _, _ in pieces) for pieces, _ in read]  # each its row's df
-    if sum(entries) <= _MERGE_ALL and any(pieces for pieces, _ in read):
+    if len(plan.words) > 2 and sum(entries) <= _MERGE_ALL and any(pieces for pieces, _ in read):
         # Short postings: all of it read whole and merged at once, common words too.
         total, credit = _read_all(plan, index, read, weights, scratch, grams)
         return _ranked(plan, layout, only, total, credit, weight, None)
