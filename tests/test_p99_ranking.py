@@ -14,7 +14,7 @@ import random
 
 import pytest
 
-from quotecore import ranking
+from quotecore import alternatives, ranking
 from quotecore.search import search
 from quotecore.service import QuoteService
 from quotecore.snapshot import Snapshot
@@ -38,7 +38,7 @@ def _long_queries(snap: Snapshot) -> list[str]:
 def test_long_queries_equal_the_reference_whichever_way_words_are_merged(
     service: QuoteService, monkeypatch: pytest.MonkeyPatch, batched: int, read_all: int
 ) -> None:
-    monkeypatch.setattr(ranking, "_BATCHED", batched)
+    monkeypatch.setattr(alternatives, "BATCHED", batched)
     monkeypatch.setattr(ranking, "_READ_ALL", read_all)  # 0: common words looked up among candidates
     snap = service.snapshot
     assert snap.layout is not None and snap.reader is not None

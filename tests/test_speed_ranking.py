@@ -13,7 +13,7 @@ import random
 import numpy as np
 import pytest
 
-from quotecore import ranking
+from quotecore import alternatives, ranking
 from quotecore.models import KINDS
 from quotecore.query import QueryPlan
 from quotecore.search import search
@@ -62,11 +62,11 @@ def _reference(snap: Snapshot, plan: QueryPlan, who: str | None, want: int) -> l
                 got[doc] = max(got.get(doc, -np.inf), variant.factor)
         parts = [v for v in word.variants if v.how == "part"]
         if not best and parts:
-            found = ranking._parts_scores(parts, index)
+            found = alternatives.parts_scores(parts, index)
             if found is not None:
                 best, got = _by_doc(*found)
         if not best:
-            best, got = _by_doc(*ranking._as_characters(word, snap.grams))
+            best, got = _by_doc(*alternatives.as_characters(word, snap.grams))
         for doc in best:
             total[doc] = total.get(doc, 0.0) + word.scale * best[doc]
             credit[doc] = credit.get(doc, 0.0) + w * got[doc]

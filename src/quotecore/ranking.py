@@ -22,17 +22,31 @@ nothing although 结果 occurs.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from quotecore import alternatives
+from quotecore.alternatives import (
+    SEARCH,
+    Among,
+    Scratch,
+    all_best,
+    as_characters,
+    bests,
+    dense_sum,
+    merged,
+    pieces_of,
+    restricted,
+    scratch_for,
+    summed,
+    word_scores,
+)
 from quotecore.columns import Columns
 from quotecore.index import Index
 from quotecore.models import KINDS
-from quotecore.query import INSIDE_WORD, PART, QueryPlan, QueryWord, Variant
-from quotecore.tokenize import INSIDE
+from quotecore.query import QueryPlan, QueryWord, Variant
 
 KIND_PRIOR: dict[str, float] = {"answer": 1.0, "reported": 1.0, "narration": 0.5, "question": 0.35, "lead-in": 0.3}
 CARRY = 0.8
@@ -172,201 +186,6 @@ def word_weight(word: QueryWord, index: Index) -> float:
     return float(np.log((index.size + 0.5) / 0.5)) if index.size else 1.0
 
 
-def _word_scores(
-    word: QueryWord,
-    index: Index,
-    scratch: _Scratch | None = None,
-    among: Among | None = None,
-    read: tuple[list[tuple[np.ndarray, np.ndarray, float]], list[Variant]] | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(passages, score, credit) for one query word: the best of its alternatives in each passage.
-
-    Sparse: only the postings of the word's alternatives are touched, so the cost follows the
-    matches, not the corpus, and a word found through a single alternative needs no merging.
-    Passages come back each once, in no particular order (the caller adds them into dense sums).
-    With `among`, only those passages come back; `read` is `_pieces` already done for the word.
-    """
-    pieces, parts = read or _pieces(word, index)
-    if among is not None:
-        if among.docs.size * _SEARCH < sum(docs.size for docs, _, _ in pieces):
-            return _looked_up(pieces, among.docs)
-        pieces = [_restricted(piece, among) for piece in pieces]
-    if parts and not pieces:  # only a word the corpus never holds whole is looked for in pieces
-        found = _parts_scores(parts, index, scratch)
-        if found is not None:
-            return found
-    if not pieces:
-        empty = np.zeros(0)
-        return np.zeros(0, dtype=np.intp), empty, empty
-    if len(pieces) == 1:
-        docs, weights, factor = pieces[0]
-        return docs, factor * weights, np.full(docs.size, factor)
-    return (scratch or _scratch(index.size)).best(pieces)
-
-
-#: A word with more posting entries than this is merged on its own, in the scratch arrays: past
-#: a few thousand entries the sort of `_all_best` costs more than the calls it saves.
-_BATCHED = 2048
-
-
-def _bests(
-    words: list[tuple[int, list[tuple[np.ndarray, np.ndarray, float]]]], scratch: _Scratch
-) -> dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """`_word_scores` of several words (number, pieces): the small ones at once, the others one by one."""
-    found: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
-    small = []
-    for i, pieces in words:
-        if len(pieces) == 1:
-            docs, weights, factor = pieces[0]
-            found[i] = (docs, factor * weights, np.full(docs.size, factor))
-        elif sum(docs.size for docs, _, _ in pieces) > _BATCHED:
-            found[i] = scratch.best(pieces)
-        else:
-            small.append((i, pieces))
-    if len(small) == 1:  # nothing to batch with: the scratch arrays are quicker than a sort
-        found[small[0][0]] = scratch.best(small[0][1])
-    else:
-        found.update(_all_best(small, scratch.size))
-    return found
-
-
-def _all_best(
-    words: list[tuple[int, list[tuple[np.ndarray, np.ndarray, float]]]], size: int, among: np.ndarray | None = None
-) -> dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """`_word_scores` of several words (number, pieces) at once: their postings side by side.
-
-    A long query's words each cost a dozen small numpy calls when merged one by one; here each
-    entry is keyed by (word, passage), one stable sort (the postings are sorted runs: a merge)
-    brings each word's alternatives for a passage together, and a max over each run keeps the
-    best. Passages come back ascending within each word; with the mask `among`, only those.
-    """
-    if not words:
-        return {}
-    docs, values, factors, slots = _merged(words, size, among)
-    bounds = np.searchsorted(slots, np.arange(len(words) + 1)).tolist()
-    return {
-        i: (docs[a:b], values[a:b], factors[a:b]) for (i, _), a, b in zip(words, bounds[:-1], bounds[1:], strict=True)
-    }
-
-
-def _merged(
-    words: list[tuple[int, list[tuple[np.ndarray, np.ndarray, float]]]], size: int, among: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """`_all_best`'s work: (passage, best, credit, slot) side by side, ordered by slot then passage.
-
-    The slot is the word's position in `words`.
-    """
-    pieces = [piece for _, word in words for piece in word]
-    sizes = [docs.size for docs, _, _ in pieces]
-    docs = np.concatenate([docs for docs, _, _ in pieces])
-    factors = np.repeat([factor for _, _, factor in pieces], sizes)
-    values = factors * np.concatenate([weights for _, weights, _ in pieces])
-    slots = np.repeat([slot for slot, (_, word) in enumerate(words) for _ in word], sizes)
-    if among is not None:
-        keep = among[docs]
-        docs, factors, values, slots = docs[keep], factors[keep], values[keep], slots[keep]
-    if len(pieces) > len(words):  # some word has several alternatives: merge them
-        keys = slots * size + docs
-        order = np.argsort(keys, kind="stable")
-        keys = keys[order]
-        first = np.ones(keys.size, dtype=bool)
-        np.not_equal(keys[1:], keys[:-1], out=first[1:])
-        starts = np.flatnonzero(first)
-        values, factors = values[order], factors[order]
-        if starts.size < keys.size:  # a passage held through several alternatives: the best kept
-            # Each repeat merged into its run's first entry (reduceat over every run cost more).
-            repeats = np.flatnonzero(~first)
-            heads = starts[np.searchsorted(starts, repeats, side="right") - 1]
-            np.maximum.at(values, heads, values[repeats])
-            np.maximum.at(factors, heads, factors[repeats])
-        values, factors, keys = values[starts], factors[starts], keys[starts]
-        slots = keys // size
-        docs = keys - slots * size
-    return docs, values, factors, slots
-
-
-def _summed(
-    held: list[tuple[np.ndarray, np.ndarray, np.ndarray]], scales: list[float], weights: list[float], size: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Dense BM25 sums and credit over the words' (passages, best, credit), one bincount each.
-
-    Each word's passages are distinct, and the words lie side by side in query order: bincount
-    adds each passage's terms in that order, exactly as a loop adding word after word would.
-    """
-    sizes = [docs.size for docs, _, _ in held]
-    docs = np.concatenate([docs for docs, _, _ in held])
-    total = _dense_sum(docs, np.concatenate([best for _, best, _ in held]) * np.repeat(scales, sizes), size)
-    credit = _dense_sum(docs, np.concatenate([got for _, _, got in held]) * np.repeat(weights, sizes), size)
-    return total, credit
-
-
-def _dense_sum(docs: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
-    """`values` added up per passage, in their order, over the whole corpus (float64 even when empty)."""
-    if not docs.size:
-        return np.zeros(size)  # bincount of nothing is an int64 array
-    return np.bincount(docs, values, size)
-
-
-def _looked_up(
-    pieces: list[tuple[np.ndarray, np.ndarray, float]], among: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """`_word_scores` for the few passages of `among` (ascending), each searched for in the postings."""
-    best = got = None
-    for docs, weights, factor in pieces:
-        if not docs.size:
-            continue
-        at = docs.searchsorted(among)
-        np.minimum(at, docs.size - 1, out=at)  # past the end: any entry, the test below fails
-        hit = np.flatnonzero(docs[at] == among)
-        if best is None:  # the first alternative is written whole, not merged
-            best, got = np.full(among.size, -np.inf), np.full(among.size, -np.inf)
-            best[hit] = factor * weights[at[hit]]
-            got[hit] = factor
-            continue
-        np.maximum.at(best, hit, factor * weights[at[hit]])
-        np.maximum.at(got, hit, factor)
-    if best is None or got is None:
-        empty = np.zeros(0)
-        return among[:0], empty, empty
-    held = got > -np.inf
-    return among[held], best[held], got[held]
-
-
-def _restricted(piece: tuple[np.ndarray, np.ndarray, float], among: Among) -> tuple[np.ndarray, np.ndarray, float]:
-    """The entries of one posting that lie in `among`: searched for when `among` is much shorter."""
-    docs, weights, factor = piece
-    if among.docs.size * _SEARCH < docs.size:
-        at = np.searchsorted(docs, among.docs)
-        at[at == docs.size] = 0
-        at = at[docs[at] == among.docs]
-        return docs[at], weights[at], factor
-    keep = among.mask[docs]
-    return docs[keep], weights[keep], factor
-
-
-def _present(small: np.ndarray, large: np.ndarray) -> np.ndarray:
-    """The entries of `small` that `large` holds (both ascending, distinct)."""
-    if not small.size or not large.size:
-        return small[:0]
-    at = np.searchsorted(large, small)
-    at[at == large.size] = 0
-    return small[large[at] == small]
-
-
-def _pieces(word: QueryWord, index: Index) -> tuple[list[tuple[np.ndarray, np.ndarray, float]], list[Variant]]:
-    """The postings of the word's alternatives (passages, weights, factor), and its parts aside."""
-    pieces: list[tuple[np.ndarray, np.ndarray, float]] = []
-    parts = []
-    for variant in word.variants:
-        if variant.how == "part":
-            parts.append(variant)
-            continue
-        posting = index.postings.get(variant.term)
-        if posting is not None:
-            pieces.append((posting.docs, posting.weights, variant.factor))  # intp (`PostingTable.get`)
-    return pieces, parts
-
-
 def _common_words(weights: list[float], weight: float, share: float) -> set[int]:
     """Query words too common to make a match on their own, even all of them together.
 
@@ -388,18 +207,8 @@ def _common_words(weights: list[float], weight: float, share: float) -> set[int]
     return common
 
 
-#: A posting this many times longer than the passages wanted is searched rather than masked.
-_SEARCH = 16
 #: Passage sets this many times smaller than the corpus are sorted rather than marked in a mask.
 _SPARSE = 16
-
-
-@dataclass(frozen=True, slots=True)
-class Among:
-    """A set of passages both ways: a mask over the corpus, and the passages ascending."""
-
-    mask: np.ndarray
-    docs: np.ndarray
 
 
 #: Common words are looked up only when their postings are this many times the others'.
@@ -408,7 +217,7 @@ _WORTH = 2
 #: first (`_heads`, `_candidates`) costs a few dozen numpy calls, as much as merging this many entries.
 _READ_ALL = 32768
 #: Postings this short in all are merged in one batch (`_read_all`): past that, the sort of the
-#: batch costs more than the calls it saves (long words keep the scratch arrays, `_bests`).
+#: batch costs more than the calls it saves (long words keep the scratch arrays, `bests`).
 _MERGE_ALL = 8192
 
 
@@ -421,7 +230,7 @@ def _heads(
 ) -> np.ndarray:
     """The passages that may hold `needed` of the query's weight themselves (ascending).
 
-    `common` holds each common word's `_pieces`.
+    `common` holds each common word's `pieces_of`.
 
     Each passage a rarer word found gets an upper bound of its credit: exact for the rarer words,
     plus, for each common word, every alternative's factor it holds (two alternatives count twice:
@@ -434,7 +243,7 @@ def _heads(
     sizes = [docs.size for docs, _, _ in words]
     if words:  # the rarer words' credit
         credit = np.concatenate([got for _, _, got in words]) * np.repeat([weights[i] for i in found], sizes)
-        bound = _dense_sum(np.concatenate([docs for docs, _, _ in words]), credit, size)
+        bound = dense_sum(np.concatenate([docs for docs, _, _ in words]), credit, size)
     else:
         bound = np.zeros(size)
     left = _union([docs for docs, _, _ in words], size)
@@ -447,7 +256,7 @@ def _heads(
     for i in order:
         rest -= weights[i]
         for docs, _, factor in common[i][0]:
-            if left.size * _SEARCH < docs.size:
+            if left.size * SEARCH < docs.size:
                 at = docs.searchsorted(left)
                 np.minimum(at, docs.size - 1, out=at)
                 hit = left[docs[at] == left]
@@ -502,114 +311,6 @@ def _introducers(layout: Layout) -> np.ndarray:
     return out
 
 
-_LOCAL = threading.local()
-
-
-def _scratch(size: int) -> _Scratch:
-    """The calling thread's scratch for a corpus of `size` passages (kept between queries)."""
-    scratch = getattr(_LOCAL, "scratch", None)
-    if scratch is None or scratch.size != size:
-        scratch = _LOCAL.scratch = _Scratch(size)
-    return scratch
-
-
-class _Scratch:
-    """Dense per-query arrays over every passage for merging a word's alternatives.
-
-    Taking each passage's best alternative by sorting the concatenated postings cost milliseconds
-    for a common word at 100k passages (它 and ~它 and a synonym: tens of thousands of entries);
-    scattering each posting into dense arrays costs one pass over the postings. Only the touched
-    entries are reset, so one scratch serves every word of every query of a thread.
-    """
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._arrays: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # made on first use
-
-    def best(self, pieces: list[tuple[np.ndarray, np.ndarray, float]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Each passage once, with its best score and best credit among the alternatives (exact: max)."""
-        if self._arrays is None:
-            self._arrays = (np.full(self.size, -np.inf), np.full(self.size, -np.inf), np.zeros(self.size, bool))
-        best, credit, seen = self._arrays
-        firsts: list[np.ndarray] = []
-        try:
-            for docs, weights, factor in pieces:  # a posting lists each passage once
-                if not firsts:  # nothing is marked yet: written, not merged
-                    firsts.append(docs)
-                    seen[docs] = True
-                    best[docs] = factor * weights
-                    credit[docs] = factor
-                    continue
-                firsts.append(docs[~seen[docs]])
-                seen[docs] = True
-                np.maximum.at(best, docs, factor * weights)
-                np.maximum.at(credit, docs, factor)
-            docs = np.concatenate(firsts)
-            return docs, best[docs], credit[docs]
-        finally:  # clean for the next word, whatever happened
-            for touched in firsts:
-                best[touched] = -np.inf
-                credit[touched] = -np.inf
-                seen[touched] = False
-
-
-def _as_characters(word: QueryWord, grams: Index) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """A Chinese word the word index never saw, found as its characters side by side.
-
-    jieba cuts 最难 whole in a query and 最/难 in "最难的是招人": the character-bigram index holds
-    every pair of adjacent characters, so a passage that has all of the word's pairs has the word
-    (as a string). Scored below a match of the word itself (PART).
-    """
-    text = word.word
-    if len(text) < 2 or text.isascii():
-        empty = np.zeros(0)
-        return np.zeros(0, dtype=np.intp), empty, empty
-    pairs = list(dict.fromkeys(text[i : i + 2] for i in range(len(text) - 1)))
-    postings = [grams.postings.get(pair) for pair in pairs]
-    if any(p is None for p in postings):
-        empty = np.zeros(0)
-        return np.zeros(0, dtype=np.intp), empty, empty
-    docs = min((p.docs for p in postings), key=len)  # type: ignore[union-attr]
-    for posting in postings:  # the shortest list searched in the others: no sort of the longer ones
-        docs = _present(docs, posting.docs)  # type: ignore[union-attr]
-    total = np.zeros(docs.size)
-    for posting in postings:
-        at = np.searchsorted(posting.docs, docs)  # type: ignore[union-attr]
-        total += posting.weights[at]  # type: ignore[union-attr]
-    return docs.astype(np.intp), PART * total / len(postings), np.full(docs.size, PART)
-
-
-def _parts_scores(
-    parts: list[Variant], index: Index, scratch: _Scratch | None = None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """The pieces of a compound the passage cut differently: all of them together make a near-match."""
-    found: list[tuple[np.ndarray, np.ndarray]] = []
-    for variant in parts:
-        pieces = []
-        for term, factor in ((variant.term, 1.0), (INSIDE + variant.term, INSIDE_WORD)):
-            posting = index.postings.get(term)
-            if posting is not None:
-                pieces.append((posting.docs, posting.weights, factor))
-        if len(pieces) == 1:
-            docs, weights, factor = pieces[0]
-            found.append((docs, factor * weights))
-        elif pieces:
-            docs, best, _ = (scratch or _scratch(index.size)).best(pieces)
-            found.append((docs, best))
-    if not found:
-        return None
-    if len(found) == 1:
-        docs, summed = found[0]
-        return docs, PART * summed / len(parts), np.full(docs.size, PART / len(parts))
-    summed = np.zeros(index.size)
-    held = np.zeros(index.size)
-    for docs, best in found:  # added part by part: the sums a bincount over them all would make
-        summed[docs] += best
-        held[docs] += 1
-    docs = np.flatnonzero(held)
-    return docs, PART * summed[docs] / len(parts), PART * held[docs] / len(parts)
-
-
 def score(
     plan: QueryPlan,
     index: Index,
@@ -619,7 +320,7 @@ def score(
 ) -> Scored:
     """Every passage that matches enough of `plan`, best first (see the module docstring)."""
     n = index.size
-    scratch = _scratch(n)
+    scratch = scratch_for(n)
     # Each word's table rows read once: its idf, and how many entries its alternatives hold.
     idfs = [idf or 0.0 for idf in index.postings.idfs([word.word for word in plan.words])]
     unseen = float(np.log((n + 0.5) / 0.5)) if n else 1.0  # `word_weight` of a word no passage holds
@@ -631,7 +332,7 @@ def score(
     common = _common_words(
         [w if idf > 0 else np.inf for w, idf in zip(weights, idfs, strict=True)], weight, min_share(len(plan.words))
     )
-    read = [_pieces(word, index) for word in plan.words]
+    read = [pieces_of(word, index) for word in plan.words]
     entries = [sum(docs.size for docs, _, _ in pieces) for pieces, _ in read]  # each its row's df
     if len(plan.words) > 2 and sum(entries) <= _MERGE_ALL and any(pieces for pieces, _ in read):
         # Short postings: all of it read whole and merged at once, common words too.
@@ -642,12 +343,12 @@ def score(
     if common and sum(entries[i] for i in common) < _WORTH * sum(e for i, e in enumerate(entries) if i not in common):
         common = set()  # the rarer words find about as many passages: looking up buys nothing
     # The words read whole, all at once; a word no posting holds whole is looked for in pieces.
-    found = _bests([(i, read[i][0]) for i in range(len(read)) if i not in common and read[i][0]], scratch)
+    found = bests([(i, read[i][0]) for i in range(len(read)) if i not in common and read[i][0]], scratch)
     for i, word in enumerate(plan.words):
         if i not in common and i not in found:
-            found[i] = _word_scores(word, index, scratch, read=read[i])
+            found[i] = word_scores(word, index, scratch, read=read[i])
             if not found[i][0].size and grams is not None:
-                found[i] = _as_characters(word, grams)
+                found[i] = as_characters(word, grams)
     among = None
     if common:
         heads = _heads(n, weights, found, {i: read[i] for i in common}, (min_share(len(plan.words)) - 1e-6) * weight)
@@ -655,16 +356,14 @@ def score(
         # The common words only in the candidates: short postings side by side and cut with the
         # mask at once, long ones each searched for the candidates first.
         looked = [(i, read[i][0]) for i in sorted(common) if read[i][0]]
-        if sum(docs.size for _, pieces in looked for docs, _, _ in pieces) <= _BATCHED * len(looked):
-            found.update(_all_best(looked, n, among.mask))
+        if sum(docs.size for _, pieces in looked for docs, _, _ in pieces) <= alternatives.BATCHED * len(looked):
+            found.update(all_best(looked, n, among.mask))
         else:
-            found.update(
-                _bests([(i, [_restricted(piece, among) for piece in pieces]) for i, pieces in looked], scratch)
-            )
+            found.update(bests([(i, [restricted(piece, among) for piece in pieces]) for i, pieces in looked], scratch))
     held: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     for i, word in enumerate(plan.words):
         if i not in found:
-            docs, best, got = _word_scores(word, index, scratch, among, read[i])
+            docs, best, got = word_scores(word, index, scratch, among, read[i])
         elif i in common:
             docs, best, got = found[i]  # already cut to the candidates
         elif among is not None:
@@ -680,7 +379,7 @@ def score(
         total[docs] = plan.words[0].scale * best
         credit[docs] = weights[0] * got
     else:
-        total, credit = _summed(held, [word.scale for word in plan.words], weights, n)
+        total, credit = summed(held, [word.scale for word in plan.words], weights, n)
     return _ranked(plan, layout, only, total, credit, weight, among)
 
 
@@ -689,25 +388,25 @@ def _read_all(
     index: Index,
     read: list[tuple[list[tuple[np.ndarray, np.ndarray, float]], list[Variant]]],
     weights: list[float],
-    scratch: _Scratch,
+    scratch: Scratch,
     grams: Index | None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Dense BM25 sums and credit of every word: the ones a posting holds merged in one batch.
 
     A word no posting holds whole is looked for in pieces (or characters) on its own, and its
     entries are put back among the others in query order, so each passage's sum is added in
-    that order as in `_summed`.
+    that order as in `summed`.
     """
     n = index.size
     batch = [(i, pieces) for i, (pieces, _) in enumerate(read) if pieces]
-    docs, values, factors, slots = _merged(batch, n)
+    docs, values, factors, slots = merged(batch, n)
     word_of = np.array([i for i, _ in batch])[slots]
     alone = []
     for i, word in enumerate(plan.words):
         if not read[i][0]:
-            found = _word_scores(word, index, scratch, read=read[i])
+            found = word_scores(word, index, scratch, read=read[i])
             if not found[0].size and grams is not None:
-                found = _as_characters(word, grams)
+                found = as_characters(word, grams)
             alone.append((i, found))
     if alone:
         docs = np.concatenate([docs] + [found[0] for _, found in alone])
@@ -716,8 +415,8 @@ def _read_all(
         word_of = np.concatenate([word_of] + [np.full(found[0].size, i) for i, found in alone])
         order = np.argsort(word_of, kind="stable")  # back in query order (sorted runs: a merge)
         docs, values, factors, word_of = docs[order], values[order], factors[order], word_of[order]
-    total = _dense_sum(docs, values * np.array([word.scale for word in plan.words])[word_of], n)
-    return total, _dense_sum(docs, factors * np.array(weights)[word_of], n)
+    total = dense_sum(docs, values * np.array([word.scale for word in plan.words])[word_of], n)
+    return total, dense_sum(docs, factors * np.array(weights)[word_of], n)
 
 
 def _ranked(
