@@ -18,15 +18,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 from sqlalchemy import Column, Connection, Float, Integer, MetaData, String, Table, Text, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
-from bots.scheduler.store import create_db_engine, create_schema, ping
+from bots.scheduler.store import Tables, create_db_engine, create_schema
 from quotecore import QuoteService
 
 log = logging.getLogger(__name__)
@@ -95,7 +93,7 @@ class Replica:
         return self.attempted >= generation > self.generation
 
 
-class GenerationStore:
+class GenerationStore(Tables):
     """Every read and write of the three tables; each method is one short transaction (call them in a thread)."""
 
     def __init__(self, url: str) -> None:
@@ -110,15 +108,6 @@ class GenerationStore:
     def close(self) -> None:
         """Release the connections."""
         self.engine.dispose()
-
-    def ping(self) -> None:
-        """One round trip; raises when the database does not answer (readiness)."""
-        ping(self.engine)
-
-    @contextmanager
-    def _tx(self) -> Iterator[Connection]:
-        with self.engine.begin() as conn:
-            yield conn
 
     # ---------------------------------------------------------------- the generation
 

@@ -101,7 +101,7 @@ class ReplicaSync:
                 self.content,
             )
         self.generation = current.number
-        await asyncio.to_thread(self.store.report, self.name, self.generation, self.content, self.generation, None)
+        await self._report(self.generation)
         self._joined = True
         self._up()
         log.info("replicas: %s serves generation %d", self.name, self.generation)
@@ -143,10 +143,7 @@ class ReplicaSync:
                 if time.monotonic() >= beat_due:
                     beat_due = time.monotonic() + self.settings.heartbeat_seconds
                     if not await asyncio.to_thread(self.store.heartbeat, self.name):
-                        attempted = max(self.generation, self.attempted)
-                        await asyncio.to_thread(
-                            self.store.report, self.name, self.generation, self.content, attempted, None
-                        )
+                        await self._report(max(self.generation, self.attempted))
                 if time.monotonic() >= sweep_due:  # cooldowns long over: keep the table small
                     sweep_due = time.monotonic() + COOLDOWN_SWEEP_SECONDS
                     await asyncio.to_thread(self.store.forget_cooldowns, COOLDOWN_SWEEP_SECONDS)
@@ -170,15 +167,13 @@ class ReplicaSync:
                 reason = printable(str(exc) if isinstance(exc, CorpusError) else repr(exc), 300)
                 log.warning("replicas: generation %d did not load here, keeping %d: %s", current.number,
                             self.generation, reason)  # fmt: skip
-                await asyncio.to_thread(
-                    self.store.report, self.name, self.generation, self.content, current.number, reason
-                )
+                await self._report(current.number, reason)
                 self._reloaded("failed", "follow")
                 return False
             self.memo.clear()
             self.content = await asyncio.to_thread(fingerprint, self.service)
             self.generation = current.number
-            await asyncio.to_thread(self.store.report, self.name, self.generation, self.content, self.generation, None)
+            await self._report(self.generation)
         log.info("replicas: now serving generation %d (reloaded in %.2f s, set by %s)", current.number,
                  time.perf_counter() - started, current.set_by)  # fmt: skip
         self._reloaded("ok", "follow")
@@ -213,6 +208,10 @@ class ReplicaSync:
         self._up()
         return wait
 
+    async def _report(self, attempted: int, error: str | None = None) -> None:
+        """Record what this process serves now, the newest generation it tried, and why that failed."""
+        await asyncio.to_thread(self.store.report, self.name, self.generation, self.content, attempted, error)
+
     def _reloaded(self, outcome: str, origin: str) -> None:
         if self.on_reload is not None:
             self.on_reload(outcome, origin)
@@ -227,9 +226,7 @@ class ReplicaSync:
             self.content = await asyncio.to_thread(fingerprint, self.service)
             try:
                 self.generation = await asyncio.to_thread(self.store.bump, self.content, self.name)
-                await asyncio.to_thread(
-                    self.store.report, self.name, self.generation, self.content, self.generation, None
-                )
+                await self._report(self.generation)
             except DB_ERRORS as exc:
                 self._down("recording the reload", exc)
                 return report, Spread(self.generation, (self.name,), problem=self.problem)

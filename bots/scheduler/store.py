@@ -197,7 +197,22 @@ def create_readonly_engine(url: str) -> Engine | None:
     return create_engine(_with_driver(url), pool_pre_ping=True, execution_options={"postgresql_readonly": True})
 
 
-class Store:
+class Tables:
+    """What every store on quotebot's database shares: a readiness ping and one short transaction."""
+
+    engine: Engine
+
+    def ping(self) -> None:
+        """One round trip; raises when the database does not answer (readiness)."""
+        ping(self.engine)
+
+    @contextmanager
+    def _tx(self) -> Iterator[Connection]:
+        with self.engine.begin() as conn:
+            yield conn
+
+
+class Store(Tables):
     """All reads and writes of the scheduler's state; each method is one short transaction.
 
     `readonly=True` (previews) never creates a file, a table or a row: a database or table that does
@@ -246,15 +261,6 @@ class Store:
         """Release connections (tests open and close many stores)."""
         if self._engine is not None:
             self._engine.dispose()
-
-    def ping(self) -> None:
-        """One round trip; raises when the database does not answer (readiness)."""
-        ping(self.engine)
-
-    @contextmanager
-    def _tx(self) -> Iterator[Connection]:
-        with self.engine.begin() as conn:
-            yield conn
 
     # ---------------------------------------------------------------- chat-set targets
 

@@ -126,6 +126,18 @@ MERGE_AT_MOST = 2000
 
 
 @dataclass(frozen=True, slots=True)
+class _Wanted:
+    """The generation a build asks for: the files seen, their keys, and what its name is made of."""
+
+    scan: Scan
+    keys: list[str]
+    config: CoreConfig
+    tokenizer: Tokenizer
+    key: str  # the generation's name in the index cache
+    signature: bytes  # what every passage and token depends on besides the files
+
+
+@dataclass(frozen=True, slots=True)
 class _Generation:
     """What a build keeps of the generation it made, for the next one to start from."""
 
@@ -185,12 +197,10 @@ class SnapshotBuilder:
         if not self._terms_loaded and self._disk_cache is not None:
             self._terms_cache = self._disk_cache.load()
             self._terms_loaded = True
-        key = hashlib.blake2b(text.encode(), digest_size=16).digest()
+        key = _text_key(text)
         cached = self._terms_cache.get(key)
         if cached is None:
-            words = tokenizer.terms(text)
-            if any(SEP in t for t in words):  # cannot happen after cleaning; never mis-split
-                words = [t.replace(SEP, "") for t in words]
+            words = _words(tokenizer, text)
             cached = (SEP.join(words), tokenizer.gram_form(text))
             self._terms_cache[key] = cached
             self.tokenized += 1
@@ -224,14 +234,15 @@ class SnapshotBuilder:
         ).hexdigest()
         cache = self._index_cache()
         stored = cache.load(generation_key)
+        wanted = _Wanted(scan, keys, config, tokenizer, generation_key, signature)
         if stored is None or not {"sounds", "passages"} <= stored.keys():
             # A reload in a serving process builds in a forked child (`quotecore.worker`), which
             # leaves the interpreter lock to the queries; a first load builds here.
-            stored = self._built_by_worker(scan, keys, config, tokenizer, generation_key, signature)
+            stored = self._built_by_worker(wanted)
         if stored is not None and {"sounds", "passages"} <= stored.keys():
             columns = Columns.from_arrays(stored["passages"])
         else:
-            columns, stored = self._new_generation(scan, keys, config, tokenizer, generation_key, signature)
+            columns, stored = self._new_generation(wanted)
         words, grams = Index.from_arrays(stored["words"]), Index.from_arrays(stored["grams"])
         sounds = Sounds.from_arrays(stored["sounds"], words.terms)
         self._generation = _Generation(signature, columns, words, grams, sounds)
@@ -273,21 +284,14 @@ class SnapshotBuilder:
             sounds=sounds,
         )
 
-    def _new_generation(
-        self,
-        scan: Scan,
-        keys: list[str],
-        config: CoreConfig,
-        tokenizer: Tokenizer,
-        generation_key: str,
-        signature: bytes,
-    ) -> tuple[Columns, dict[str, dict[str, np.ndarray]]]:
+    def _new_generation(self, wanted: _Wanted) -> tuple[Columns, dict[str, dict[str, np.ndarray]]]:
         """Columns and indexes of a corpus that changed: unchanged documents' rows are copied, not reloaded.
 
         Raises CorpusError (a broken or duplicate file) before anything is saved: the previous
         generation stays on disk and in service.
         """
-        previous = self._previous(signature)
+        scan, config, tokenizer = wanted.scan, wanted.config, wanted.tokenizer
+        previous = self._previous(wanted.signature)
         old = previous.columns if previous is not None else None
         slots = {d.key: i for i, d in enumerate(old.documents)} if old is not None else {}
         by_name = {d.document.path: i for i, d in enumerate(old.documents)} if old is not None else {}
@@ -303,7 +307,7 @@ class SnapshotBuilder:
                 parts.append(old.take(run[0], run[-1] + 1))
                 run.clear()
 
-        for seed, key in zip(scan.files, keys, strict=True):
+        for seed, key in zip(scan.files, wanted.keys, strict=True):
             slot = slots.get(key, -1)
             if old is not None and slot >= last:  # kept rows stay in order (a renamed file is new)
                 if run and slot != run[-1] + 1:
@@ -339,14 +343,14 @@ class SnapshotBuilder:
         else:
             built = self._build_index(columns, tokenizer)
         built["passages"] = columns.to_arrays()
-        built["generation"] = {"signature": np.frombuffer(signature, dtype=np.uint8)}
+        built["generation"] = {"signature": np.frombuffer(wanted.signature, dtype=np.uint8)}
         cache = self._index_cache()
         scratch = built.pop("_scratch", None)
         try:
-            if cache.save(generation_key, built, scratch):  # type: ignore[arg-type]
+            if cache.save(wanted.key, built, scratch):  # type: ignore[arg-type]
                 # Serve from the saved file, as a restart would: mapped read-only, the postings
                 # and passages live in the page cache and a query brings in only what it reads.
-                loaded = cache.load(generation_key, verify=False)  # just written: its sums were computed
+                loaded = cache.load(wanted.key, verify=False)  # just written: its sums were computed
                 if loaded is not None:
                     return Columns.from_arrays(loaded["passages"]), loaded
         finally:
@@ -354,15 +358,7 @@ class SnapshotBuilder:
                 scratch.close()  # type: ignore[union-attr]
         return columns, built
 
-    def _built_by_worker(
-        self,
-        scan: Scan,
-        keys: list[str],
-        config: CoreConfig,
-        tokenizer: Tokenizer,
-        generation_key: str,
-        signature: bytes,
-    ) -> dict[str, dict[str, np.ndarray]] | None:
+    def _built_by_worker(self, wanted: _Wanted) -> dict[str, dict[str, np.ndarray]] | None:
         """The new generation, built and saved by a forked child; None to build it here instead.
 
         Only for a reload (a previous generation in memory, so the child has what it merges into);
@@ -372,8 +368,8 @@ class SnapshotBuilder:
             return None
 
         def task() -> int:
-            self._new_generation(scan, keys, config, tokenizer, generation_key, signature)
-            if not self._index_cache().has(generation_key):
+            self._new_generation(wanted)
+            if not self._index_cache().has(wanted.key):
                 raise OSError("the new generation could not be saved")
             return self.tokenized
 
@@ -385,7 +381,7 @@ class SnapshotBuilder:
             log.warning("building the new corpus in this process: the build process failed: %s", exc)
             return None
         # The child just wrote it and computed its checksums: mapped without reading it all again.
-        return self._index_cache().load(generation_key, verify=False)
+        return self._index_cache().load(wanted.key, verify=False)
 
     def _merged_index(
         self, previous: _Generation, columns: Columns, remap: np.ndarray, added: list[int], tokenizer: Tokenizer
@@ -401,12 +397,8 @@ class SnapshotBuilder:
         def words(row: int) -> list[str]:
             if row not in words_of:
                 text = columns.string("text", row) or ""
-                found = [t.replace(SEP, "") for t in tokenizer.terms(text)]
-                words_of[row] = found
-                fresh[hashlib.blake2b(text.encode(), digest_size=16).digest()] = (
-                    SEP.join(found),
-                    tokenizer.gram_form(text),
-                )
+                found = words_of[row] = _words(tokenizer, text)
+                fresh[_text_key(text)] = (SEP.join(found), tokenizer.gram_form(text))
                 self.tokenized += 1
             return words_of[row]
 
@@ -457,7 +449,7 @@ class SnapshotBuilder:
     def _build_index(self, columns: Columns, tokenizer: Tokenizer) -> dict[str, Any]:
         """The word and gram indexes and the homophone table, built from every passage's tokens."""
         texts = list(columns.texts())
-        keys = [hashlib.blake2b(t.encode(), digest_size=16).digest() for t in texts]
+        keys = [_text_key(t) for t in texts]
         terms = [self._terms(tokenizer, t) for t in texts]
         del texts
         live = set(keys)
@@ -504,6 +496,19 @@ class SnapshotBuilder:
 
     def _has_seeds(self) -> bool:
         return self.seeds_dir.is_dir() and any(self.seeds_dir.glob("*.txt"))
+
+
+def _text_key(text: str) -> bytes:
+    """A passage text's key in the token cache (the same text has the same tokens, in any file)."""
+    return hashlib.blake2b(text.encode(), digest_size=16).digest()
+
+
+def _words(tokenizer: Tokenizer, text: str) -> list[str]:
+    """The passage's word terms, none holding the separator the token cache joins them with."""
+    words = tokenizer.terms(text)
+    if any(SEP in t for t in words):  # cannot happen after cleaning; never mis-split
+        words = [t.replace(SEP, "") for t in words]
+    return words
 
 
 def _match_passages(old: Columns, slot: int, part: Columns, first_row: int, remap: np.ndarray) -> list[int]:
