@@ -346,9 +346,7 @@ def score(
     found = bests([(i, read[i][0]) for i in range(len(read)) if i not in common and read[i][0]], scratch)
     for i, word in enumerate(plan.words):
         if i not in common and i not in found:
-            found[i] = word_scores(word, index, scratch, read=read[i])
-            if not found[i][0].size and grams is not None:
-                found[i] = as_characters(word, grams)
+            found[i] = _whole_or_characters(word, index, scratch, read[i], grams)
     among = None
     if common:
         heads = _heads(n, weights, found, {i: read[i] for i in common}, (min_share(len(plan.words)) - 1e-6) * weight)
@@ -383,6 +381,20 @@ def score(
     return _ranked(plan, layout, only, total, credit, weight, among)
 
 
+def _whole_or_characters(
+    word: QueryWord,
+    index: Index,
+    scratch: Scratch,
+    read: tuple[list[tuple[np.ndarray, np.ndarray, float]], list[Variant]],
+    grams: Index | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A word read whole (or in pieces); one the word index never saw, as its characters side by side."""
+    found = word_scores(word, index, scratch, read=read)
+    if not found[0].size and grams is not None:
+        found = as_characters(word, grams)
+    return found
+
+
 def _read_all(
     plan: QueryPlan,
     index: Index,
@@ -404,10 +416,7 @@ def _read_all(
     alone = []
     for i, word in enumerate(plan.words):
         if not read[i][0]:
-            found = word_scores(word, index, scratch, read=read[i])
-            if not found[0].size and grams is not None:
-                found = as_characters(word, grams)
-            alone.append((i, found))
+            alone.append((i, _whole_or_characters(word, index, scratch, read[i], grams)))
     if alone:
         docs = np.concatenate([docs] + [found[0] for _, found in alone])
         values = np.concatenate([values] + [found[1] for _, found in alone])
