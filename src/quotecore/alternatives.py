@@ -10,6 +10,7 @@ tests/test_speed_ranking.py and tests/test_p99_ranking.py compare them with plai
 from __future__ import annotations
 
 import threading
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,24 +58,102 @@ BATCHED = 2048
 
 
 def bests(
-    words: list[tuple[int, list[tuple[np.ndarray, np.ndarray, float]]]], scratch: Scratch
+    words: list[tuple[int, list[tuple[np.ndarray, np.ndarray, float]]]],
+    scratch: Scratch,
+    recent: Recent | None = None,
+    keys: dict[int, tuple[Variant, ...]] | None = None,
 ) -> dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """`word_scores` of several words (number, pieces): the small ones at once, the others one by one."""
+    """`word_scores` of several words (number, pieces): the small ones at once, the others one by one.
+
+    With `recent` and each word's alternatives (`keys`), words merged before are taken from it,
+    and the others kept there (passages ascending).
+    """
     found: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+    todo = words
+    if recent is not None and keys is not None:
+        todo = []
+        for i, pieces in words:
+            kept = recent.get(keys[i])
+            if kept is None:
+                todo.append((i, pieces))
+            else:
+                found[i] = kept
+    made: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
     small = []
-    for i, pieces in words:
+    for i, pieces in todo:
         if len(pieces) == 1:
             docs, weights, factor = pieces[0]
-            found[i] = (docs, factor * weights, np.full(docs.size, factor))
+            made[i] = (docs, factor * weights, np.full(docs.size, factor))
         elif sum(docs.size for docs, _, _ in pieces) > BATCHED:
-            found[i] = scratch.best(pieces)
+            made[i] = scratch.best(pieces, ascending=recent is not None)
         else:
             small.append((i, pieces))
     if len(small) == 1:  # nothing to batch with: the scratch arrays are quicker than a sort
-        found[small[0][0]] = scratch.best(small[0][1])
+        made[small[0][0]] = scratch.best(small[0][1], ascending=recent is not None)
     else:
-        found.update(all_best(small, scratch.size))
+        made.update(all_best(small, scratch.size))  # ascending already
+    if recent is not None and keys is not None:
+        for i, merge in made.items():
+            recent.put(keys[i], merge)
+    found.update(made)
     return found
+
+
+#: Merged entries a `Recent` keeps (24 bytes each: 12 MiB at most per index).
+RECENT_MERGES = 1 << 19
+
+
+class Recent:
+    """Long words' merged alternatives (passages ascending, best, credit), kept between queries.
+
+    Merging a word found through several alternatives (公司 and ~公司, 管理 and its synonyms: tens
+    of thousands of entries at 100k passages) is most of the time of a query that uses it, and
+    words recur across queries, as the posting weights do (`postings.RECENT_POSTINGS`). Kept per
+    index, so a reload starts afresh; when full, emptied, like the posting table's.
+    """
+
+    def __init__(self) -> None:
+        self._found: dict[tuple[Variant, ...], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self._size = 0
+
+    def get(self, key: tuple[Variant, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """The word's merge, if kept."""
+        return self._found.get(key)
+
+    def put(self, key: tuple[Variant, ...], found: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
+        """Keep a word's merge (passages ascending; the arrays are shared, and never written)."""
+        if self._size + found[0].size > RECENT_MERGES:
+            self._found, self._size = {}, 0
+        self._found[key] = found
+        self._size += found[0].size
+
+
+_RECENT: weakref.WeakKeyDictionary[Index, Recent] = weakref.WeakKeyDictionary()
+_RECENT_LOCK = threading.Lock()
+
+
+def recent_for(index: Index) -> Recent:
+    """The index's kept merges (made on first use; gone with the index)."""
+    with _RECENT_LOCK:
+        recent = _RECENT.get(index)
+        if recent is None:
+            recent = _RECENT[index] = Recent()
+        return recent
+
+
+def restricted_found(
+    found: tuple[np.ndarray, np.ndarray, np.ndarray], among: Among
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A kept merge's entries that lie in `among` (as `restricted`, for a word already merged)."""
+    docs, best, credit = found
+    if among.docs.size * SEARCH < docs.size:
+        at = np.searchsorted(docs, among.docs)
+        np.minimum(at, docs.size - 1, out=at)  # past the end: any entry, the test below fails
+        held = docs[at] == among.docs
+        at = at[held]
+        return among.docs[held], best[at], credit[at]
+    at = np.flatnonzero(among.mask[docs])
+    return docs[at], best[at], credit[at]
 
 
 def all_best(
@@ -132,14 +211,26 @@ def merged(
     return docs, values, factors, slots
 
 
+#: Up to this many words are summed into the dense arrays one by one (`summed`).
+FEW_WORDS = 3
+
+
 def summed(
     held: list[tuple[np.ndarray, np.ndarray, np.ndarray]], scales: list[float], weights: list[float], size: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Dense BM25 sums and credit over the words' (passages, best, credit), one bincount each.
+    """Dense BM25 sums and credit over the words' (passages, best, credit), added word after word.
 
-    Each word's passages are distinct, and the words lie side by side in query order: bincount
-    adds each passage's terms in that order, exactly as a loop adding word after word would.
+    Each word's passages are distinct. A few words are added into the dense arrays one by one
+    (for two long postings, a third of the time of bincount over their concatenation, whose
+    scattered writes miss the cache); many short ones side by side in query order, one bincount
+    each, which adds each passage's terms in that same order: the same sums either way.
     """
+    if len(held) <= FEW_WORDS:
+        total, credit = np.zeros(size), np.zeros(size)
+        for (docs, best, got), scale, weight in zip(held, scales, weights, strict=True):
+            total[docs] += best * scale
+            credit[docs] += got * weight
+        return total, credit
     sizes = [docs.size for docs, _, _ in held]
     docs = np.concatenate([docs for docs, _, _ in held])
     total = dense_sum(docs, np.concatenate([best for _, best, _ in held]) * np.repeat(scales, sizes), size)
@@ -250,8 +341,13 @@ class Scratch:
         self.size = size
         self._arrays: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # made on first use
 
-    def best(self, pieces: list[tuple[np.ndarray, np.ndarray, float]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Each passage once, with its best score and best credit among the alternatives (exact: max)."""
+    def best(
+        self, pieces: list[tuple[np.ndarray, np.ndarray, float]], *, ascending: bool = False
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Each passage once, with its best score and best credit among the alternatives (exact: max).
+
+        `ascending` orders the passages (read off the marks, which costs a pass over the corpus).
+        """
         if self._arrays is None:
             self._arrays = (np.full(self.size, -np.inf), np.full(self.size, -np.inf), np.zeros(self.size, bool))
         best, credit, seen = self._arrays
@@ -268,7 +364,7 @@ class Scratch:
                 seen[docs] = True
                 np.maximum.at(best, docs, factor * weights)
                 np.maximum.at(credit, docs, factor)
-            docs = np.concatenate(firsts)
+            docs = np.flatnonzero(seen) if ascending else np.concatenate(firsts)
             return docs, best[docs], credit[docs]
         finally:  # clean for the next word, whatever happened
             for touched in firsts:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
+from itertools import compress
 
 from quotecore.models import Passage
 
@@ -18,7 +19,9 @@ _CLAUSE = re.compile(r"[,，、;；:：]")
 
 def _sentence_weights(text: str, sentences: Sequence[tuple[int, int]], weights: Mapping[str, float]) -> list[float]:
     lowered = text.lower()
-    return [sum(w for term, w in weights.items() if term in lowered[s:e]) for s, e in sentences]
+    terms, values = list(weights), list(weights.values())
+    # `sum` adds the held terms' weights in the mapping's order, as a loop over it would.
+    return [sum(compress(values, map(lowered[s:e].__contains__, terms))) for s, e in sentences]
 
 
 def _cut_long(text: str, start: int, end: int, focus: int, max_chars: int) -> tuple[int, int]:
@@ -95,7 +98,7 @@ def highlight(text: str, terms: Mapping[str, float] | Sequence[str]) -> tuple[tu
         pos = lowered.find(term)
         while pos >= 0:
             end = pos + len(term)
-            if not any(used[pos:end]):
+            if used.find(1, pos, end) < 0:
                 taken.append((pos, end))
                 used[pos:end] = b"\x01" * (end - pos)
             pos = lowered.find(term, end)

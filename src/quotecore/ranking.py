@@ -27,18 +27,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from quotecore import alternatives
 from quotecore.alternatives import (
     SEARCH,
     Among,
     Scratch,
-    all_best,
     as_characters,
     bests,
     dense_sum,
     merged,
     pieces_of,
-    restricted,
+    recent_for,
+    restricted_found,
     scratch_for,
     summed,
     word_scores,
@@ -225,19 +224,19 @@ def _heads(
     size: int,
     weights: list[float],
     found: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]],
-    common: dict[int, tuple[list[tuple[np.ndarray, np.ndarray, float]], list[Variant]]],
+    common: dict[int, tuple[np.ndarray, np.ndarray] | None],
     needed: float,
 ) -> np.ndarray:
     """The passages that may hold `needed` of the query's weight themselves (ascending).
 
-    `common` holds each common word's `pieces_of`.
+    `common` holds each common word's merge (passages ascending, credit), or None for a word no
+    posting holds.
 
-    Each passage a rarer word found gets an upper bound of its credit: exact for the rarer words,
-    plus, for each common word, every alternative's factor it holds (two alternatives count twice:
-    never less than the truth), plus the weight of the common words not read yet. A passage whose
-    bound falls short is dropped; the heaviest (shortest) common words are read first, so the
-    longest postings are only searched for the few passages left, never read whole. Passages no
-    rarer word found cannot reach `needed` (that is what makes the others common).
+    Each passage a rarer word found gets an upper bound of its credit: exact for the rarer words
+    and the common words read so far, plus the weight of the common words not read yet. A passage
+    whose bound falls short is dropped; the heaviest (shortest) common words are read first, so
+    the longest merges are only searched for the few passages left. Passages no rarer word found
+    cannot reach `needed` (that is what makes the others common).
     """
     words = list(found.values())
     sizes = [docs.size for docs, _, _ in words]
@@ -246,28 +245,42 @@ def _heads(
         bound = dense_sum(np.concatenate([docs for docs, _, _ in words]), credit, size)
     else:
         bound = np.zeros(size)
-    left = _union([docs for docs, _, _ in words], size)
-    alive = np.zeros(size, dtype=bool)
-    alive[left] = True
     order = sorted(common, key=lambda i: -weights[i])
     rest = 0.0
     for i in order:
         rest += weights[i]
+    # Alive: a bound that, with every common word not read yet, still reaches `needed`. A dropped
+    # passage gets nothing more and `rest` only shrinks, so it stays below. Short merges are read
+    # whole, testing that for each entry; the passages left are listed (a pass over the corpus)
+    # only once a merge is long enough that searching them in it may pay.
+    left = None
     for i in order:
+        floor = needed - rest
         rest -= weights[i]
-        for docs, _, factor in common[i][0]:
-            if left.size * SEARCH < docs.size:
-                at = docs.searchsorted(left)
-                np.minimum(at, docs.size - 1, out=at)
-                hit = left[docs[at] == left]
-            else:
-                hit = docs[alive[docs]]
-            bound[hit] += weights[i] * factor
-        short = bound[left] + max(rest, 0.0) < needed
-        if short.any():
-            alive[left[short]] = False
-            left = left[~short]
-    return left
+        merge = common[i]
+        if merge is None:
+            continue
+        docs, got = merge
+        if left is None and docs.size * _LISTED > size:
+            left = np.flatnonzero(bound >= floor)
+        elif left is not None:
+            left = left[bound[left] >= floor]
+        if left is not None and left.size * SEARCH < docs.size:  # few passages left: each searched for
+            at = docs.searchsorted(left)
+            np.minimum(at, docs.size - 1, out=at)
+            at = at[docs[at] == left]
+        else:
+            at = np.flatnonzero(bound[docs] >= floor)
+        bound[docs[at]] += weights[i] * got[at]
+    floor = needed - max(rest, 0.0)
+    # The passages some rarer word found (their credit is positive) that reach `needed`: the common
+    # words weigh less than it, so no other passage does.
+    return np.flatnonzero(bound >= floor) if left is None else left[bound[left] >= floor]
+
+
+#: A common word's merge longer than the corpus over this is searched for the passages left
+#: rather than read whole (`_heads`).
+_LISTED = 8
 
 
 def _union(arrays: list[np.ndarray], size: int) -> np.ndarray:
@@ -343,34 +356,28 @@ def score(
     if common and sum(entries[i] for i in common) < _WORTH * sum(e for i, e in enumerate(entries) if i not in common):
         common = set()  # the rarer words find about as many passages: looking up buys nothing
     # The words read whole, all at once; a word no posting holds whole is looked for in pieces.
-    found = bests([(i, read[i][0]) for i in range(len(read)) if i not in common and read[i][0]], scratch)
+    recent = recent_for(index)
+    keys = {i: word.variants for i, word in enumerate(plan.words)}
+    found = bests([(i, read[i][0]) for i in range(len(read)) if i not in common and read[i][0]], scratch, recent, keys)
     for i, word in enumerate(plan.words):
         if i not in common and i not in found:
             found[i] = _whole_or_characters(word, index, scratch, read[i], grams)
     among = None
     if common:
-        heads = _heads(n, weights, found, {i: read[i] for i in common}, (min_share(len(plan.words)) - 1e-6) * weight)
+        # Each common word merged whole (or as an earlier query merged it), then cut to the candidates.
+        merges = bests([(i, read[i][0]) for i in sorted(common) if read[i][0]], scratch, recent, keys)
+        lists = {i: (merges[i][0], merges[i][2]) if i in merges else None for i in common}
+        heads = _heads(n, weights, found, lists, (min_share(len(plan.words)) - 1e-6) * weight)
         among = _candidates(heads, layout)
-        # The common words only in the candidates: short postings side by side and cut with the
-        # mask at once, long ones each searched for the candidates first.
-        looked = [(i, read[i][0]) for i in sorted(common) if read[i][0]]
-        if sum(docs.size for _, pieces in looked for docs, _, _ in pieces) <= alternatives.BATCHED * len(looked):
-            found.update(all_best(looked, n, among.mask))
-        else:
-            found.update(bests([(i, [restricted(piece, among) for piece in pieces]) for i, pieces in looked], scratch))
+        found.update({i: restricted_found(merge, among) for i, merge in merges.items()})
+    if among is not None:  # the words read whole, cut to the candidates at once
+        found.update(_cut([(i, found[i]) for i in range(len(plan.words)) if i in found and i not in common], among))
     held: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     for i, word in enumerate(plan.words):
         if i not in found:
-            docs, best, got = word_scores(word, index, scratch, among, read[i])
-        elif i in common:
-            docs, best, got = found[i]  # already cut to the candidates
-        elif among is not None:
-            docs, best, got = found[i]
-            keep = among.mask[docs]
-            docs, best, got = docs[keep], best[keep], got[keep]
+            held.append(word_scores(word, index, scratch, among, read[i]))
         else:
-            docs, best, got = found[i]
-        held.append((docs, best, got))
+            held.append(found[i])
     if len(held) == 1:  # written straight into the dense sums: no copies to make
         docs, best, got = held[0]
         total, credit = np.zeros(n), np.zeros(n)
@@ -378,7 +385,30 @@ def score(
         credit[docs] = weights[0] * got
     else:
         total, credit = summed(held, [word.scale for word in plan.words], weights, n)
-    return _ranked(plan, layout, only, total, credit, weight, among)
+    reach = sum(docs.size for docs, _, _ in held)  # at least the number of passages matched directly
+    return _ranked(plan, layout, only, total, credit, weight, among, dense=reach * _DENSE > n)
+
+
+def _cut(
+    words: list[tuple[int, tuple[np.ndarray, np.ndarray, np.ndarray]]], among: Among
+) -> dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Each word's (passages, best, credit) that lie in `among`: one mask over all of them, split back."""
+    if not words:
+        return {}
+    docs = np.concatenate([found[0] for _, found in words])
+    keep = among.mask[docs]
+    where = np.flatnonzero(keep)
+    ends = np.cumsum([found[0].size for _, found in words])
+    bounds = np.searchsorted(where, ends).tolist()
+    docs = docs[where]
+    best = np.concatenate([found[1] for _, found in words])[where]
+    credit = np.concatenate([found[2] for _, found in words])[where]
+    out = {}
+    start = 0
+    for (i, _), end in zip(words, bounds, strict=True):
+        out[i] = (docs[start:end], best[start:end], credit[start:end])
+        start = end
+    return out
 
 
 def _whole_or_characters(
@@ -436,31 +466,27 @@ def _ranked(
     credit: np.ndarray,
     weight: float,
     among: Among | None,
+    *,
+    dense: bool = False,
 ) -> Scored:
     """`score`'s matches from each passage's own BM25 sum and credit: carried, filtered, priors applied.
 
     With every passage's credit exact (`among` None) and three words or more, the passages that hold
     enough of the query themselves are known at once: only they and their runs (`_candidates`)
-    are carried and filtered, not every passage holding some common word of a long query.
+    are carried and filtered, not every passage holding some common word of a long query. With
+    `dense` (the words' postings reach a large part of the corpus), every array is read whole.
     """
     if among is None and len(plan.words) > 2 and weight > 0:  # two words: most holders match
         heads = np.flatnonzero(credit >= (min_share(len(plan.words)) - 1e-6) * weight)
         if heads.size * _SPARSE < np.count_nonzero(credit):  # few of the passages held: worth it
             among = _candidates(heads, layout)
-    # Matched is held a query word, not a positive score: in a tiny corpus a word in half the
-    # passages has idf 0 (rank-bm25), and its passages still match.
-    docs = _matched(credit, among)
-    carried = None
-    if layout.edge_src.size and docs.size:
-        carried, credit = _carry(docs, total, credit, layout)
-        if carried is not None:
-            docs = _matched(credit, among)
-    share = credit[docs] / weight if weight else np.zeros(docs.size)
-    # A lead-in is never served alone: its evidence went to what it announces.
-    keep = (share >= min_share(len(plan.words)) - 1e-9) & (layout.kind[docs] != _LEAD_IN)
+    if dense and among is None and weight > 0:
+        docs, share, carried = _ranked_dense(plan, layout, total, credit, weight)
+    else:
+        docs, share, carried = _ranked_sparse(plan, layout, total, credit, weight, among)
     if only is not None:
-        keep &= layout.speaker[docs] == speaker_code(layout, only)
-    docs, share = docs[keep], share[keep]
+        keep = layout.speaker[docs] == speaker_code(layout, only)
+        docs, share = docs[keep], share[keep]
     # The name is intent only where that person's words hold the query about as well as the
     # best match does; otherwise the name is the topic ("山姆最大的优点": Lightcap on Sam).
     strong = share >= (INTENT_EVIDENCE * share.max() if share.size else 0.0) - 1e-9
@@ -473,6 +499,44 @@ def _ranked(
         base = own + inherited
     final = (base + _FLOOR) * prior  # the floor lets priors order matches that score 0
     return Scored(docs, final, own, inherited, share, prior, weight)
+
+
+#: A query that some passage in this many matches: carried and filtered over the whole corpus at
+#: once (`_ranked_dense`); finding the matched passages' own edges first costs more.
+_DENSE = 6
+
+
+def _ranked_sparse(
+    plan: QueryPlan, layout: Layout, total: np.ndarray, credit: np.ndarray, weight: float, among: Among | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """The matches that hold enough of the query (passages, share) and what each inherited, read match by match."""
+    # Matched is held a query word, not a positive score: in a tiny corpus a word in half the
+    # passages has idf 0 (rank-bm25), and its passages still match.
+    docs = _matched(credit, among)
+    carried = None
+    if layout.edge_src.size and docs.size:
+        carried, credit = _carry(docs, total, credit, layout)
+        if carried is not None:
+            docs = _matched(credit, among)
+    share = credit[docs] / weight if weight else np.zeros(docs.size)
+    # A lead-in is never served alone: its evidence went to what it announces.
+    keep = (share >= min_share(len(plan.words)) - 1e-9) & (layout.kind[docs] != _LEAD_IN)
+    return docs[keep], share[keep], carried
+
+
+def _ranked_dense(
+    plan: QueryPlan, layout: Layout, total: np.ndarray, credit: np.ndarray, weight: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`_ranked_sparse` for a query that a large part of the corpus matches: every array read whole.
+
+    The same values: an edge out of a passage that matched nothing carries 0 and raises no
+    credit, and a share over the minimum implies a match (the minimum is positive).
+    """
+    carried = _carry_all(total, credit, layout)
+    shares = credit / weight
+    servable = _derived(layout, "servable", lambda: layout.kind != _LEAD_IN)
+    docs = np.flatnonzero((shares >= min_share(len(plan.words)) - 1e-9) & servable)
+    return docs, shares[docs], carried
 
 
 def _matched(credit: np.ndarray, among: Among | None) -> np.ndarray:
@@ -555,6 +619,34 @@ def _carry(
     return carried, credit
 
 
+def _carry_all(total: np.ndarray, credit: np.ndarray, layout: Layout) -> np.ndarray:
+    """`_carry` over every edge of the corpus (`credit` updated in place); zeros where nothing is carried."""
+    carried = np.zeros(total.size)
+    src, dst, decay = _edge_arrays(layout, lead=True)
+    lead_src, lead_dst, lead_decay = src, dst, decay
+    if src.size:  # as in `_carry`: a lead-in whose list already says what it says hands nothing on
+        live = credit[dst] < credit[src]
+        said = np.zeros(total.size, dtype=bool)
+        said[src[~live]] = True
+        live = ~said[src]
+        lead_src, lead_dst, lead_decay = src[live], dst[live], decay[live]
+    src, dst, decay = _edge_arrays(layout, lead=False)
+    carried[dst] = total[src] * decay  # each passage has one introducer
+    credit[dst] = np.maximum(credit[dst], credit[src])
+    if lead_src.size:
+        carried[lead_dst] = total[lead_src] * lead_decay
+        credit[lead_dst] = np.maximum(credit[lead_dst], credit[lead_src])
+    return carried
+
+
+def _edge_arrays(layout: Layout, *, lead: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(introducer, follower, decay) of the edges out of lead-ins, or out of questions (intp indices)."""
+    which = _derived(layout, ("edges", lead), lambda: np.flatnonzero(layout.edge_lead == lead))
+    src = _derived(layout, ("edge_src", lead), lambda: layout.edge_src[which].astype(np.intp))
+    dst = _derived(layout, ("edge_dst", lead), lambda: layout.edge_dst[which].astype(np.intp))
+    return src, dst, _derived(layout, ("edge_decay", lead), lambda: layout.edge_decay[which])
+
+
 def _edges_from(docs: np.ndarray, layout: Layout) -> np.ndarray:
     """Indices of the edges whose introducer is one of `docs` (each passage's edges are contiguous)."""
     first = _derived(layout, "edge_first", lambda: _edge_first(layout))
@@ -600,9 +692,10 @@ def order(
     window = min(final.size, max(PHRASE_WINDOW, want))
     top = leading(final, scored.docs, layout.kind, window)
     if plan.adjacent:
+        pairs = [a + b for a, b in plan.adjacent]
         for pos in top.tolist():
             text = "".join(text_of(int(scored.docs[pos])).split())
-            together = sum(1 for a, b in plan.adjacent if a + b in text)
+            together = sum(map(text.__contains__, pairs))
             if together:
                 final[pos] *= 1 + PHRASE * together / len(plan.adjacent)
     keys = np.lexsort((scored.docs[top], layout.kind[scored.docs[top]], -final[top]))
