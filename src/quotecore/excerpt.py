@@ -92,16 +92,17 @@ def highlight(text: str, terms: Mapping[str, float] | Sequence[str]) -> tuple[tu
     lowered = text.lower()
     taken: list[tuple[int, int]] = []
     used = bytearray(len(lowered))
-    for term in sorted(terms, key=len, reverse=True):
-        if not term.strip():
-            continue
-        pos = lowered.find(term)
+    find, free = lowered.find, used.find
+    # Only the terms the text holds (most of a long query's are not in a given excerpt).
+    for term in sorted((t for t in terms if t in lowered and t.strip()), key=len, reverse=True):
+        size = len(term)
+        pos = find(term)
         while pos >= 0:
-            end = pos + len(term)
-            if used.find(1, pos, end) < 0:
+            end = pos + size
+            if free(1, pos, end) < 0:
                 taken.append((pos, end))
-                used[pos:end] = b"\x01" * (end - pos)
-            pos = lowered.find(term, end)
+                used[pos:end] = b"\x01" * size
+            pos = find(term, end)
     return tuple(sorted(taken))
 
 
