@@ -104,12 +104,13 @@ RECENT_MERGES = 1 << 19
 
 
 class Recent:
-    """Long words' merged alternatives (passages ascending, best, credit), kept between queries.
+    """Words' merged alternatives (passages ascending, best, credit), kept between queries.
 
     Merging a word found through several alternatives (公司 and ~公司, 管理 and its synonyms: tens
     of thousands of entries at 100k passages) is most of the time of a query that uses it, and
     words recur across queries, as the posting weights do (`postings.RECENT_POSTINGS`). Kept per
-    index, so a reload starts afresh; when full, emptied, like the posting table's.
+    index, so a reload starts afresh; when full, emptied, like the posting table's. The arrays are
+    shared by every query (and thread) that reads the word: they are made read-only.
     """
 
     def __init__(self) -> None:
@@ -121,7 +122,9 @@ class Recent:
         return self._found.get(key)
 
     def put(self, key: tuple[Variant, ...], found: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
-        """Keep a word's merge (passages ascending; the arrays are shared, and never written)."""
+        """Keep a word's merge (passages ascending)."""
+        for array in found:
+            array.flags.writeable = False
         if self._size + found[0].size > RECENT_MERGES:
             self._found, self._size = {}, 0
         self._found[key] = found
@@ -227,9 +230,13 @@ def summed(
     """
     if len(held) <= FEW_WORDS:
         total, credit = np.zeros(size), np.zeros(size)
-        for (docs, best, got), scale, weight in zip(held, scales, weights, strict=True):
-            total[docs] += best * scale
-            credit[docs] += got * weight
+        for n, ((docs, best, got), scale, weight) in enumerate(zip(held, scales, weights, strict=True)):
+            if n:
+                total[docs] += best * scale
+                credit[docs] += got * weight
+            else:  # onto zeros: written, not added (0.0 + x is x)
+                total[docs] = best * scale
+                credit[docs] = got * weight
         return total, credit
     sizes = [docs.size for docs, _, _ in held]
     docs = np.concatenate([docs for docs, _, _ in held])

@@ -370,14 +370,15 @@ def score(
         heads = _heads(n, weights, found, lists, (min_share(len(plan.words)) - 1e-6) * weight)
         among = _candidates(heads, layout)
         found.update({i: restricted_found(merge, among) for i, merge in merges.items()})
-    if among is not None:  # the words read whole, cut to the candidates at once
-        found.update(_cut([(i, found[i]) for i in range(len(plan.words)) if i in found and i not in common], among))
     held: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     for i, word in enumerate(plan.words):
         if i not in found:
             held.append(word_scores(word, index, scratch, among, read[i]))
         else:
             held.append(found[i])
+    if among is not None:  # sums for the candidates only: no array over the whole corpus
+        total, credit = _compact_sums(held, [word.scale for word in plan.words], weights, among)
+        return _ranked(plan, layout, only, total, credit, weight, among, compact=True)
     if len(held) == 1:  # written straight into the dense sums: no copies to make
         docs, best, got = held[0]
         total, credit = np.zeros(n), np.zeros(n)
@@ -389,26 +390,24 @@ def score(
     return _ranked(plan, layout, only, total, credit, weight, among, dense=reach * _DENSE > n)
 
 
-def _cut(
-    words: list[tuple[int, tuple[np.ndarray, np.ndarray, np.ndarray]]], among: Among
-) -> dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """Each word's (passages, best, credit) that lie in `among`: one mask over all of them, split back."""
-    if not words:
-        return {}
-    docs = np.concatenate([found[0] for _, found in words])
-    keep = among.mask[docs]
-    where = np.flatnonzero(keep)
-    ends = np.cumsum([found[0].size for _, found in words])
-    bounds = np.searchsorted(where, ends).tolist()
-    docs = docs[where]
-    best = np.concatenate([found[1] for _, found in words])[where]
-    credit = np.concatenate([found[2] for _, found in words])[where]
-    out = {}
-    start = 0
-    for (i, _), end in zip(words, bounds, strict=True):
-        out[i] = (docs[start:end], best[start:end], credit[start:end])
-        start = end
-    return out
+def _compact_sums(
+    held: list[tuple[np.ndarray, np.ndarray, np.ndarray]], scales: list[float], weights: list[float], among: Among
+) -> tuple[np.ndarray, np.ndarray]:
+    """`summed` for the candidates only, position by position in `among.docs`.
+
+    The entries lie side by side in query order, so each candidate's terms are added in the order
+    `summed` adds them. The words read whole bring every passage they hold: all cut to the
+    candidates with one mask.
+    """
+    sizes = [docs.size for docs, _, _ in held]
+    docs = np.concatenate([docs for docs, _, _ in held])
+    best = np.concatenate([best for _, best, _ in held]) * np.repeat(scales, sizes)
+    got = np.concatenate([got for _, _, got in held]) * np.repeat(weights, sizes)
+    inside = among.mask[docs]
+    if not inside.all():
+        docs, best, got = docs[inside], best[inside], got[inside]
+    at = among.docs.searchsorted(docs)
+    return dense_sum(at, best, among.docs.size), dense_sum(at, got, among.docs.size)
 
 
 def _whole_or_characters(
@@ -468,34 +467,35 @@ def _ranked(
     among: Among | None,
     *,
     dense: bool = False,
+    compact: bool = False,
 ) -> Scored:
     """`score`'s matches from each passage's own BM25 sum and credit: carried, filtered, priors applied.
 
     With every passage's credit exact (`among` None) and three words or more, the passages that hold
     enough of the query themselves are known at once: only they and their runs (`_candidates`)
     are carried and filtered, not every passage holding some common word of a long query. With
-    `dense` (the words' postings reach a large part of the corpus), every array is read whole.
+    `dense` (the words' postings reach a large part of the corpus), every array is read whole; with
+    `compact`, `total` and `credit` hold the candidates `among` only, position by position.
     """
     if among is None and len(plan.words) > 2 and weight > 0:  # two words: most holders match
         heads = np.flatnonzero(credit >= (min_share(len(plan.words)) - 1e-6) * weight)
         if heads.size * _SPARSE < np.count_nonzero(credit):  # few of the passages held: worth it
             among = _candidates(heads, layout)
     if dense and among is None and weight > 0:
-        docs, share, carried = _ranked_dense(plan, layout, total, credit, weight)
+        docs, share, own, inherited = _ranked_dense(plan, layout, total, credit, weight)
     else:
-        docs, share, carried = _ranked_sparse(plan, layout, total, credit, weight, among)
+        docs, share, own, inherited = _ranked_sparse(plan, layout, total, credit, weight, among, compact)
     if only is not None:
         keep = layout.speaker[docs] == speaker_code(layout, only)
-        docs, share = docs[keep], share[keep]
+        docs, share, own = docs[keep], share[keep], own[keep]
+        inherited = None if inherited is None else inherited[keep]
     # The name is intent only where that person's words hold the query about as well as the
     # best match does; otherwise the name is the topic ("山姆最大的优点": Lightcap on Sam).
     strong = share >= (INTENT_EVIDENCE * share.max() if share.size else 0.0) - 1e-9
     prior = priors(docs, layout, only or plan.intent, strong)
-    own = total[docs]
-    if carried is None:
+    if inherited is None:
         inherited, base = np.zeros(docs.size), own
     else:
-        inherited = carried[docs]
         base = own + inherited
     final = (base + _FLOOR) * prior  # the floor lets priors order matches that score 0
     return Scored(docs, final, own, inherited, share, prior, weight)
@@ -505,28 +505,36 @@ def _ranked(
 #: once (`_ranked_dense`); finding the matched passages' own edges first costs more.
 _DENSE = 6
 
+#: (passages, share, own BM25, inherited or None): the matches that hold enough of the query.
+_Matches = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]
+
 
 def _ranked_sparse(
-    plan: QueryPlan, layout: Layout, total: np.ndarray, credit: np.ndarray, weight: float, among: Among | None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """The matches that hold enough of the query (passages, share) and what each inherited, read match by match."""
+    plan: QueryPlan,
+    layout: Layout,
+    total: np.ndarray,
+    credit: np.ndarray,
+    weight: float,
+    among: Among | None,
+    compact: bool,
+) -> _Matches:
+    """The matches that hold enough of the query, read match by match."""
     # Matched is held a query word, not a positive score: in a tiny corpus a word in half the
     # passages has idf 0 (rank-bm25), and its passages still match.
-    docs = _matched(credit, among)
+    at, docs = _matched(credit, among, compact)
     carried = None
     if layout.edge_src.size and docs.size:
-        carried, credit = _carry(docs, total, credit, layout)
+        carried, credit = _carry(docs, total, credit, layout, among if compact else None)
         if carried is not None:
-            docs = _matched(credit, among)
-    share = credit[docs] / weight if weight else np.zeros(docs.size)
+            at, docs = _matched(credit, among, compact)
+    share = credit[at] / weight if weight else np.zeros(docs.size)
     # A lead-in is never served alone: its evidence went to what it announces.
     keep = (share >= min_share(len(plan.words)) - 1e-9) & (layout.kind[docs] != _LEAD_IN)
-    return docs[keep], share[keep], carried
+    at = at[keep]
+    return docs[keep], share[keep], total[at], None if carried is None else carried[at]
 
 
-def _ranked_dense(
-    plan: QueryPlan, layout: Layout, total: np.ndarray, credit: np.ndarray, weight: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _ranked_dense(plan: QueryPlan, layout: Layout, total: np.ndarray, credit: np.ndarray, weight: float) -> _Matches:
     """`_ranked_sparse` for a query that a large part of the corpus matches: every array read whole.
 
     The same values: an edge out of a passage that matched nothing carries 0 and raises no
@@ -536,14 +544,17 @@ def _ranked_dense(
     shares = credit / weight
     servable = _derived(layout, "servable", lambda: layout.kind != _LEAD_IN)
     docs = np.flatnonzero((shares >= min_share(len(plan.words)) - 1e-9) & servable)
-    return docs, shares[docs], carried
+    return docs, shares[docs], total[docs], carried[docs]
 
 
-def _matched(credit: np.ndarray, among: Among | None) -> np.ndarray:
-    """The passages holding some of the query (ascending), among the candidates if there are some."""
-    if among is None:
-        return np.flatnonzero(credit > 0)
-    return among.docs[credit[among.docs] > 0]
+def _matched(credit: np.ndarray, among: Among | None, compact: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(positions in `credit`, passages) holding some of the query, ascending; among the candidates if any."""
+    if compact:
+        assert among is not None
+        at = np.flatnonzero(credit > 0)
+        return at, among.docs[at]
+    docs = np.flatnonzero(credit > 0) if among is None else among.docs[credit[among.docs] > 0]
+    return docs, docs
 
 
 def by_speaker(layout: Layout, speaker_id: str) -> Scored:
@@ -590,19 +601,24 @@ def _with_doubt(prior: np.ndarray, doubtful: np.ndarray) -> np.ndarray:
 
 
 def _carry(
-    docs: np.ndarray, total: np.ndarray, credit: np.ndarray, layout: Layout
+    docs: np.ndarray, total: np.ndarray, credit: np.ndarray, layout: Layout, among: Among | None = None
 ) -> tuple[np.ndarray | None, np.ndarray]:
     """What each passage inherits from the question or lead-in that introduces it (None: nothing).
 
     Only the edges out of matched passages (`docs`, ascending) are read: walking every edge of the
     corpus cost more than the rest of a query at 100k passages. `credit` is updated in place
     (introducers and the passages they introduce are distinct kinds: no edge reads what another
-    wrote).
+    wrote). With `among`, the arrays hold the candidates only, position by position (`score`), and
+    an edge to a passage outside them is left out: nothing of it is served, and its credit (0)
+    never says a lead-in's words.
     """
     edges = _edges_from(docs, layout)
+    src, dst = layout.edge_src[edges].astype(np.intp), layout.edge_dst[edges].astype(np.intp)
+    if among is not None and edges.size:
+        inside = among.mask[dst]
+        edges, src, dst = edges[inside], among.docs.searchsorted(src[inside]), among.docs.searchsorted(dst[inside])
     if not edges.size:
         return None, credit
-    src, dst = layout.edge_src[edges].astype(np.intp), layout.edge_dst[edges].astype(np.intp)
     live = np.ones(edges.size, dtype=bool)
     lead = layout.edge_lead[edges]
     if lead.any():
