@@ -387,7 +387,7 @@ def score(
     else:
         total, credit = summed(held, [word.scale for word in plan.words], weights, n)
     reach = sum(docs.size for docs, _, _ in held)  # at least the number of passages matched directly
-    return _ranked(plan, layout, only, total, credit, weight, among, dense=reach * _DENSE > n)
+    return _ranked(plan, layout, only, total, credit, weight, None, dense=reach * _DENSE > n)
 
 
 def _compact_sums(
