@@ -501,8 +501,8 @@ def _ranked(
     return Scored(docs, final, own, inherited, share, prior, weight)
 
 
-#: A query that some passage in this many matches: carried and filtered over the whole corpus at
-#: once (`_ranked_dense`); finding the matched passages' own edges first costs more.
+#: A query whose postings reach one passage in this many is carried and filtered over the whole
+#: corpus at once (`_ranked_dense`): finding so many matched passages' own edges first costs more.
 _DENSE = 6
 
 #: (passages, share, own BM25, inherited or None): the matches that hold enough of the query.
