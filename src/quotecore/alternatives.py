@@ -149,13 +149,7 @@ def restricted_found(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A kept merge's entries that lie in `among` (as `restricted`, for a word already merged)."""
     docs, best, credit = found
-    if among.docs.size * SEARCH < docs.size:
-        at = np.searchsorted(docs, among.docs)
-        np.minimum(at, docs.size - 1, out=at)  # past the end: any entry, the test below fails
-        held = docs[at] == among.docs
-        at = at[held]
-        return among.docs[held], best[at], credit[at]
-    at = np.flatnonzero(among.mask[docs])
+    at = inside(docs, among)
     return docs[at], best[at], credit[at]
 
 
@@ -278,15 +272,24 @@ def looked_up(
 
 
 def restricted(piece: tuple[np.ndarray, np.ndarray, float], among: Among) -> tuple[np.ndarray, np.ndarray, float]:
-    """The entries of one posting that lie in `among`: searched for when `among` is much shorter."""
+    """The entries of one posting that lie in `among`."""
     docs, weights, factor = piece
+    at = inside(docs, among)
+    return docs[at], weights[at], factor
+
+
+def inside(docs: np.ndarray, among: Among) -> np.ndarray:
+    """Where the entries of `docs` (ascending) that lie in `among` are: searched for when `among` is much shorter."""
     if among.docs.size * SEARCH < docs.size:
-        at = np.searchsorted(docs, among.docs)
-        at[at == docs.size] = 0
-        at = at[docs[at] == among.docs]
-        return docs[at], weights[at], factor
-    keep = among.mask[docs]
-    return docs[keep], weights[keep], factor
+        return positions(docs, among.docs)
+    return np.flatnonzero(among.mask[docs])
+
+
+def positions(docs: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Where the entries of `wanted` that `docs` holds are in `docs` (both ascending, `docs` not empty)."""
+    at = docs.searchsorted(wanted)
+    np.minimum(at, docs.size - 1, out=at)  # past the end: any entry, the test below fails
+    return at[docs[at] == wanted]
 
 
 def present(small: np.ndarray, large: np.ndarray) -> np.ndarray:

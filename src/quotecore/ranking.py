@@ -36,6 +36,7 @@ from quotecore.alternatives import (
     dense_sum,
     merged,
     pieces_of,
+    positions,
     recent_for,
     restricted_found,
     scratch_for,
@@ -266,9 +267,7 @@ def _heads(
         elif left is not None:
             left = left[bound[left] >= floor]
         if left is not None and left.size * SEARCH < docs.size:  # few passages left: each searched for
-            at = docs.searchsorted(left)
-            np.minimum(at, docs.size - 1, out=at)
-            at = at[docs[at] == left]
+            at = positions(docs, left)
         else:
             at = np.flatnonzero(bound[docs] >= floor)
         bound[docs[at]] += weights[i] * got[at]
@@ -622,36 +621,39 @@ def _carry(
     live = np.ones(edges.size, dtype=bool)
     lead = layout.edge_lead[edges]
     if lead.any():
-        # A lead-in whose list already says what it says hands nothing on: the items speak for themselves.
-        said = np.zeros(total.size, dtype=bool)
-        said[src[lead & (credit[dst] >= credit[src])]] = True
-        live &= ~(lead & said[src])
+        live[lead] = _handing_on(src[lead], dst[lead], credit)
     if not live.any():
         return None, credit
-    src, dst, decay = src[live], dst[live], layout.edge_decay[edges[live]]
     carried = np.zeros(total.size)
+    _hand_on(total, credit, carried, src[live], dst[live], layout.edge_decay[edges[live]])
+    return carried, credit
+
+
+def _handing_on(src: np.ndarray, dst: np.ndarray, credit: np.ndarray) -> np.ndarray:
+    """Which of these lead-in edges hand anything on.
+
+    A lead-in whose list already says what it says hands nothing on: the items speak for themselves.
+    """
+    said = np.zeros(credit.size, dtype=bool)
+    said[src[credit[dst] >= credit[src]]] = True
+    return ~said[src]
+
+
+def _hand_on(
+    total: np.ndarray, credit: np.ndarray, carried: np.ndarray, src: np.ndarray, dst: np.ndarray, decay: np.ndarray
+) -> None:
+    """What each follower inherits along these edges, and the credit it gains (in place)."""
     carried[dst] = total[src] * decay  # each passage has one introducer
     credit[dst] = np.maximum(credit[dst], credit[src])
-    return carried, credit
 
 
 def _carry_all(total: np.ndarray, credit: np.ndarray, layout: Layout) -> np.ndarray:
     """`_carry` over every edge of the corpus (`credit` updated in place); zeros where nothing is carried."""
     carried = np.zeros(total.size)
     src, dst, decay = _edge_arrays(layout, lead=True)
-    lead_src, lead_dst, lead_decay = src, dst, decay
-    if src.size:  # as in `_carry`: a lead-in whose list already says what it says hands nothing on
-        live = credit[dst] < credit[src]
-        said = np.zeros(total.size, dtype=bool)
-        said[src[~live]] = True
-        live = ~said[src]
-        lead_src, lead_dst, lead_decay = src[live], dst[live], decay[live]
-    src, dst, decay = _edge_arrays(layout, lead=False)
-    carried[dst] = total[src] * decay  # each passage has one introducer
-    credit[dst] = np.maximum(credit[dst], credit[src])
-    if lead_src.size:
-        carried[lead_dst] = total[lead_src] * lead_decay
-        credit[lead_dst] = np.maximum(credit[lead_dst], credit[lead_src])
+    live = _handing_on(src, dst, credit)  # read before any credit is raised, as in `_carry`
+    _hand_on(total, credit, carried, *_edge_arrays(layout, lead=False))
+    _hand_on(total, credit, carried, src[live], dst[live], decay[live])
     return carried
 
 
