@@ -16,6 +16,27 @@ SEEDS = ROOT / "seeds"
 CONFIG = ROOT / "config"
 
 
+ARTICLES = Path(__file__).resolve().parent / "articles"
+
+
+def with_article(root: Path, article: str, speakers: str) -> QuoteService:
+    """The bundled corpus plus one test article, its people appended to speakers.toml, loaded.
+
+    That is what the README tells an admin to do with a new article: drop it in seeds/, name its
+    people once.
+    """
+    seeds, config = root / "seeds", root / "config"
+    shutil.copytree(SEEDS, seeds)
+    shutil.copytree(CONFIG, config)
+    shutil.copy(ARTICLES / article, seeds / article)
+    people = config / "speakers.toml"
+    added = (ARTICLES / speakers).read_text(encoding="utf-8")
+    people.write_text(people.read_text(encoding="utf-8") + "\n" + added, encoding="utf-8")
+    svc = QuoteService(seeds, config, root / "cache")
+    svc.load()
+    return svc
+
+
 @pytest.fixture(scope="session")
 def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One jieba dictionary cache for the whole run: building it costs about a second."""

@@ -11,6 +11,7 @@ from quotecore.cleaning import (
     garbled_spans,
     repair_garbled,
     strip_emoji_tags,
+    strip_markers,
     strip_pinyin,
 )
 from quotecore.text import clean_chars, search_form, to_simplified
@@ -241,6 +242,17 @@ def test_characters_t2s_leaves_traditional(traditional: str, simplified: str) ->
         ("（完）", "end mark"),
         ("本文为36氪原创，转载请联系授权。", "copyright"),
         ("（編輯：陳小明）", "byline"),
+        ("鱼羊 发自 凹非寺", "byline"),
+        ("量子位 | 公众号 QbitAI", "byline"),
+        ("新智元报道", "byline"),
+        ("点击关注新智元，获取更多AI前沿资讯", "follow prompt"),
+        ("一键关注 👇 点亮星标", "follow prompt"),
+        ("点个「在看」，分享给更多朋友吧", "follow prompt"),
+        ("本文来自微信公众号“量子位”（ID：QbitAI），作者：鱼羊，36氪经授权发布。", "republication"),
+        ("参考资料：", "related links"),
+        ("References", "related links"),
+        ("[1] https://example.com/a", "link"),
+        ("https://example.com/a?b=c", "link"),
     ],
 )
 def test_more_page_furniture(line: str, reason: str) -> None:
@@ -250,7 +262,32 @@ def test_more_page_furniture(line: str, reason: str) -> None:
 
 @pytest.mark.parametrize(
     "line",
-    ["本文根据节目内容整理，有删节。", "作者认为这是一个转折点，原因有三。", "微信支付的负责人表示，明年会更好。"],
+    [
+        "本文根据节目内容整理，有删节。",
+        "作者认为这是一个转折点，原因有三。",
+        "微信支付的负责人表示，明年会更好。",
+        "关注用户的需求是我们的首要任务。",
+        "点赞最多的评论是一句玩笑。",
+        "他把这个故事分享给了朋友。",
+        "报道称，OpenAI 正在筹备新一轮融资。",
+        "参考资料很多，但我们只信自己的数据。",
+        "他发来一个链接 https://example.com，说这就是答案。",
+    ],
 )
 def test_content_that_looks_like_furniture_is_kept(line: str) -> None:
     assert furniture_reason(clean_chars(line)) is None
+
+
+@pytest.mark.parametrize(
+    ("line", "clean"),
+    [
+        ("[00:12:30] Altman: 我认为", "Altman: 我认为"),
+        ("（12:30）主持人：你好", "主持人：你好"),
+        ("01:02:03 陈墨：是的", "陈墨：是的"),
+        ("> 储能不是卖电池，是卖调度。", "储能不是卖电池，是卖调度。"),
+        ("10:30，发布会开始。", "10:30，发布会开始。"),
+        ("2:1 的比分", "2:1 的比分"),
+    ],
+)
+def test_transcript_marks_before_a_paragraph_are_removed(line: str, clean: str) -> None:
+    assert strip_markers(line) == clean

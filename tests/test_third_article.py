@@ -8,17 +8,13 @@ sentence, a closing "本文根据…整理" note, and no sources.toml entry (tit
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import pytest
 
 from quotecore.models import Document
 from quotecore.service import QuoteService
-from tests.conftest import CONFIG, SEEDS
+from tests.conftest import ARTICLES, with_article
 from tests.test_gold import disagreements, passage_for, read_gold
 
-ARTICLES = Path(__file__).parent / "articles"
 ARTICLE = "shenlan_lin.txt"
 GOLD = ARTICLES / "shenlan_lin_gold.tsv"
 
@@ -26,17 +22,7 @@ GOLD = ARTICLES / "shenlan_lin_gold.tsv"
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> QuoteService:
     """The bundled seeds plus the article; its people appended to speakers.toml."""
-    root = tmp_path_factory.mktemp("third")
-    seeds, config = root / "seeds", root / "config"
-    shutil.copytree(SEEDS, seeds)
-    shutil.copytree(CONFIG, config)
-    shutil.copy(ARTICLES / ARTICLE, seeds / ARTICLE)
-    speakers = config / "speakers.toml"
-    added = (ARTICLES / "speakers.toml").read_text(encoding="utf-8")
-    speakers.write_text(speakers.read_text(encoding="utf-8") + "\n" + added, encoding="utf-8")
-    svc = QuoteService(seeds, config, root / "cache")
-    svc.load()
-    return svc
+    return with_article(tmp_path_factory.mktemp("third"), ARTICLE, "speakers.toml")
 
 
 def _document(service: QuoteService) -> Document:

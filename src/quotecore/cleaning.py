@@ -16,12 +16,13 @@ from dataclasses import dataclass
 from quotecore.text import LEFT_TRADITIONAL, to_simplified
 
 #: Bump when a rule here changes what a line cleans to (the document cache key includes it).
-CLEANING_VERSION = "4"
+CLEANING_VERSION = "5"
 
 # --- page furniture -------------------------------------------------------------------------------
 
 _PAGES, _COMMENTS, _CAPTION = "furniture: pagination", "furniture: comment box", "furniture: image caption"
 _SHARE, _LINKS = "furniture: share widget", "furniture: related links"
+END_MARK = "furniture: end mark"
 
 _FURNITURE: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^字号\s*[:：]"), "furniture: font-size widget"),
@@ -59,6 +60,14 @@ _FURNITURE: tuple[tuple[re.Pattern[str], str], ...] = (
         "furniture: byline",
     ),
     (re.compile(r"^[(（\[【]\s*(责任编辑|责编|编辑|作者|记者)\s*[^。！？!?]{1,30}[)）\]】]$"), "furniture: byline"),
+    # "鱼羊 发自 凹非寺", "量子位 | 公众号 QbitAI", "新智元报道", "机器之心编辑部": who wrote it, where.
+    (
+        re.compile(
+            r"^[^。，,！？!?\s]{1,12}(\s+[^。，,！？!?\s]{1,12}){0,2}\s+发自\s*\S{1,12}$"
+            r"|^[^。，,！？!?]{1,20}\s*[|丨｜]\s*公众号\s*[\w-]{0,20}$|^[\w-]{2,8}(报道|编辑部)$"
+        ),
+        "furniture: byline",
+    ),
     # Share widgets: "分享到：", "微信 微博 QQ空间", "点赞 12 收藏 转发".
     (
         re.compile(r"^(分享到|分享至|一键分享|转发到|扫一扫|扫码|长按识别|长按二维码|打开微信)"),
@@ -66,8 +75,18 @@ _FURNITURE: tuple[tuple[re.Pattern[str], str], ...] = (
     ),
     (re.compile(r"^(分享|点击分享|举报|反馈|收藏本文)\s*[:：]?\s*$|^(打开|下载|安装).{0,8}(APP|客户端)", re.I), _SHARE),
     (re.compile(r"^(点击|欢迎|长按)?关注(我们|公众号)|^更多精彩(内容)?|^返回.{0,6}查看更多"), _SHARE),
+    # A newsletter's call to follow it: "点击关注新智元", "一键关注 点亮星标", "点个「在看」", short lines only.
+    (
+        re.compile(
+            r"^(?=.{0,40}$)((点击|欢迎|长按|记得|一键|戳)(上方|下方|下面|这里)?(蓝字|卡片|名片)?\s*(关注|订阅|星标|置顶)"
+            r"|点[个亮]\s*[「“\"]?(在看|赞|星标)|点[「“\"]在看|.*(点亮|设为|标为)星标|.*(分享|转发)给更多)"
+        ),
+        "furniture: follow prompt",
+    ),
+    # Republished from elsewhere: "本文来自微信公众号“量子位”（ID：QbitAI），作者：鱼羊，36氪经授权发布。"
+    (re.compile(r"^本文(来自|来源于|转载自|转自|经授权转载|由.{1,20}授权)"), "furniture: republication notice"),
     (re.compile(r"^声明\s*[:：].{0,60}(仅代表|不代表)"), "furniture: disclaimer"),
-    (re.compile(r"^[（(]\s*完\s*[)）]$|^[-—]*\s*(END|完)\s*[-—]*$", re.I), "furniture: end mark"),
+    (re.compile(r"^[（(]\s*完\s*[)）]$|^[-—]*\s*(END|完)\s*[-—]*$", re.I), END_MARK),
     (
         re.compile(
             r"^((微信|微博|QQ空间|QQ|朋友圈|豆瓣|抖音|复制链接|更多|点赞|收藏|转发|在看|分享|评论|举报)"
@@ -76,9 +95,15 @@ _FURNITURE: tuple[tuple[re.Pattern[str], str], ...] = (
         "furniture: share widget",
     ),
     (
-        re.compile(r"^(相关阅读|相关文章|相关新闻|推荐阅读|延伸阅读|热门推荐|热门文章|猜你喜欢|原文链接|阅读原文)"),
+        re.compile(
+            r"^(相关阅读|相关文章|相关新闻|推荐阅读|延伸阅读|热门推荐|热门文章|猜你喜欢|原文链接|阅读原文)"
+            r"|^(参考资料|参考链接|参考文献|参考来源|references?)\s*[:：]?\s*$",
+            re.I,
+        ),
         "furniture: related links",
     ),
+    # A bare link ("https://…", "[1] https://…"): an address is nobody's words.
+    (re.compile(r"^(\[\d{1,3}\]|\d{1,3}[.、])?\s*(https?://|www\.)\S+$", re.I), "furniture: link"),
     (
         re.compile(
             r"^(当前位置|您的位置|你的位置)\s*[:：]|^[^。，,！？!?]{1,12}(\s*[>›»]\s*[^。，,！？!?]{1,12}){2,}$"
@@ -403,6 +428,20 @@ def strip_emoji_tags(text: str) -> str:
     return _EMOJI_CHAR.sub("", text)
 
 
+#: What a transcript or a markdown copy puts before a paragraph: a timestamp ("[00:12:30]",
+#: "(12:30)", "01:02:03 "), a blockquote's "> ". Unbracketed times need seconds: "10:30，发布会开始".
+_MARKERS = re.compile(r"^(?:>\s*|[\[【(（]\d{1,2}:\d{2}(?::\d{2})?[\]】)）]\s*|\d{1,2}:\d{2}:\d{2}\s+)+")
+
+#: At most this many lines after an end mark ("— 完 —") are the page's tail (follow prompts,
+#: slogans, links) and dropped; more, and the file goes on with another piece, which is kept.
+TAIL_LINES = 20
+
+
+def strip_markers(text: str) -> str:
+    """A paragraph without its leading timestamp or blockquote mark ("> [00:12:30] Altman: …")."""
+    return _MARKERS.sub("", text)
+
+
 def close_list_item(text: str) -> str:
     """A bullet's trailing ';' (or ',' or '、') becomes '。': served alone, an item is a sentence."""
     return _LIST_END.sub("。", text) if _LIST_END.search(text) else text
@@ -411,6 +450,6 @@ def close_list_item(text: str) -> str:
 def rules_fingerprint() -> str:
     """CLEANING_VERSION plus every rule's pattern: editing a rule changes the document cache key too."""
     patterns = [p.pattern for p, _ in (*_FURNITURE, *_GARBLE_RULES, *LEFT_TRADITIONAL)]
-    patterns += [_EMOJI_TAG.pattern, _LIST_END.pattern]
+    patterns += [_EMOJI_TAG.pattern, _LIST_END.pattern, _MARKERS.pattern, str(TAIL_LINES)]
     digest = hashlib.blake2b(repr(patterns).encode(), digest_size=8).hexdigest()
     return f"{CLEANING_VERSION}-{digest}"

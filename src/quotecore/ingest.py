@@ -16,12 +16,15 @@ from pathlib import Path
 from typing import Protocol
 
 from quotecore.cleaning import (
+    END_MARK,
+    TAIL_LINES,
     Repair,
     close_list_item,
     furniture_reason,
     repair_garbled,
     split_sentences,
     strip_emoji_tags,
+    strip_markers,
     strip_pinyin,
 )
 from quotecore.config import CoreConfig, SourceEntry, load_sources
@@ -160,15 +163,20 @@ def load_document(
     raw_text = decode(path, path.read_bytes() if raw is None else raw)
     drops: list[Drop] = []
     kept: list[tuple[int, str]] = []
+    ended: int | None = None  # how many lines were kept when the last end mark ("— 完 —") came
     for number, raw_line in enumerate(raw_text.splitlines(), 1):
-        line = clean_chars(raw_line)
+        line = strip_markers(clean_chars(raw_line))
         if not line:
             continue
         reason = furniture_reason(line)
         if reason:
             drops.append(Drop(path.name, number, reason, line))
+            ended = len(kept) if reason == END_MARK else ended
             continue
         kept.append((number, line))
+    if ended is not None and 0 < len(kept) - ended <= TAIL_LINES:
+        drops += [Drop(path.name, number, "furniture: after the end mark", line) for number, line in kept[ended:]]
+        del kept[ended:]
     if not kept:
         raise CorpusError(str(path), None, "no text left after cleaning (empty file, or only page furniture)")
 

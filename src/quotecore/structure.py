@@ -27,7 +27,7 @@ from quotecore.models import Attribution, Document, Kind, Speaker
 from quotecore.text import to_simplified
 
 #: Bump when a rule here changes what a document's passages are (the document cache key includes it).
-STRUCTURE_VERSION = "4"
+STRUCTURE_VERSION = "5"
 
 # -- word lists --------------------------------------------------------------------------------
 
@@ -180,6 +180,11 @@ _OBJECT_BEFORE = re.compile(r"(?:问|告诉|追问|提醒|向|对|给|跟|让|�
 #: The interviewer asking, unnamed: "主持人随后追问：“…？”".
 _HOST_ASKS = re.compile(r"(?:主持人|记者|提问者|观众)[^。！？!?]{0,8}?(?:追问|问道|问到|提问|发问|问)[^。]*[?？]")
 _COLON_END = re.compile(r"[:：]\s*$|——\s*$")
+#: Titles that may stand before a name in a turn label ("OpenAI CEO 奥特曼：", "a16z合伙人Erik：").
+_TITLES = r"CEO|COO|CTO|CFO|总裁|创始人|主持人|合伙人|首席\w{1,4}官|董事长|负责人|主编|记者|研究员|科学家|嘉宾|主席"
+_NOT_IN_TITLE = r"，,。：:！？!?“”\"（）()"
+#: A transcript whose names stand alone on their lines has two at least (of two people).
+_MIN_NAME_LINES = 2
 _MAX_HEADING = 40
 
 
@@ -205,7 +210,8 @@ _PRONOUN = r"(?<![其吉利排无])[他她](?![们們俩倆人国乡者方用日
 
 def rules_fingerprint() -> str:
     """STRUCTURE_VERSION plus the word lists: editing a list changes the document cache key too."""
-    lists = (SPEECH_VERBS, QUESTION_VERBS, _STANCE_FRAMES, _TOPIC_NOUNS, _EDITORIAL.pattern, _OTHER_VOICES)
+    lists = (SPEECH_VERBS, QUESTION_VERBS, _STANCE_FRAMES, _TOPIC_NOUNS, _EDITORIAL.pattern, _OTHER_VOICES, _TITLES)
+    lists += (_NOT_IN_TITLE, _MIN_NAME_LINES)
     digest = hashlib.blake2b(repr(lists).encode(), digest_size=8).hexdigest()
     return f"{STRUCTURE_VERSION}-{digest}"
 
@@ -295,12 +301,19 @@ class Attributor:
         # is part of other words ("森林", "一周").
         alias_re = "|".join(_bounded(n) for n in names if len(n) >= 2) or r"(?!x)x"
         self._alias = re.compile(alias_re, re.I)
-        # "林知远:", "林：", "林知远（深澜CEO）：": a name, perhaps its role in parentheses, a colon.
-        role = r"(?:\s*[（(][^（）()]{1,30}[)）])?"
-        wrap_open, wrap_close = r"(?:【|\[|\*\*)?", r"(?:】|\]|\*\*)?"  # "【林知远】：", "**林知远**："
+        # "林知远:", "林：", "林知远（深澜CEO）：", "OpenAI CEO 山姆·奥特曼（Sam Altman）：", "主持人（Harry）：":
+        # a name, perhaps its title before it and a role or a name in parentheses after it, a colon.
+        role = r"(?:\s*[（(]([^（）()]{1,30})[)）])?"
+        # "【林知远】：", "**林知远**：", "**林知远：**"
+        wrap_open, wrap_close = r"(?:【|\[|\*\*)?", r"(?:】|\]|\*\*)?"
+        title = rf"(?:[^\s{_NOT_IN_TITLE}][^{_NOT_IN_TITLE}]{{0,20}}?(?:{_TITLES})\s*)?"
         self._label = re.compile(
-            rf"^{wrap_open}({label_re}|{_ASKER_LABELS}|{_ANSWER_LABELS}){wrap_close}{role}\s*[:：]\s*", re.I
+            rf"^{wrap_open}{title}({label_re}|{_ASKER_LABELS}|{_ANSWER_LABELS}){wrap_close}{role}\s*[:：]\s*(?:\*\*\s*)?",
+            re.I,
         )
+        # A transcript may put the name alone on the line above the words ("Sam Altman" ⏎ "…").
+        name_re = "|".join(_bounded(n) for n in names if len(n) >= 2) or r"(?!x)x"
+        self._name_line = re.compile(rf"^{wrap_open}{title}({name_re}){wrap_close}{role}\s*$", re.I)
         who = rf"{alias_re}|{_PRONOUN}"
         gap = rf"[^。!?！？;；“”\"「」]{{0,{_MAX_GAP}}}?"
         self._said = re.compile(rf"(?P<who>{who})(?P<gap>{gap})(?P<verb>{_ASK}|{_SPEECH})", re.I)
@@ -322,10 +335,13 @@ class Attributor:
         speaks in a turn, or is named as saying something, is an interviewee.
         """
         asks: dict[str, list[bool]] = {}
-        for line in lines:
-            label = self._label.match(line.text)
-            if label and (sid := self._by_alias.get(label.group(1).casefold())):
-                asks.setdefault(sid, []).append(bool(re.search(r"[?？]", line.text)))
+        name_lines = self._name_lines(lines)
+        for index, line in enumerate(lines):
+            label, words = self._label.match(line.text), line.text
+            if index in name_lines and index + 1 < len(lines):
+                label, words = name_lines[index], lines[index + 1].text
+            if label and (sid := self._labelled(label)):
+                asks.setdefault(sid, []).append(bool(re.search(r"[?？]", words)))
         interviewers = tuple(s for s, a in asks.items() if sum(a) * 2 > len(a))
         interviewees = [s for s in asks if s not in interviewers]
         for line in lines:
@@ -334,14 +350,31 @@ class Attributor:
                     interviewees.append(said.speaker)
         return tuple(interviewees), interviewers
 
-    def _turn_speaker(self, label: str) -> tuple[str | None, Kind]:
+    def _name_lines(self, lines: list[Line]) -> dict[int, re.Match[str]]:
+        """The lines that are a name alone, by index, when the document is such a transcript."""
+        found = {i: m for i, ln in enumerate(lines[:-1]) if (m := self._name_line.match(ln.text))}
+        people = {self._labelled(m) for m in found.values()}
+        asked = any(re.search(r"[?？]\s*$", lines[i + 1].text) for i in found)
+        # A name alone may be a photo's caption or a heading; a transcript names two people or more,
+        # and one of them asks.
+        return found if len(found) >= _MIN_NAME_LINES and len(people) >= 2 and asked else {}
+
+    def _labelled(self, label: re.Match[str]) -> str | None:
+        """The speaker a label names: the name, or for "主持人（Harry）：" the name in parentheses."""
+        sid = self._by_alias.get(label.group(1).casefold())
+        if sid is None and label.group(2):
+            named = self._alias.search(label.group(2))
+            sid = self._by_alias.get(named.group(0).casefold()) if named else None
+        return sid
+
+    def _turn_speaker(self, label: re.Match[str]) -> tuple[str | None, Kind]:
         """Who a turn label names, and whether the turn asks or answers."""
-        sid = self._by_alias.get(label.casefold())
+        sid = self._labelled(label)
+        asks = re.fullmatch(_ASKER_LABELS, label.group(1), re.I) is not None
         if sid is None:  # "问:" / "答:": the only interviewer or interviewee, when there is one
-            asks = re.fullmatch(_ASKER_LABELS, label, re.I) is not None
             pool = self.interviewers if asks else self.interviewees
             return (pool[0] if len(pool) == 1 else None), ("question" if asks else "answer")
-        return sid, ("question" if sid in self.interviewers else "answer")
+        return sid, ("question" if asks or sid in self.interviewers else "answer")
 
     # -- who says what ---------------------------------------------------------------------------
 
@@ -473,7 +506,13 @@ class Attributor:
         blocks: list[Block] = []
         headings: list[Line] = []
         st = _State()
+        name_lines = self._name_lines(lines)
         for index, line in enumerate(lines):
+            if index in name_lines:
+                continue
+            if index - 1 in name_lines:  # the name above a turn: this paragraph is its first
+                blocks.append(self._turn_block(line, line.text, name_lines[index - 1], st))
+                continue
             next_text = lines[index + 1].text if index + 1 < len(lines) else None
             # What a lead-in announces is never a heading, however short ("那估值呢？").
             heading = self._heading(line.text, next_text, st.turn is not None or st.handoff is not None)
@@ -493,7 +532,7 @@ class Attributor:
         label = self._label.match(text)
         bullet = _BULLET.match(text)
         if label:
-            return self._turn_block(line, text[label.end() :], label.group(1), st)
+            return self._turn_block(line, text[label.end() :], label, st)
         if bullet:
             return self._bullet_block(line, text[bullet.end() :], st)
         if st.turn is not None and not self._leaves_turn(text, st.turn[0]):
@@ -503,7 +542,7 @@ class Attributor:
         st.turn = None
         return self._prose_block(line, text, st)
 
-    def _turn_block(self, line: Line, text: str, label: str, st: _State) -> Block:
+    def _turn_block(self, line: Line, text: str, label: re.Match[str], st: _State) -> Block:
         speaker, kind = self._turn_speaker(label)
         st.turn = (speaker, kind) if speaker else None
         st.stretch = st.handoff = st.bullets = None
