@@ -253,6 +253,19 @@ def test_characters_t2s_leaves_traditional(traditional: str, simplified: str) ->
         ("References", "related links"),
         ("[1] https://example.com/a", "link"),
         ("https://example.com/a?b=c", "link"),
+        ("▲ 图片来源：视觉中国", "image caption"),
+        ("图｜OpenAI官网", "image caption"),
+        ("（图源：网络）", "image caption"),
+        ("文｜张三", "byline"),
+        ("平台声明：该文观点仅代表作者本人，搜狐号系信息发布平台，搜狐仅提供信息存储空间服务。", "disclaimer"),
+        (
+            "特别声明：以上内容(如有图片或视频亦包括在内)为自媒体平台“网易号”用户上传并发布，本平台仅提供信息存储服务。",
+            "disclaimer",
+        ),
+        ("原创 鱼羊 量子位 2025年10月21日 12:30 北京", "WeChat"),
+        ("收录于合集 #AI 12个", "WeChat"),
+        ("微信扫一扫关注该公众号", "WeChat"),
+        ("：，。视频小程序赞，轻点两下取消赞在看，轻点两下取消在看分享留言收藏", "WeChat"),
     ],
 )
 def test_more_page_furniture(line: str, reason: str) -> None:
@@ -272,6 +285,9 @@ def test_more_page_furniture(line: str, reason: str) -> None:
         "报道称，OpenAI 正在筹备新一轮融资。",
         "参考资料很多，但我们只信自己的数据。",
         "他发来一个链接 https://example.com，说这就是答案。",
+        "原创内容是我们的核心，2025年我们会加倍投入。",
+        "知道了这些，你就明白我们为什么这么做。",
+        "声明发布后，股价上涨了10%。",
     ],
 )
 def test_content_that_looks_like_furniture_is_kept(line: str) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from quotecore.cleaning import strip_markers
 from quotecore.models import Document, Speaker
 from quotecore.structure import Attributor, Block, Line
 
@@ -207,3 +208,37 @@ def test_numbered_generic_labels() -> None:
 def test_wrapped_turn_labels() -> None:
     blocks = attribute("【何雨】：为什么？", "**陈思远**：因为。")
     assert who(blocks) == [("question", "he"), ("answer", "chen")]
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        "黄仁勋此前也表示，AI工厂将成为新的基础设施。",
+        "埃隆·马斯克则在X上发帖称，这家公司已经偏离了初衷。",
+        "对此，Jensen Huang曾表示，算力是新的石油。",
+        "据The Information报道，公司正在筹备新一轮融资。",
+    ],
+)
+def test_somebody_the_corpus_does_not_know_ends_the_stretch(other: str) -> None:
+    blocks = attribute("陈思远坦言，公司曾经差点倒闭。", other, "那一年我们只剩三个人。")
+    assert who(blocks) == [("reported", "chen"), ("narration", None), ("narration", None)]
+
+
+@pytest.mark.parametrize(
+    "own",
+    ["就像人们认为的那样，硬件很难。", "就是说，我们没有退路。", "我们认为这会改变一切。", "AI会说话，也会写代码。"],
+)
+def test_his_own_words_that_mention_saying_stay_his(own: str) -> None:
+    blocks = attribute("陈思远坦言，公司曾经差点倒闭。", own)
+    assert who(blocks) == [("reported", "chen"), ("reported", "chen")]
+
+
+@pytest.mark.parametrize(
+    "label",
+    ["深澜CEO 陈思远：", "**陈思远：**", "[00:12:30] 陈思远：", "主持人（何雨）：", "创始人陈思远（Chen Siyuan）："],
+)
+def test_turn_labels_in_other_shapes(label: str) -> None:
+    # The ingest removes a timestamp (strip_markers) before structure sees the line.
+    blocks = attribute("何雨：你们怎么活下来的？", strip_markers(label) + "靠调度软件。")
+    expected = ("question", "he") if "何雨" in label else ("answer", "chen")
+    assert who(blocks)[1] == expected and blocks[1].text == "靠调度软件。"

@@ -46,16 +46,18 @@ _FURNITURE: tuple[tuple[re.Pattern[str], str], ...] = (
         "furniture: copyright footer",
     ),
     (re.compile(r"^\d+(\.\d+)?\s*(is\s*)?(seconds?|秒)$|^(页面执行时间|processed in)", re.I), "furniture: page timing"),
-    (re.compile(r"^△"), "furniture: image caption"),
+    (re.compile(r"^[△▲]"), "furniture: image caption"),
     (
-        re.compile(r"^(图|图片|题图|配图|图源|图片来源)\s*[:：丨|/]\s*.{0,40}$|^[（(](图|图片)\s*[:：/]"),
+        re.compile(
+            r"^(图|图片|题图|配图|图源|图片来源)\s*[:：丨|｜/]\s*.{0,40}$|^[（(](图|图片|图源|图片来源)\s*[:：/｜|]"
+        ),
         "furniture: image caption",
     ),
     # "责任编辑：王五", "(编辑 张三)", "作者 | 李四", "文/赵六": a label, a name, nothing quotable.
     (
         re.compile(
             r"^[(（\[【]?\s*(责任编辑|责编|编辑|作者|记者|撰文|文|校对|审核|审校|主编|编审|出品人?|策划|统筹|"
-            r"来源|原标题|本文来源|翻译|编译|排版|实习生)\s*[:：|丨/]\s*[^。！？!?]{0,40}$"
+            r"来源|原标题|本文来源|翻译|编译|排版|实习生)\s*[:：|丨｜/]\s*[^。！？!?]{0,40}$"
         ),
         "furniture: byline",
     ),
@@ -85,7 +87,20 @@ _FURNITURE: tuple[tuple[re.Pattern[str], str], ...] = (
     ),
     # Republished from elsewhere: "本文来自微信公众号“量子位”（ID：QbitAI），作者：鱼羊，36氪经授权发布。"
     (re.compile(r"^本文(来自|来源于|转载自|转自|经授权转载|由.{1,20}授权)"), "furniture: republication notice"),
-    (re.compile(r"^声明\s*[:：].{0,60}(仅代表|不代表)"), "furniture: disclaimer"),
+    (
+        re.compile(
+            r"^(特别|平台|免责)?声明\s*[:：].{0,80}(仅代表|不代表|仅提供|信息存储)|^notice:\s*the content above", re.I
+        ),
+        "furniture: disclaimer",
+    ),
+    # A WeChat page copied whole: its header ("原创 鱼羊 量子位 2025年10月21日 12:30 北京") and controls.
+    (
+        re.compile(
+            r"^原创\s+.{0,40}\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日|^收录于(合集|话题)"
+            r"|^(预览时标签不可点|微信扫一扫|继续滑动看下一个|向上滑动看下一个|轻触阅读原文|知道了$)|轻点两下取消"
+        ),
+        "furniture: WeChat page",
+    ),
     (re.compile(r"^[（(]\s*完\s*[)）]$|^[-—]*\s*(END|完)\s*[-—]*$", re.I), END_MARK),
     (
         re.compile(

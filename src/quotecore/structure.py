@@ -148,7 +148,7 @@ _EDITORIAL = re.compile(
     r"导读|编者按|编者注|这(?:句|番)话|此话|值得一提|值得注意|该说不说|据悉|据了解|据报道|据介绍|资料显示|公开资料|不难看出|可以看出|由此可见|总的来说|"
     r"总而言之|笔者|小编|编者|有意思的是|有趣的是|众所周知|网友|热评|评论区|本文|本期|本次(?:节目|采访|对话)|"
     r"(?:根据|据).{0,40}整理|话题(?:转|回)到|话锋一转|让我们|我们来看|一起来看|下面(?:详细)?来看|节目(?:前|后|中|最后)|"
-    r"(?:前|后)半段|采访(?:最后|结束)|对话(?:最后|结束)"
+    r"(?:前|后)半段|采访(?:最后|结束)|对话(?:最后|结束)|据[^，,。]{1,20}?(?:报道|消息|披露|援引|爆料)"
 )
 #: Narrator lines that only announce what follows ("以下为对话全文:", "下面详细来看——").
 _ANNOUNCEMENT = re.compile(r"^(?:以下|下面|如下|接下来|全文如下|对话全文|访谈全文|采访全文|实录)")
@@ -180,6 +180,14 @@ _OBJECT_BEFORE = re.compile(r"(?:问|告诉|追问|提醒|向|对|给|跟|让|�
 #: The interviewer asking, unnamed: "主持人随后追问：“…？”".
 _HOST_ASKS = re.compile(r"(?:主持人|记者|提问者|观众)[^。！？!?]{0,8}?(?:追问|问道|问到|提问|发问|问)[^。]*[?？]")
 _COLON_END = re.compile(r"[:：]\s*$|——\s*$")
+#: What may open a paragraph before its subject, and stand between a subject and its verb.
+_CONNECTIVES = "对此|此外|同时|另外|而|不过|但|然而|与此同时|另一方面"
+_ADVERBS = "此前|之前|早前|曾经|曾|也|则|还|随后|同样|更是|就|都|亦|近日|日前|公开|一直"
+#: Characters no name holds: punctuation, pronouns and demonstratives, 人 ("就像人们认为"), 是
+#: ("就是说"), modal verbs ("AI会说话").
+_NOT_A_NAME = "我你您他她它这那其人是会能要将可应"
+#: A name: capitalised Latin words ("Jensen Huang"), or two to six Han characters ("埃隆·马斯克").
+_NAME_LIKE = rf"[A-Z][A-Za-z.\-]+(?: [A-Z][A-Za-z.\-]+)*|(?:[^\W\d_A-Za-z{_NOT_A_NAME}]|·){{2,7}}?"
 #: Titles that may stand before a name in a turn label ("OpenAI CEO 奥特曼：", "a16z合伙人Erik：").
 _TITLES = r"CEO|COO|CTO|CFO|总裁|创始人|主持人|合伙人|首席\w{1,4}官|董事长|负责人|主编|记者|研究员|科学家|嘉宾|主席"
 _NOT_IN_TITLE = r"，,。：:！？!?“”\"（）()"
@@ -211,7 +219,7 @@ _PRONOUN = r"(?<![其吉利排无])[他她](?![们們俩倆人国乡者方用日
 def rules_fingerprint() -> str:
     """STRUCTURE_VERSION plus the word lists: editing a list changes the document cache key too."""
     lists = (SPEECH_VERBS, QUESTION_VERBS, _STANCE_FRAMES, _TOPIC_NOUNS, _EDITORIAL.pattern, _OTHER_VOICES, _TITLES)
-    lists += (_NOT_IN_TITLE, _MIN_NAME_LINES)
+    lists += (_NOT_IN_TITLE, _MIN_NAME_LINES, _CONNECTIVES, _ADVERBS, _NAME_LIKE)
     digest = hashlib.blake2b(repr(lists).encode(), digest_size=8).hexdigest()
     return f"{STRUCTURE_VERSION}-{digest}"
 
@@ -306,7 +314,7 @@ class Attributor:
         role = r"(?:\s*[（(]([^（）()]{1,30})[)）])?"
         # "【林知远】：", "**林知远**：", "**林知远：**"
         wrap_open, wrap_close = r"(?:【|\[|\*\*)?", r"(?:】|\]|\*\*)?"
-        title = rf"(?:[^\s{_NOT_IN_TITLE}][^{_NOT_IN_TITLE}]{{0,20}}?(?:{_TITLES})\s*)?"
+        title = rf"(?:(?:[^\s{_NOT_IN_TITLE}][^{_NOT_IN_TITLE}]{{0,20}}?)?(?:{_TITLES})\s*)?"
         self._label = re.compile(
             rf"^{wrap_open}{title}({label_re}|{_ASKER_LABELS}|{_ANSWER_LABELS}){wrap_close}{role}\s*[:：]\s*(?:\*\*\s*)?",
             re.I,
@@ -322,6 +330,13 @@ class Attributor:
             rf"[，,](?:并且|并|还|也|又|同时|而且|随后|接着|甚至还|甚至)?(?:{_SPEECH})(?![了过])"
         )
         self._other_voice = re.compile(rf"(?:{_OTHER_VOICES}){gap}(?:{_ASK}|{_SPEECH}|持.{{0,4}}意见|指)", re.I)
+        # "黄仁勋此前也表示，…", "马斯克则在X上发帖称…": somebody the corpus does not know opens the
+        # paragraph and speaks. Not the person of the stretch (他/她 would be), nor the speaker (我).
+        self._unknown_voice = re.compile(
+            rf"^(?:(?:{_CONNECTIVES})[，,]?)?(?P<who>{_NAME_LIKE})(?:{_ADVERBS})*"
+            rf"(?:在[^，,。]{{1,12}}?[上中时])?(?:发帖|撰文|发文)?(?:{_SPEECH})",
+            re.I,
+        )
         self.interviewees = tuple(document.interviewees)
         self.interviewers = tuple(document.interviewers)
         self._quoted_titles = True
@@ -636,13 +651,13 @@ class Attributor:
     def _narrator_is_back(self, text: str) -> bool:
         """The article speaks in its own voice again.
 
-        Signs: a named subject, an editorial phrase, another voice ("网友…表示"), or a question
-        put to the reader.
+        Signs: a named subject, an editorial phrase, another voice ("网友…表示", somebody the
+        corpus does not know: "黄仁勋也表示"), or a question put to the reader.
         """
         masked = _unquoted(text)
         if self._alias.search(masked) or _EDITORIAL.search(masked) or self._other_voice.search(masked):
             return True
-        return self._asks_reader(masked)
+        return bool(self._unknown_voice.match(masked)) or self._asks_reader(masked)
 
     def _leaves_turn(self, text: str, speaker: str | None) -> bool:
         """Whether an unlabelled paragraph after a turn is plainly the editor's, not the turn's.
