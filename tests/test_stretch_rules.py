@@ -242,3 +242,32 @@ def test_turn_labels_in_other_shapes(label: str) -> None:
     blocks = attribute("何雨：你们怎么活下来的？", strip_markers(label) + "靠调度软件。")
     expected = ("question", "he") if "何雨" in label else ("answer", "chen")
     assert who(blocks)[1] == expected and blocks[1].text == "靠调度软件。"
+
+
+def test_he_after_somebody_unknown_is_not_the_last_known_person() -> None:
+    blocks = attribute(
+        "陈思远坦言，公司曾经差点倒闭。",
+        "黄仁勋此前也表示，他认为AI工厂将成为新的基础设施。",
+        "他说，这是新的工业革命。",  # 他 is 黄仁勋, whom the corpus does not know
+        "“我们会一直买下去。”",
+    )
+    assert who(blocks) == [("reported", "chen"), ("narration", None), ("narration", None), ("narration", None)]
+
+
+def test_items_of_a_list_nobody_announced_are_whoever_each_item_says() -> None:
+    blocks = attribute(
+        "划重点：",
+        "1. 陈思远认为，算力是未来十年最重要的资源。",
+        "2. 黄仁勋表示，AI工厂是新的基础设施。",
+        "3. 他还透露，产能已经排到了明年。",
+        "4. 宋岚提到，企业客户增长很快。",
+        "5. 她还说，明年收入会翻倍。",
+    )
+    assert who(blocks) == [
+        ("narration", None),
+        ("reported", "chen"),
+        ("narration", None),
+        ("narration", None),
+        ("reported", "song"),
+        ("reported", "song"),
+    ]

@@ -265,7 +265,7 @@ class _State:
     stretch: tuple[str, Kind] | None = None  # the person whose reported words continue
     handoff: tuple[str | None, Kind, str] | None = None  # what a lead-in hands to what follows
     bullets: tuple[str | None, Kind, str | None] | None = None  # what a bullet list inherits
-    last_named: str | None = None
+    last_named: str | None = None  # "" once somebody the corpus does not know spoke: 他 is nobody known
 
 
 def _unquoted(text: str) -> str:
@@ -399,7 +399,7 @@ class Attributor:
             if stretch is not None:
                 return stretch[0]
             if last_named is not None:
-                return last_named
+                return last_named or None
             return self.interviewees[0] if len(self.interviewees) == 1 else None
         return self._by_alias.get(who.casefold())
 
@@ -576,11 +576,33 @@ class Attributor:
                 st.bullets = (None, "narration", None)
         st.handoff = None
         speaker, kind, context = st.bullets
+        if speaker is None and (own := self._own_words(text, st)) is not None:
+            # "划重点：" ⏎ "1. 奥特曼认为，…": an item that says whose words it gives is theirs.
+            kind = "question" if self._asks(own, text) else "reported"
+            return Block(line, close_list_item(text), kind, own.speaker, st.topic, context=context)
         return Block(line, close_list_item(text), kind, speaker, st.topic, context=context)
+
+    def _own_words(self, text: str, st: _State) -> Said | None:
+        """The first person an item (or paragraph) gives the words of; None if nobody we know."""
+        if self._somebody_unknown(text, st):
+            return None
+        said = [s for s in self._find_said(text, None, st.last_named) if s.mode in ("content", "question")]
+        for match in self._alias.finditer(_unquoted(text)):
+            st.last_named = self._by_alias.get(match.group(0).casefold(), st.last_named)
+        return said[0] if said else None
+
+    def _somebody_unknown(self, text: str, st: _State) -> bool:
+        """Somebody the corpus does not know opens the paragraph and speaks: 他 after it is them."""
+        voice = self._unknown_voice.match(_unquoted(text))
+        if voice is None or self._alias.search(voice.group("who")):
+            return False
+        st.stretch, st.last_named = None, ""
+        return True
 
     def _prose_block(self, line: Line, text: str, st: _State) -> Block:
         st.bullets = None
         kind: Kind
+        self._somebody_unknown(text, st)
         said = self._find_said(text, st.stretch, st.last_named)
         handoff, st.handoff = st.handoff, None
         for match in self._alias.finditer(_unquoted(text)):
@@ -642,8 +664,8 @@ class Attributor:
         return said.mode == "question" or (said.speaker in self.interviewers and bool(re.search(r"[?？]", text)))
 
     def _lone_quote_speaker(self, st: _State) -> str | None:
-        if st.last_named in self.interviewees:
-            return st.last_named
+        if st.last_named in self.interviewees or st.last_named == "":
+            return st.last_named or None
         return self.interviewees[0] if len(self.interviewees) == 1 else None
 
     # -- where a stretch or a turn ends ------------------------------------------------------------
@@ -657,7 +679,8 @@ class Attributor:
         masked = _unquoted(text)
         if self._alias.search(masked) or _EDITORIAL.search(masked) or self._other_voice.search(masked):
             return True
-        return bool(self._unknown_voice.match(masked)) or self._asks_reader(masked)
+        voice = self._unknown_voice.match(masked)
+        return (voice is not None and not self._alias.search(voice.group("who"))) or self._asks_reader(masked)
 
     def _leaves_turn(self, text: str, speaker: str | None) -> bool:
         """Whether an unlabelled paragraph after a turn is plainly the editor's, not the turn's.
