@@ -86,7 +86,19 @@ _FURNITURE: tuple[tuple[re.Pattern[str], str], ...] = (
         "furniture: follow prompt",
     ),
     # Republished from elsewhere: "本文来自微信公众号“量子位”（ID：QbitAI），作者：鱼羊，36氪经授权发布。"
-    (re.compile(r"^本文(来自|来源于|转载自|转自|经授权转载|由.{1,20}授权)"), "furniture: republication notice"),
+    (
+        re.compile(r"^[（(]?本文(来自|来源于|转载自|转自|经授权转载|由.{1,20}授权|首发于|首发自)"),
+        "furniture: republication notice",
+    ),
+    (re.compile(r"^(欢迎)?(添加|加入).{0,10}(微信|社群|交流群|读者群)"), "furniture: follow prompt"),
+    (re.compile(r"^(作者简介|关于作者)\s*[:：]"), "furniture: author box"),
+    (re.compile(r"^(全文|本文)(约|共)?\s*[\d,]+\s*字"), "furniture: reading time"),
+    (re.compile(r"^(广告|推广|赞助)$"), "furniture: advertisement"),
+    # "阅读 1.2万", "点赞数：35": a counter alone on its line.
+    (
+        re.compile(r"^(阅读|浏览|播放|点赞|评论|收藏|转发|在看)(量|数)?\s*[:：]?\s*[\d.,]+\s*[万wkK+]?$"),
+        "furniture: counter",
+    ),
     (
         re.compile(
             r"^(特别|平台|免责)?声明\s*[:：].{0,80}(仅代表|不代表|仅提供|信息存储)|^notice:\s*the content above", re.I
@@ -125,6 +137,8 @@ _FURNITURE: tuple[tuple[re.Pattern[str], str], ...] = (
         ),
         "furniture: breadcrumb",
     ),
+    # "首页 | 新闻 | 科技 | 财经": a site's menu, four short items or more.
+    (re.compile(r"^[^。，,！？!?|｜丨]{1,8}(\s*[|｜丨]\s*[^。，,！？!?|｜丨]{1,8}){3,}$"), "furniture: navigation"),
     # A dateline: a date (and time, and a source or author) alone on its line.
     (
         re.compile(
