@@ -271,6 +271,8 @@ def test_characters_t2s_leaves_traditional(traditional: str, simplified: str) ->
         ("广告", "advertisement"),
         ("阅读 1.2万", "counter"),
         ("首页 | 新闻 | 科技 | 财经", "navigation"),
+        ("腾讯科技 2025-11-02 08:30", "dateline"),
+        ("新智周刊 2025年3月18日", "dateline"),
         ("微信扫一扫关注该公众号", "WeChat"),
         ("：，。视频小程序赞，轻点两下取消赞在看，轻点两下取消在看分享留言收藏", "WeChat"),
     ],

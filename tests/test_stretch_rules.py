@@ -271,3 +271,25 @@ def test_items_of_a_list_nobody_announced_are_whoever_each_item_says() -> None:
         ("reported", "song"),
         ("reported", "song"),
     ]
+
+
+def test_both_of_them_is_nobody_in_particular() -> None:
+    blocks = attribute("宋岚透露，客户数翻了三倍。", "两人都提到了能源问题。")
+    assert who(blocks) == [("reported", "song"), ("narration", None)]
+
+
+def test_the_end_of_the_interview_is_the_narrator_even_inside_a_turn() -> None:
+    blocks = attribute("何雨：最后一个问题？", "陈思远：没有了。", "访谈的最后，陈思远还谈起了自己的育儿经历。")
+    assert who(blocks)[-1] == ("narration", None)
+
+
+def test_an_answer_that_ends_by_quoting_a_question_does_not_make_an_interviewer() -> None:
+    texts = [
+        "宋岚透露，企业客户的数量翻了三倍。",
+        "问：企业客户最担心什么？",
+        "宋岚：数据安全。每个大客户问的第一个问题都是：我们的数据会不会被拿去训练？",
+    ]
+    lines = [Line(number=n, text=t) for n, t in enumerate(texts, 1)]
+    undescribed = Document(id="u", path="u.txt", title="u")
+    interviewees, interviewers = Attributor(undescribed, SPEAKERS).infer_roles(lines)
+    assert "song" in interviewees and "song" not in interviewers

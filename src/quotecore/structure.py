@@ -148,7 +148,7 @@ _EDITORIAL = re.compile(
     r"导读|编者按|编者注|这(?:句|番)话|此话|值得一提|值得注意|该说不说|据悉|据了解|据报道|据介绍|资料显示|公开资料|不难看出|可以看出|由此可见|总的来说|"
     r"总而言之|笔者|小编|编者|有意思的是|有趣的是|众所周知|网友|热评|评论区|本文|本期|本次(?:节目|采访|对话)|"
     r"(?:根据|据).{0,40}整理|话题(?:转|回)到|话锋一转|让我们|我们来看|一起来看|下面(?:详细)?来看|节目(?:前|后|中|最后)|"
-    r"(?:前|后)半段|采访(?:最后|结束)|对话(?:最后|结束)|据[^，,。]{1,20}?(?:报道|消息|披露|援引|爆料)"
+    r"(?:前|后)半段|(?:采访|访谈|对话)的?(?:最后|结束|结尾|尾声)|据[^，,。]{1,20}?(?:报道|消息|披露|援引|爆料)"
 )
 #: Narrator lines that only announce what follows ("以下为对话全文:", "下面详细来看——").
 _ANNOUNCEMENT = re.compile(r"^(?:以下|下面|如下|接下来|全文如下|对话全文|访谈全文|采访全文|实录)")
@@ -156,7 +156,7 @@ _ANNOUNCEMENT = re.compile(r"^(?:以下|下面|如下|接下来|全文如下|对
 _OTHER_VOICES = (
     "网友|主持人|记者|笔者|小编|编者|分析师|专家|业内人士|知情人士|发言人|官方|评论员|研究员|投资人|观众|"
     "CEO|创始人|总裁|董事长|负责人|教授|媒体|外媒|同事|员工|朋友|高管|消息人士|合伙人|讲者|嘉宾|学者|"
-    "经济学家|另一位|有人|不少人"
+    "经济学家|另一位|有人|不少人|两人|二人|三人|双方|两位"
 )
 #: Labels a transcript may use instead of names.
 _ASKER_LABELS = r"(?:问|Q|提问|问题)\d{0,2}|记者|主持人"
@@ -347,7 +347,9 @@ class Attributor:
         """Interviewees and interviewers for a document sources.toml does not describe.
 
         A labelled speaker most of whose turns ask something is an interviewer; everyone else who
-        speaks in a turn, or is named as saying something, is an interviewee.
+        speaks in a turn, or is named as saying something, is an interviewee. One turn that ends
+        with a question is weak evidence: someone the article also reports as speaking
+        ("莱特卡普透露…") is an interviewee who answered with a question.
         """
         asks: dict[str, list[bool]] = {}
         name_lines = self._name_lines(lines)
@@ -356,8 +358,16 @@ class Attributor:
             if index in name_lines and index + 1 < len(lines):
                 label, words = name_lines[index], lines[index + 1].text
             if label and (sid := self._labelled(label)):
-                asks.setdefault(sid, []).append(bool(re.search(r"[?？]", words)))
-        interviewers = tuple(s for s, a in asks.items() if sum(a) * 2 > len(a))
+                # A turn asks when it ends with a question; an answer may quote one on the way.
+                asks.setdefault(sid, []).append(bool(re.search(r"[?？][”」』\"]?\s*$", words)))
+        reported = [
+            said.speaker
+            for line in lines
+            if not self._label.match(line.text)
+            for said in self._find_said(line.text, None)
+            if said.mode == "content"
+        ]
+        interviewers = tuple(s for s, a in asks.items() if sum(a) * 2 > len(a) and (len(a) > 1 or s not in reported))
         interviewees = [s for s in asks if s not in interviewers]
         for line in lines:
             for said in self._find_said(line.text, None):
@@ -689,7 +699,8 @@ class Attributor:
         """
         masked = _unquoted(text)
         editorial = re.search(
-            r"本文|编者|笔者|小编|(?:根据|据).{0,40}整理|(?:责任)?编辑\s*[:：]|(?:采访|对话|节目)(?:结束|之后|之外|最后)",
+            r"本文|编者|笔者|小编|(?:根据|据).{0,40}整理|(?:责任)?编辑\s*[:：]"
+            r"|(?:采访|访谈|对话|节目)的?(?:结束|之后|之外|最后|结尾|尾声)",
             masked,
         )
         if editorial or (self._asks_reader(masked) and len(masked) < 40):
