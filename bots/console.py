@@ -33,7 +33,7 @@ from bots.commands import (
     parse_quote_text,
 )
 from bots.failures import failure
-from bots.reader import for_reader
+from bots.reader import shown
 from bots.runtime import AppContext, until_stopped
 from quotecore import Quote, mark
 
@@ -152,10 +152,8 @@ class ConsoleChat:
             reply = await handler(rest.strip()) if handler else None
         except Exception as exc:  # the chat keeps serving whatever one command does
             reply = failure("console", command, exc, user=self.caller.key, typed=text[:200])
-        chosen = await self.commands.channel_script(CHANNEL)
-        wording.reading(self.locale, chosen)
-        shown = for_reader(reply, self.locale, chosen) if reply else None
-        self.say(render_reply(shown, color=self.color) if shown else wording.unknown_command(command))
+        seen = await shown(self.commands, reply, self.locale, CHANNEL) if reply else None
+        self.say(render_reply(seen, color=self.color) if seen else wording.unknown_command(command))
         return True
 
     async def quote(self, text: str) -> Reply:

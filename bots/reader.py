@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bots.commands import Context, Reply, Results
-from quotecore import Script, in_script, script_for
+from bots import wording
+from bots.commands import Commands, Context, Reply, Results
+from quotecore import Quote, Script, in_script, script_for
 
 
 def for_reader(reply: Reply, locale: str | None, chosen: Script | None = None) -> Reply:
@@ -24,3 +25,19 @@ def for_reader(reply: Reply, locale: str | None, chosen: Script | None = None) -
     if isinstance(reply, Context):
         return Context(in_script(reply.quote, script))
     return reply
+
+
+async def shown(commands: Commands, reply: Reply, locale: str | None, channel: str | None) -> Reply:
+    """`reply` as this reader sees it in this channel: the script an admin chose there, else their own.
+
+    The labels follow (`wording.reading`), so a channel set to traditional reads 話題 and 來源 too.
+    """
+    chosen = await commands.channel_script(channel) if channel else None
+    wording.reading(locale, chosen)
+    return for_reader(reply, locale, chosen)
+
+
+async def posted(commands: Commands, quote: Quote, channel: str) -> Quote:
+    """A daily quote in the script an admin chose for the channel (simplified, as indexed, if none)."""
+    chosen = await commands.channel_script(channel)
+    return in_script(quote, chosen) if chosen else quote

@@ -25,10 +25,10 @@ from bots.discord.cog import CommandWords, QuoteCog
 from bots.discord.render import bolded_words, content, query_from_message, quote_embed, render, short
 from bots.discord.sync import sync as sync_tree
 from bots.failures import failure
-from bots.reader import for_reader
+from bots.reader import posted, shown
 from bots.runtime import AppContext, until_stopped
 from bots.settings import DiscordSettings
-from quotecore import Quote, in_script
+from quotecore import Quote
 
 log = logging.getLogger(__name__)
 
@@ -163,9 +163,7 @@ class QuoteBot(commands.AutoShardedBot):
         self, interaction: discord.Interaction[Any], reply: Reply, *, edit: bool = False, private: bool = False
     ) -> None:
         """Answer, or edit the message ("Another"); `private` hides even results; notices follow privately."""
-        locale, chosen = str(interaction.locale), await self.quotes.channel_script(str(interaction.channel_id))
-        wording.reading(locale, chosen)  # labels too: the channel's script when an admin chose one
-        message = render(for_reader(reply, locale, chosen))
+        message = render(await shown(self.quotes, reply, str(interaction.locale), str(interaction.channel_id)))
         private = private or message.private
         if edit and not private:
             await interaction.response.edit_message(**message.fields, allowed_mentions=NONE)
@@ -226,8 +224,7 @@ class ShardPoster:
 
     async def __call__(self, channel_id: str, quote: Quote, heading: str) -> str:
         """Post through this client (in the script an admin chose for the channel); see `post_quote`."""
-        chosen = await self.bot.quotes.channel_script(channel_id)
-        return await post_quote(self.bot, channel_id, in_script(quote, chosen) if chosen else quote, heading)
+        return await post_quote(self.bot, channel_id, await posted(self.bot.quotes, quote, channel_id), heading)
 
     async def owns(self, channel_id: str) -> bool:
         """The scheduler asks before claiming a day: the process holding the channel's shard posts."""

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
@@ -19,14 +18,16 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bots import wording
+from bots.commands import Commands
 from bots.daily_control import PostError
+from bots.reader import posted
 from bots.runtime import AppContext, until_stopped
 from bots.scheduler.store import create_db_engine
 from bots.settings import Settings
 from bots.slack.listeners import register_listeners
 from bots.slack.render import escape, fallback_text, quote_blocks
 from bots.slack.retry import retry_handlers
-from quotecore import Quote, Script, in_script
+from quotecore import Quote
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +96,7 @@ def create_app(ctx: AppContext, client: AsyncWebClient | None = None) -> AsyncAp
     register_listeners(app, commands, settings, ctx.daily)
     installations = oauth.installation_store if oauth else None
     # The Web API client needs no connection: the poster is offered at once.
-    ctx.offer_poster("slack", SlackPoster(client, installations, commands.channel_script))
+    ctx.offer_poster("slack", SlackPoster(client, installations, commands))
     return app
 
 
@@ -137,11 +138,11 @@ class SlackPoster:
         self,
         client: AsyncWebClient,
         installations: AsyncInstallationStore | None = None,
-        chosen: Callable[[str], Awaitable[Script | None]] | None = None,
+        commands: Commands | None = None,
     ) -> None:
         self.client = client
         self.installations = installations
-        self.chosen = chosen  # the script an admin chose for a channel (`/quote-script`)
+        self.commands = commands  # knows the script an admin chose for a channel (`/quote-script`)
 
     async def _client_for(self, channel: str) -> tuple[AsyncWebClient, str]:
         team, _, channel_id = channel.rpartition("/")
@@ -156,8 +157,8 @@ class SlackPoster:
     async def __call__(self, channel: str, quote: Quote, heading: str) -> str:
         """Post; see `post_quote`."""
         client, channel_id = await self._client_for(channel)
-        script = await self.chosen(channel) if self.chosen else None
-        return await post_quote(client, channel_id, in_script(quote, script) if script else quote, heading)
+        quote = await posted(self.commands, quote, channel) if self.commands else quote
+        return await post_quote(client, channel_id, quote, heading)
 
     async def find(self, channel: str, heading: str) -> str | None:
         """The ts of our message under `heading` among the channel's last 200 messages, or None."""

@@ -21,7 +21,7 @@ from bots import wording
 from bots.commands import Caller, Commands, Notice, PageState, Reply, Results, parse_daily_text, parse_quote_text
 from bots.daily_control import DailyControl
 from bots.failures import failure
-from bots.reader import for_reader
+from bots.reader import shown
 from bots.settings import SlackSettings
 from bots.slack.retry import RetryingRespond
 
@@ -64,9 +64,7 @@ class Deps:
 
     async def shown(self, reply: Reply, locale: str | None, team: str | None, channel: str | None) -> Reply:
         """`reply` in the reader's script, or the one an admin chose for the channel (labels too)."""
-        chosen = await self.commands.channel_script(self.channel(team, channel) or "") if channel else None
-        wording.reading(locale, chosen)
-        return for_reader(reply, locale, chosen)
+        return await shown(self.commands, reply, locale, self.channel(team, channel))
 
     def channel(self, team_id: str | None, channel: str | None) -> str | None:
         """A daily target's channel: `TEAM/CHANNEL` when distributed (posted with that workspace's token)."""
