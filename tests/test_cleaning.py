@@ -320,3 +320,16 @@ def test_content_that_looks_like_furniture_is_kept(line: str) -> None:
 )
 def test_transcript_marks_before_a_paragraph_are_removed(line: str, clean: str) -> None:
     assert strip_markers(line) == clean
+
+
+@pytest.mark.parametrize(
+    ("line", "clean"),
+    [("我認（rèn）為", "我認為"), ("認(ren4)為", "認為"), ("聯(lian2)合", "聯合")],
+)
+def test_pinyin_in_full_width_parentheses_or_with_tone_numbers_is_removed(line: str, clean: str) -> None:
+    assert strip_pinyin(line)[0] == clean
+
+
+@pytest.mark.parametrize("line", ["推理模型(o1)很贵", "模型(v1)", "版本(gpt4)", "公司（a）"])
+def test_model_names_in_parentheses_are_not_pinyin(line: str) -> None:
+    assert strip_pinyin(line) == (line, 0)

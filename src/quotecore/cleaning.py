@@ -176,7 +176,10 @@ _TONED = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜ"
 _SYLLABLE = rf"[a-zü]{{0,5}}[{_TONED}][a-zü]{{0,5}}"
 # A Han character immediately followed by "(toned-syllable)": 認(rèn) → 認. Real parentheses never
 # hold a single toned Latin syllable, so "(入股AMD、獲得英偉達(dá)…)" and "(ambiently aware)" survive.
-_PINYIN = re.compile(rf"(?<=[\u3400-\u9fff])\(({_SYLLABLE})\)")
+# Full-width parentheses and tone numbers ("認（ren4）") are the same annotation typed another way.
+# A numbered syllable has an initial: "(o1)" and "(v1)" are model names, not pinyin.
+_NUMBERED = r"[bcdfghjklmnpqrstwxyz]h?[iu]?[aeiouüv]{1,2}(?:n|ng|r)?[1-5]"
+_PINYIN = re.compile(rf"(?<=[\u3400-\u9fff])[(（]({_SYLLABLE}|{_NUMBERED})[)）]")
 
 
 def strip_pinyin(line: str) -> tuple[str, int]:
@@ -481,6 +484,6 @@ def close_list_item(text: str) -> str:
 def rules_fingerprint() -> str:
     """CLEANING_VERSION plus every rule's pattern: editing a rule changes the document cache key too."""
     patterns = [p.pattern for p, _ in (*_FURNITURE, *_GARBLE_RULES, *LEFT_TRADITIONAL)]
-    patterns += [_EMOJI_TAG.pattern, _LIST_END.pattern, _MARKERS.pattern, str(TAIL_LINES)]
+    patterns += [_EMOJI_TAG.pattern, _LIST_END.pattern, _MARKERS.pattern, _PINYIN.pattern, str(TAIL_LINES)]
     digest = hashlib.blake2b(repr(patterns).encode(), digest_size=8).hexdigest()
     return f"{CLEANING_VERSION}-{digest}"
