@@ -65,8 +65,9 @@ _FURNITURE: tuple[tuple[re.Pattern[str], str], ...] = (
     # "鱼羊 发自 凹非寺", "量子位 | 公众号 QbitAI", "新智元报道", "机器之心编辑部": who wrote it, where.
     (
         re.compile(
-            r"^[^。，,！？!?\s]{1,12}(\s+[^。，,！？!?\s]{1,12}){0,2}\s+发自\s*\S{1,12}$"
-            r"|^[^。，,！？!?]{1,20}\s*[|丨｜]\s*公众号\s*[\w-]{0,20}$|^[\w-]{2,8}(报道|编辑部)$"
+            # A length test first: content lines are long, and fail it at once.
+            r"^(?=.{0,50}$)([^。，,！？!?\s]{1,12}(\s+[^。，,！？!?\s]{1,12}){0,2}\s+发自\s*\S{1,12}"
+            r"|[^。，,！？!?]{1,20}\s*[|丨｜]\s*公众号\s*[\w-]{0,20}|[\w-]{2,8}(报道|编辑部))$"
         ),
         "furniture: byline",
     ),
@@ -109,10 +110,11 @@ _FURNITURE: tuple[tuple[re.Pattern[str], str], ...] = (
     (
         re.compile(
             r"^原创\s+.{0,40}\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日|^收录于(合集|话题)"
-            r"|^(预览时标签不可点|微信扫一扫|继续滑动看下一个|向上滑动看下一个|轻触阅读原文|知道了$)|轻点两下取消"
+            r"|^(预览时标签不可点|微信扫一扫|继续滑动看下一个|向上滑动看下一个|轻触阅读原文|知道了$)"
         ),
         "furniture: WeChat page",
     ),
+    (re.compile("轻点两下取消"), "furniture: WeChat page"),  # apart: unanchored, it is searched along the line
     (re.compile(r"^[（(]\s*完\s*[)）]$|^[-—]*\s*(END|完)\s*[-—]*$", re.I), END_MARK),
     (
         re.compile(
@@ -138,7 +140,10 @@ _FURNITURE: tuple[tuple[re.Pattern[str], str], ...] = (
         "furniture: breadcrumb",
     ),
     # "首页 | 新闻 | 科技 | 财经": a site's menu, four short items or more.
-    (re.compile(r"^[^。，,！？!?|｜丨]{1,8}(\s*[|｜丨]\s*[^。，,！？!?|｜丨]{1,8}){3,}$"), "furniture: navigation"),
+    (
+        re.compile(r"^(?=.{0,120}$)[^。，,！？!?|｜丨]{1,8}(\s*[|｜丨]\s*[^。，,！？!?|｜丨]{1,8}){3,}$"),
+        "furniture: navigation",
+    ),
     # A dateline: a date (and time, and a source or author) alone on its line.
     (
         re.compile(

@@ -360,19 +360,15 @@ class Attributor:
             if label and (sid := self._labelled(label)):
                 # A turn asks when it ends with a question; an answer may quote one on the way.
                 asks.setdefault(sid, []).append(bool(re.search(r"[?？][”」』\"]?\s*$", words)))
-        reported = [
-            said.speaker
-            for line in lines
-            if not self._label.match(line.text)
-            for said in self._find_said(line.text, None)
-            if said.mode == "content"
-        ]
+        said = [(line, self._find_said(line.text, None)) for line in lines]
+        reported = {
+            s.speaker for ln, found in said if not self._label.match(ln.text) for s in found if s.mode == "content"
+        }
         interviewers = tuple(s for s, a in asks.items() if sum(a) * 2 > len(a) and (len(a) > 1 or s not in reported))
         interviewees = [s for s in asks if s not in interviewers]
-        for line in lines:
-            for said in self._find_said(line.text, None):
-                if said.speaker not in interviewers and said.speaker not in interviewees:
-                    interviewees.append(said.speaker)
+        for speaker in (s.speaker for _, found in said for s in found):
+            if speaker not in interviewers and speaker not in interviewees:
+                interviewees.append(speaker)
         return tuple(interviewees), interviewers
 
     def _name_lines(self, lines: list[Line]) -> dict[int, re.Match[str]]:
