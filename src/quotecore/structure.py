@@ -334,8 +334,7 @@ class Attributor:
         # paragraph and speaks. Not the person of the stretch (他/她 would be), nor the speaker (我).
         self._unknown_voice = re.compile(
             rf"^(?:(?:{_CONNECTIVES})[，,]?)?(?P<who>{_NAME_LIKE})(?:{_ADVERBS})*"
-            rf"(?:在[^，,。]{{1,12}}?[上中时])?(?:发帖|撰文|发文)?(?:{_SPEECH})",
-            re.I,
+            rf"(?:在[^，,。]{{1,12}}?[上中时])?(?:发帖|撰文|发文)?(?:{_SPEECH})"
         )
         self.interviewees = tuple(document.interviewees)
         self.interviewers = tuple(document.interviewers)
@@ -599,11 +598,15 @@ class Attributor:
 
     def _somebody_unknown(self, text: str, st: _State) -> bool:
         """Somebody the corpus does not know opens the paragraph and speaks: 他 after it is them."""
-        voice = self._unknown_voice.match(_unquoted(text))
-        if voice is None or self._alias.search(voice.group("who")):
+        if not self._unknown_speaks(_unquoted(text)):
             return False
         st.stretch, st.last_named = None, ""
         return True
+
+    def _unknown_speaks(self, masked: str) -> bool:
+        """The paragraph opens with a name we do not know and a verb of saying ("黄仁勋也表示")."""
+        voice = self._unknown_voice.match(masked)
+        return voice is not None and not self._alias.search(voice.group("who"))
 
     def _prose_block(self, line: Line, text: str, st: _State) -> Block:
         st.bullets = None
@@ -685,8 +688,7 @@ class Attributor:
         masked = _unquoted(text)
         if self._alias.search(masked) or _EDITORIAL.search(masked) or self._other_voice.search(masked):
             return True
-        voice = self._unknown_voice.match(masked)
-        return (voice is not None and not self._alias.search(voice.group("who"))) or self._asks_reader(masked)
+        return self._unknown_speaks(masked) or self._asks_reader(masked)
 
     def _leaves_turn(self, text: str, speaker: str | None) -> bool:
         """Whether an unlabelled paragraph after a turn is plainly the editor's, not the turn's.
