@@ -293,3 +293,19 @@ def test_an_answer_that_ends_by_quoting_a_question_does_not_make_an_interviewer(
     undescribed = Document(id="u", path="u.txt", title="u")
     interviewees, interviewers = Attributor(undescribed, SPEAKERS).infer_roles(lines)
     assert "song" in interviewees and "song" not in interviewers
+
+
+def test_an_outlet_that_asks_is_a_turn_of_its_own_not_the_last_answer() -> None:
+    blocks = attribute(
+        "36氪：你们今年最重要的目标是什么？",
+        "陈思远：把产能翻一倍。",
+        "36氪：那安全呢？",  # not 陈思远's answer going on
+        "陈思远：安全和产能是一起进步的。",
+    )
+    assert who(blocks) == [("question", None), ("answer", "chen")] * 2
+    assert blocks[2].text == "那安全呢？"
+
+
+def test_a_speech_verb_before_a_colon_is_no_outsiders_label() -> None:
+    blocks = attribute("陈思远：把产能翻一倍。", "他表示：我们会继续。", "他表示：明年会更好。")
+    assert who(blocks) == [("answer", "chen")] * 3

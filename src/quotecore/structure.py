@@ -191,6 +191,11 @@ _NAME_LIKE = rf"[A-Z][A-Za-z.\-]+(?: [A-Z][A-Za-z.\-]+)*|(?:[^\W\d_A-Za-z{_NOT_A
 #: Titles that may stand before a name in a turn label ("OpenAI CEO 奥特曼：", "a16z合伙人Erik：").
 _TITLES = r"CEO|COO|CTO|CFO|总裁|创始人|主持人|合伙人|首席\w{1,4}官|董事长|负责人|主编|记者|研究员|科学家|嘉宾|主席"
 _NOT_IN_TITLE = r"，,。：:！？!?“”\"（）()"
+#: Any short label before a colon: "36氪：", "《财富》：", "【晚点】：". One the corpus does not know
+#: is a turn only when the document repeats it (a transcript's interviewer is often the outlet).
+_ANY_LABEL = re.compile(
+    r"^(?:【|\*\*)?([^\s，,。：:；;！？!?“”\"（）()【】*]{1,10}?)(?:】|\*\*)?\s*[:：]\s*(?:\*\*\s*)?(?=\S)"
+)
 #: A transcript whose names stand alone on their lines has two at least (of two people).
 _MIN_NAME_LINES = 2
 _MAX_HEADING = 40
@@ -219,7 +224,7 @@ _PRONOUN = r"(?<![其吉利排无])[他她](?![们們俩倆人国乡者方用日
 def rules_fingerprint() -> str:
     """STRUCTURE_VERSION plus the word lists: editing a list changes the document cache key too."""
     lists = (SPEECH_VERBS, QUESTION_VERBS, _STANCE_FRAMES, _TOPIC_NOUNS, _EDITORIAL.pattern, _OTHER_VOICES, _TITLES)
-    lists += (_NOT_IN_TITLE, _MIN_NAME_LINES, _CONNECTIVES, _ADVERBS, _NAME_LIKE)
+    lists += (_NOT_IN_TITLE, _MIN_NAME_LINES, _CONNECTIVES, _ADVERBS, _NAME_LIKE, _ANY_LABEL.pattern)
     digest = hashlib.blake2b(repr(lists).encode(), digest_size=8).hexdigest()
     return f"{STRUCTURE_VERSION}-{digest}"
 
@@ -339,6 +344,7 @@ class Attributor:
         self.interviewees = tuple(document.interviewees)
         self.interviewers = tuple(document.interviewers)
         self._quoted_titles = True
+        self._outsiders: dict[str, Kind] = {}
 
     # -- roles ---------------------------------------------------------------------------------
 
@@ -378,6 +384,25 @@ class Attributor:
         # A name alone may be a photo's caption or a heading; a transcript names two people or more,
         # and one of them asks.
         return found if len(found) >= _MIN_NAME_LINES and len(people) >= 2 and asked else {}
+
+    def _unknown_labels(self, lines: list[Line]) -> dict[str, Kind]:
+        """Labels of people the corpus does not know ("36氪：", "《财富》："), in a transcript, and what they do.
+
+        A label counts when it opens two lines or more, says nothing itself (no speech verb: "他表示："
+        is a lead-in), and the document has turns of people it knows. Whoever mostly ends a turn with a
+        question asks (`question`, by nobody known); anyone else's words are `narration`: never
+        served as somebody's quote, never the answer turn of whoever spoke before.
+        """
+        turns: dict[str, list[bool]] = {}
+        known = 0
+        for line in lines:
+            if self._label.match(line.text):
+                known += 1
+            elif (label := _ANY_LABEL.match(line.text)) and not self._said.search(label.group(1)):
+                turns.setdefault(label.group(1), []).append(bool(re.search(r"[?？][”」』\"]?\s*$", line.text)))
+        if not known:
+            return {}
+        return {label: "question" if sum(a) * 2 >= len(a) else "narration" for label, a in turns.items() if len(a) > 1}
 
     def _labelled(self, label: re.Match[str]) -> str | None:
         """The speaker a label names: the name, or for "主持人（Harry）：" the name in parentheses."""
@@ -527,6 +552,7 @@ class Attributor:
         headings: list[Line] = []
         st = _State()
         name_lines = self._name_lines(lines)
+        self._outsiders = self._unknown_labels(lines)
         for index, line in enumerate(lines):
             if index in name_lines:
                 continue
@@ -553,6 +579,9 @@ class Attributor:
         bullet = _BULLET.match(text)
         if label:
             return self._turn_block(line, text[label.end() :], label, st)
+        if (other := _ANY_LABEL.match(text)) and other.group(1) in self._outsiders:
+            st.turn = st.stretch = st.handoff = st.bullets = None
+            return Block(line, text[other.end() :], self._outsiders[other.group(1)], None, st.topic)
         if bullet:
             return self._bullet_block(line, text[bullet.end() :], st)
         if st.turn is not None and not self._leaves_turn(text, st.turn[0]):
