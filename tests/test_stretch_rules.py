@@ -309,3 +309,13 @@ def test_an_outlet_that_asks_is_a_turn_of_its_own_not_the_last_answer() -> None:
 def test_a_speech_verb_before_a_colon_is_no_outsiders_label() -> None:
     blocks = attribute("陈思远：把产能翻一倍。", "他表示：我们会继续。", "他表示：明年会更好。")
     assert who(blocks) == [("answer", "chen")] * 3
+
+
+def test_this_ceo_is_the_person_just_spoken_of() -> None:
+    blocks = attribute(
+        "陈思远坦言，公司曾经差点倒闭。",
+        "这位深澜掌门人还透露，明年会开放调度系统。",
+        "黄仁勋也表示，需求很旺。",
+        "这位英伟达CEO认为，AI工厂是未来。",  # 黄仁勋, whom the corpus does not know
+    )
+    assert who(blocks) == [("reported", "chen"), ("reported", "chen"), ("narration", None), ("narration", None)]

@@ -219,12 +219,14 @@ _SPEECH = _alternation(SPEECH_VERBS)
 _TOPIC_VERBS = "谈到|谈起|谈及|聊到|聊起|说起|提到|提及|回应|阐述|介绍|分享|回忆"
 _ASK = _alternation(QUESTION_VERBS)
 _PRONOUN = r"(?<![其吉利排无])[他她](?![们們俩倆人国乡者方用日])"
+#: "这位CEO", "这位OpenAI掌门人": the person just spoken of, as 他 is.
+_THIS_ONE = r"这位[^，,。！？!?“”\s]{0,12}?(?:CEO|COO|CTO|创始人|掌门人|负责人|总裁|董事长|高管|老板|企业家)"
 
 
 def rules_fingerprint() -> str:
     """STRUCTURE_VERSION plus the word lists: editing a list changes the document cache key too."""
     lists = (SPEECH_VERBS, QUESTION_VERBS, _STANCE_FRAMES, _TOPIC_NOUNS, _EDITORIAL.pattern, _OTHER_VOICES, _TITLES)
-    lists += (_NOT_IN_TITLE, _MIN_NAME_LINES, _CONNECTIVES, _ADVERBS, _NAME_LIKE, _ANY_LABEL.pattern)
+    lists += (_NOT_IN_TITLE, _MIN_NAME_LINES, _CONNECTIVES, _ADVERBS, _NAME_LIKE, _ANY_LABEL.pattern, _THIS_ONE)
     digest = hashlib.blake2b(repr(lists).encode(), digest_size=8).hexdigest()
     return f"{STRUCTURE_VERSION}-{digest}"
 
@@ -327,7 +329,7 @@ class Attributor:
         # A transcript may put the name alone on the line above the words ("Sam Altman" ⏎ "…").
         name_re = "|".join(_bounded(n) for n in names if len(n) >= 2) or r"(?!x)x"
         self._name_line = re.compile(rf"^{wrap_open}{title}({name_re}){wrap_close}{role}\s*$", re.I)
-        who = rf"{alias_re}|{_PRONOUN}"
+        who = rf"{alias_re}|{_PRONOUN}|{_THIS_ONE}"
         gap = rf"[^。!?！？;；“”\"「」]{{0,{_MAX_GAP}}}?"
         self._said = re.compile(rf"(?P<who>{who})(?P<gap>{gap})(?P<verb>{_ASK}|{_SPEECH})", re.I)
         self._stance = re.compile("|".join(f"(?:{f.format(who=who)})" for f in _STANCE_FRAMES), re.I)
@@ -424,8 +426,8 @@ class Attributor:
     # -- who says what ---------------------------------------------------------------------------
 
     def _resolve(self, who: str, stretch: tuple[str, Kind] | None, last_named: str | None) -> str | None:
-        """A name's speaker id; 他/她 is the person of the stretch, else the last one named."""
-        if who in ("他", "她"):
+        """A name's speaker id; 他/她 (or 这位CEO) is the person of the stretch, else the last one named."""
+        if who in ("他", "她") or who.startswith("这位"):
             if stretch is not None:
                 return stretch[0]
             if last_named is not None:
