@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from quotecore.models import Document
 from quotecore.service import QuoteService
 from tests.fakes.postgres import PostgresServer
 
@@ -35,6 +36,11 @@ def with_article(root: Path, article: str, speakers: str) -> QuoteService:
     svc = QuoteService(seeds, config, root / "cache")
     svc.load()
     return svc
+
+
+def document_of(service: QuoteService, path: str) -> Document:
+    """The loaded document of a seed file."""
+    return next(d for d in service.snapshot.documents.values() if d.path == path)
 
 
 @pytest.fixture(scope="session")

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from quotecore.models import Document
 from quotecore.service import QuoteService
-from tests.conftest import ARTICLES, with_article
+from tests.conftest import ARTICLES, document_of, with_article
 from tests.test_gold import disagreements, passage_for, read_gold
 
 ARTICLE = "shenlan_lin.txt"
@@ -25,10 +24,6 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> QuoteService:
     return with_article(tmp_path_factory.mktemp("third"), ARTICLE, "speakers.toml")
 
 
-def _document(service: QuoteService) -> Document:
-    return next(d for d in service.snapshot.documents.values() if d.path == ARTICLE)
-
-
 def test_attribution_line_by_line(service: QuoteService) -> None:
     rows = read_gold(GOLD)
     wrong = disagreements(service, rows)
@@ -36,18 +31,18 @@ def test_attribution_line_by_line(service: QuoteService) -> None:
 
 
 def test_every_passage_of_the_article_has_a_gold_row(service: QuoteService) -> None:
-    doc = _document(service)
+    doc = document_of(service, ARTICLE)
     lines = {r.line for r in read_gold(GOLD)}
     extra = [(p.line, p.text[:20]) for p in service.snapshot.passages if p.doc_id == doc.id and p.line not in lines]
     assert not extra
 
 
 def test_title_is_the_first_line_that_is_not_furniture(service: QuoteService) -> None:
-    assert _document(service).title == "深澜机器人林知远：我们从来不追风口"
+    assert document_of(service, ARTICLE).title == "深澜机器人林知远：我们从来不追风口"
 
 
 def test_roles_are_inferred_without_a_sources_entry(service: QuoteService) -> None:
-    doc = _document(service)
+    doc = document_of(service, ARTICLE)
     assert doc.interviewers == ("zhou-min",)
     assert "lin-zhiyuan" in doc.interviewees
 
@@ -68,7 +63,7 @@ def test_the_closing_note_is_narration_not_the_last_answer(service: QuoteService
 
 
 def test_a_lead_in_is_the_context_of_what_it_announces(service: QuoteService) -> None:
-    doc = _document(service)
+    doc = document_of(service, ARTICLE)
     bullets = [p for p in service.snapshot.passages if p.doc_id == doc.id and p.line in (53, 54, 55)]
     assert {p.speaker_id for p in bullets} == {"xu-qing"}
     assert all(p.context == "许晴很少接受采访。她在公司内部信中写道：" for p in bullets)

@@ -14,7 +14,7 @@ import pytest
 from quotecore.models import Document, Speaker
 from quotecore.service import QuoteService
 from quotecore.structure import Attributor, Line
-from tests.conftest import ARTICLES, with_article
+from tests.conftest import ARTICLES, document_of, with_article
 from tests.test_gold import disagreements, read_gold
 
 ARTICLE = "changye_chen.txt"
@@ -27,16 +27,12 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> QuoteService:
     return with_article(tmp_path_factory.mktemp("transcript"), ARTICLE, "changye_speakers.toml")
 
 
-def _document(service: QuoteService) -> Document:
-    return next(d for d in service.snapshot.documents.values() if d.path == ARTICLE)
-
-
 def test_every_passage_is_attributed_as_its_author_reads_it(service: QuoteService) -> None:
     assert disagreements(service, read_gold(GOLD)) == []
 
 
 def test_nothing_else_of_the_page_is_a_passage(service: QuoteService) -> None:
-    doc = _document(service)
+    doc = document_of(service, ARTICLE)
     lines = {row.line for row in read_gold(GOLD)}
     extra = [(p.line, p.text[:20]) for p in service.snapshot.passages if p.doc_id == doc.id and p.line not in lines]
     assert extra == []
@@ -49,7 +45,7 @@ def test_the_page_furniture_is_dropped_with_its_reason(service: QuoteService) ->
     assert drops[50] == "furniture: after the end mark"  # the newsletter's slogan, no rule of its own
     assert {drops[48], drops[52]} == {"furniture: follow prompt"}
     assert drops[56] == "furniture: link"
-    assert _document(service).title == "星桥能源陈墨：储能的下半场是软件"
+    assert document_of(service, ARTICLE).title == "星桥能源陈墨：储能的下半场是软件"
 
 
 def test_the_first_quote_is_the_guests_answer_without_label_or_timestamp(service: QuoteService) -> None:
