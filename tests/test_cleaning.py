@@ -333,3 +333,9 @@ def test_pinyin_in_full_width_parentheses_or_with_tone_numbers_is_removed(line: 
 @pytest.mark.parametrize("line", ["推理模型(o1)很贵", "模型(v1)", "版本(gpt4)", "公司（a）"])
 def test_model_names_in_parentheses_are_not_pinyin(line: str) -> None:
     assert strip_pinyin(line) == (line, 0)
+
+
+@pytest.mark.parametrize("dot", ["・", "•", "‧", "･"])
+def test_a_name_dot_typed_another_way_is_the_alias_dot(dot: str) -> None:
+    assert clean_chars(f"萨姆{dot}奥尔特曼：你好") == "萨姆·奥尔特曼：你好"
+    assert clean_chars(f"{dot} 要点") == f"{dot} 要点"  # a bullet stays a bullet

@@ -13,7 +13,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-from quotecore.text import LEFT_TRADITIONAL, to_simplified
+from quotecore.text import LEFT_TRADITIONAL, NAME_DOTS, to_simplified
 
 #: Bump when a rule here changes what a line cleans to (the document cache key includes it).
 CLEANING_VERSION = "5"
@@ -489,6 +489,13 @@ def close_list_item(text: str) -> str:
 def rules_fingerprint() -> str:
     """CLEANING_VERSION plus every rule's pattern: editing a rule changes the document cache key too."""
     patterns = [p.pattern for p, _ in (*_FURNITURE, *_GARBLE_RULES, *LEFT_TRADITIONAL)]
-    patterns += [_EMOJI_TAG.pattern, _LIST_END.pattern, _MARKERS.pattern, _PINYIN.pattern, str(TAIL_LINES)]
+    patterns += [
+        _EMOJI_TAG.pattern,
+        _LIST_END.pattern,
+        _MARKERS.pattern,
+        _PINYIN.pattern,
+        NAME_DOTS.pattern,
+        str(TAIL_LINES),
+    ]
     digest = hashlib.blake2b(repr(patterns).encode(), digest_size=8).hexdigest()
     return f"{CLEANING_VERSION}-{digest}"

@@ -21,6 +21,9 @@ _INVISIBLE = re.compile(
 # Terminal escape sequences go whole: stripping only ESC would leave "[31m" behind as words.
 _ESCAPES = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u3000]+")
+# The dot inside a transliterated name is typed many ways (山姆・奥特曼, 山姆•奥特曼, 山姆‧奥特曼): one form,
+# so a name in any of them is the alias in speakers.toml.
+NAME_DOTS = re.compile("(?<=[\u4e00-\u9fff])[\u30fb\u2022\u2027\u2219\u22c5\uff65\u16eb](?=[\u4e00-\u9fff])")
 
 
 @functools.cache
@@ -29,10 +32,10 @@ def _converter(config: str) -> opencc.OpenCC:
 
 
 def clean_chars(text: str) -> str:
-    """NFC, invisible and bidi-control characters removed, runs of spaces folded to one."""
+    """NFC, invisible and bidi-control characters removed, runs of spaces folded to one, one name dot."""
     text = _ESCAPES.sub("", text)
     text = _INVISIBLE.sub("", text)
-    text = unicodedata.normalize("NFC", text)
+    text = NAME_DOTS.sub("·", unicodedata.normalize("NFC", text))
     return _SPACES.sub(" ", text).strip()
 
 
