@@ -14,8 +14,10 @@ from quotecore.cleaning import (
     strip_markers,
     strip_pinyin,
 )
+from quotecore.config import CoreConfig
+from quotecore.ingest import load_document
 from quotecore.text import clean_chars, search_form, to_simplified
-from tests.conftest import SEEDS
+from tests.conftest import CONFIG, SEEDS
 
 SEED0 = (SEEDS / "000_db0142c2bbde2aab.txt").read_text(encoding="utf-8").splitlines()
 SEED1 = (SEEDS / "001_0d9c3300cbf463b9.txt").read_text(encoding="utf-8").splitlines()
@@ -339,3 +341,11 @@ def test_model_names_in_parentheses_are_not_pinyin(line: str) -> None:
 def test_a_name_dot_typed_another_way_is_the_alias_dot(dot: str) -> None:
     assert clean_chars(f"萨姆{dot}奥尔特曼：你好") == "萨姆·奥尔特曼：你好"
     assert clean_chars(f"{dot} 要点") == f"{dot} 要点"  # a bullet stays a bullet
+
+
+def test_the_title_of_a_traditional_page_has_no_pinyin_and_is_no_passage(tmp_path) -> None:
+    page = tmp_path / "mirror.txt"
+    page.write_text("奧特曼專訪：ChatGPT要做成操作系統(tǒng)\n\n他表示，GPT-6會(huì)在明年推出。\n", encoding="utf-8")
+    loaded = load_document(page, None, CoreConfig.load(CONFIG))
+    assert loaded.document.title == "奥特曼专访：ChatGPT要做成操作系统"
+    assert [p.text for p in loaded.passages] == ["他表示，GPT-6会在明年推出。"]

@@ -319,3 +319,15 @@ def test_this_ceo_is_the_person_just_spoken_of() -> None:
         "这位英伟达CEO认为，AI工厂是未来。",  # 黄仁勋, whom the corpus does not know
     )
     assert who(blocks) == [("reported", "chen"), ("reported", "chen"), ("narration", None), ("narration", None)]
+
+
+def test_a_colon_after_what_somebody_thinks_hands_him_the_list() -> None:
+    blocks = attribute(
+        "陈思远坦言，公司曾经差点倒闭。", "对于广告，他的态度也发生了变化：", "- 广告不是不能做；", "- 但必须非常小心。"
+    )
+    assert who(blocks) == [("reported", "chen"), ("lead-in", None), ("reported", "chen"), ("reported", "chen")]
+
+
+def test_a_colon_the_article_speaks_hands_nobody_anything() -> None:
+    blocks = attribute("陈思远坦言，公司曾经差点倒闭。", "值得一提的是，陈思远的履历如下：", "- 2015年创业；")
+    assert who(blocks)[1:] == [("lead-in", None), ("narration", None)]

@@ -180,7 +180,8 @@ def load_document(
     if not kept:
         raise CorpusError(str(path), None, "no text left after cleaning (empty file, or only page furniture)")
 
-    document = _describe(path, entry, kept[0][1], "".join(t for _, t in kept[:40]))
+    first = strip_pinyin(kept[0][1])[0]  # a title says 操作系统, not 操作系统(tǒng)
+    document = _describe(path, entry, first, "".join(t for _, t in kept[:40]))
     known = {s.id for s in config.speakers}
     for sid in (*document.interviewees, *document.interviewers):
         if sid not in known:
@@ -198,7 +199,7 @@ def load_document(
         if not cleaned.text:
             continue
         simplified = to_simplified(cleaned.text) if document.script == "traditional" else cleaned.text
-        if not lines and search_form(simplified) in (title_form, search_form(kept[0][1])):
+        if not lines and search_form(simplified) in (title_form, search_form(first)):
             drops.append(Drop(path.name, number, "title (kept as document metadata)", simplified))
             continue
         original = cleaned.text if document.script == "traditional" else None

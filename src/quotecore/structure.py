@@ -691,8 +691,22 @@ class Attributor:
         if _ANNOUNCEMENT.match(text) or re.search(r"(?:如下|全文|实录)\s*[:：]?\s*$", text):
             st.stretch = None
             return Block(line, text, "lead-in", None, st.topic)
+        whose = self._whose(last, st)
         st.stretch = None
+        if whose is not None:  # "对于广告，他的态度也发生了变化：": what follows is his
+            st.handoff = (whose, "reported", text)
+            return Block(line, text, "lead-in", None, st.topic)
         return Block(line, text, "narration", None, st.topic)
+
+    def _whose(self, sentence: str, st: _State) -> str | None:
+        """The one person a sentence is about (a name, or 他/她 resolved), unless the article speaks."""
+        masked = _unquoted(sentence)
+        if _EDITORIAL.search(masked) or self._other_voice.search(masked) or self._unknown_speaks(masked):
+            return None
+        people = {self._by_alias.get(m.group(0).casefold()) for m in self._alias.finditer(masked)}
+        if not people and re.search(_PRONOUN, masked):
+            people = {self._resolve("他", st.stretch, st.last_named)}
+        return people.pop() if len(people) == 1 else None
 
     def _asks(self, said: Said, text: str) -> bool:
         """An interviewer's words, or words announced with a verb of asking, are a question.
