@@ -476,9 +476,13 @@ _MARKERS = re.compile(r"^(?:>\s*|[\[【(（]\d{1,2}:\d{2}(?::\d{2})?[\]】)）]\
 TAIL_LINES = 20
 
 
+#: Markdown bold ("**一、关于算力**", "我们**绝不**做广告"): emphasis, not words.
+_BOLD = re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*")
+
+
 def strip_markers(text: str) -> str:
-    """A paragraph without its leading timestamp or blockquote mark ("> [00:12:30] Altman: …")."""
-    return _MARKERS.sub("", text)
+    """A paragraph without its leading timestamp or blockquote mark ("> [00:12:30] Altman: …"), nor bold marks."""
+    return _BOLD.sub(r"\1", _MARKERS.sub("", text))
 
 
 def close_list_item(text: str) -> str:

@@ -165,7 +165,7 @@ _ANSWER_LABELS = r"(?:答|A|回答)\d{0,2}"
 _READER = re.compile(r"你|您|大家|各位|读者")
 
 _MAX_GAP = 8  # characters allowed between subject and verb ("奥特曼还零零碎碎提到")
-_BULLET = re.compile(r"^(?:[-•·*▪◦●]|\d{1,2}[.、)）]|[（(]\d{1,2}[)）])\s*")
+_BULLET = re.compile(r"^(?:[-•·▪◦●]|\*(?!\*)|\d{1,2}[.、)）]|[（(]\d{1,2}[)）])\s*")
 _NUMBERED_HEADING = re.compile(
     r"^(?:0\d|第[一二三四五六七八九十\d]+[章节部分]|[一二三四五六七八九十]{1,3}[、.．])\s*(.+)$"
 )
@@ -226,7 +226,16 @@ _THIS_ONE = r"这位[^，,。！？!?“”\s]{0,12}?(?:CEO|COO|CTO|创始人|�
 def rules_fingerprint() -> str:
     """STRUCTURE_VERSION plus the word lists: editing a list changes the document cache key too."""
     lists = (SPEECH_VERBS, QUESTION_VERBS, _STANCE_FRAMES, _TOPIC_NOUNS, _EDITORIAL.pattern, _OTHER_VOICES, _TITLES)
-    lists += (_NOT_IN_TITLE, _MIN_NAME_LINES, _CONNECTIVES, _ADVERBS, _NAME_LIKE, _ANY_LABEL.pattern, _THIS_ONE)
+    lists += (
+        _NOT_IN_TITLE,
+        _MIN_NAME_LINES,
+        _CONNECTIVES,
+        _ADVERBS,
+        _NAME_LIKE,
+        _ANY_LABEL.pattern,
+        _THIS_ONE,
+        _BULLET.pattern,
+    )
     digest = hashlib.blake2b(repr(lists).encode(), digest_size=8).hexdigest()
     return f"{STRUCTURE_VERSION}-{digest}"
 
