@@ -11,6 +11,7 @@ from quotecore.cleaning import (
     garbled_spans,
     repair_garbled,
     strip_emoji_tags,
+    strip_html,
     strip_markers,
     strip_pinyin,
 )
@@ -353,3 +354,17 @@ def test_the_title_of_a_traditional_page_has_no_pinyin_and_is_no_passage(tmp_pat
     loaded = load_document(page, None, CoreConfig.load(CONFIG))
     assert loaded.document.title == "奥特曼专访：ChatGPT要做成操作系统"
     assert [p.text for p in loaded.passages] == ["他表示，GPT-6会在明年推出。"]
+
+
+@pytest.mark.parametrize(
+    ("line", "clean"),
+    [
+        ("<p>奥特曼表示，算力是瓶颈。</p>", "奥特曼表示，算力是瓶颈。"),
+        ('<span style="color:red">重点</span><br/>', "重点"),
+        ("&#8220;我们不会做广告&#8221;", "“我们不会做广告”"),
+        ("AT&T 和 OpenAI", "AT&T 和 OpenAI"),
+        ("a<b 且 c>d", "a<b 且 c>d"),
+    ],
+)
+def test_html_a_page_copy_keeps_is_taken_out(line: str, clean: str) -> None:
+    assert clean_chars(strip_html(line)) == clean

@@ -10,6 +10,7 @@ quote residue (emoji tags, list punctuation) is tidied by rules named after the 
 from __future__ import annotations
 
 import hashlib
+import html
 import re
 from dataclasses import dataclass
 
@@ -474,6 +475,21 @@ _MARKERS = re.compile(r"^(?:>\s*|[\[【(（]\d{1,2}:\d{2}(?::\d{2})?[\]】)）]\
 #: At most this many lines after an end mark ("— 完 —") are the page's tail (follow prompts,
 #: slogans, links) and dropped; more, and the file goes on with another piece, which is kept.
 TAIL_LINES = 20
+
+
+#: What a copy taken from a page's HTML keeps: inline tags ("<p>", "<br/>", "<strong>") and entities
+#: ("&nbsp;", "&quot;", "&#8220;"), unescaped by `html.unescape`.
+_TAGS = re.compile(
+    r"</?(?:p|br|div|span|strong|b|em|i|u|section|blockquote|h[1-6]|li|ul|ol|font)\b[^<>\u3000-\u9fff]{0,200}>", re.I
+)
+_ENTITY = re.compile(r"&(?:[a-zA-Z]{2,8}|#\d{2,7}|#x[0-9a-fA-F]{2,6});")
+
+
+def strip_html(text: str) -> str:
+    """A line without the inline HTML a page copy may keep; the line as it is when there is none."""
+    if "<" in text:
+        text = _TAGS.sub(" ", text)
+    return html.unescape(text) if _ENTITY.search(text) else text
 
 
 #: Markdown bold ("**一、关于算力**", "我们**绝不**做广告"): emphasis, not words.

@@ -24,6 +24,7 @@ from quotecore.cleaning import (
     repair_garbled,
     split_sentences,
     strip_emoji_tags,
+    strip_html,
     strip_markers,
     strip_pinyin,
 )
@@ -165,7 +166,7 @@ def load_document(
     kept: list[tuple[int, str]] = []
     ended: int | None = None  # how many lines were kept when the last end mark ("— 完 —") came
     for number, raw_line in enumerate(raw_text.splitlines(), 1):
-        line = strip_markers(clean_chars(raw_line))
+        line = strip_markers(clean_chars(strip_html(raw_line)))
         if not line:
             continue
         reason = furniture_reason(line)
