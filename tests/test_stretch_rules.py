@@ -331,3 +331,10 @@ def test_a_colon_after_what_somebody_thinks_hands_him_the_list() -> None:
 def test_a_colon_the_article_speaks_hands_nobody_anything() -> None:
     blocks = attribute("陈思远坦言，公司曾经差点倒闭。", "值得一提的是，陈思远的履历如下：", "- 2015年创业；")
     assert who(blocks)[1:] == [("lead-in", None), ("narration", None)]
+
+
+def test_a_colon_before_the_articles_story_about_him_is_no_lead_in() -> None:
+    blocks = attribute(
+        "陈思远坦言，公司曾经差点倒闭。", "陈思远的创业故事要从2015年说起：", "那一年，他在车间当学徒。"
+    )
+    assert who(blocks)[1:] == [("narration", None), ("narration", None)]

@@ -188,6 +188,10 @@ _ADVERBS = "此前|之前|早前|曾经|曾|也|则|还|随后|同样|更是|就
 _NOT_A_NAME = "我你您他她它这那其人是会能要将可应"
 #: A name: capitalised Latin words ("Jensen Huang"), or two to six Han characters ("埃隆·马斯克").
 _NAME_LIKE = rf"[A-Z][A-Za-z.\-]+(?: [A-Z][A-Za-z.\-]+)*|(?:[^\W\d_A-Za-z{_NOT_A_NAME}]|·){{2,7}}?"
+#: What a person has that a colon can announce: "他的态度也发生了变化：".
+_VIEWS = re.compile(
+    "态度|看法|观点|立场|回答|说法|原话|判断|建议|答案|解释|回应|表态|想法|理由|意见|推文|帖子|声明|结论|预测|解读|比喻"
+)
 #: Titles that may stand before a name in a turn label ("OpenAI CEO 奥特曼：", "a16z合伙人Erik：").
 _TITLES = r"CEO|COO|CTO|CFO|总裁|创始人|主持人|合伙人|首席\w{1,4}官|董事长|负责人|主编|记者|研究员|科学家|嘉宾|主席"
 _NOT_IN_TITLE = r"，,。：:！？!?“”\"（）()"
@@ -235,6 +239,7 @@ def rules_fingerprint() -> str:
         _ANY_LABEL.pattern,
         _THIS_ONE,
         _BULLET.pattern,
+        _VIEWS.pattern,
     )
     digest = hashlib.blake2b(repr(lists).encode(), digest_size=8).hexdigest()
     return f"{STRUCTURE_VERSION}-{digest}"
@@ -708,8 +713,14 @@ class Attributor:
         return Block(line, text, "narration", None, st.topic)
 
     def _whose(self, sentence: str, st: _State) -> str | None:
-        """The one person a sentence is about (a name, or 他/她 resolved), unless the article speaks."""
+        """The one person whose view a sentence announces (a name, or 他/她 resolved), unless the article speaks.
+
+        The sentence must name a view ("他的态度…：", "奥特曼的回答很直接："): "奥特曼和马斯克的恩怨要从
+        2015年说起：" is about him, and what follows is the article's story, not his words.
+        """
         masked = _unquoted(sentence)
+        if not _VIEWS.search(masked):
+            return None
         if _EDITORIAL.search(masked) or self._other_voice.search(masked) or self._unknown_speaks(masked):
             return None
         people = {self._by_alias.get(m.group(0).casefold()) for m in self._alias.finditer(masked)}
