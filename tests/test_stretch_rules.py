@@ -334,7 +334,5 @@ def test_a_colon_the_article_speaks_hands_nobody_anything() -> None:
 
 
 def test_a_colon_before_the_articles_story_about_him_is_no_lead_in() -> None:
-    blocks = attribute(
-        "陈思远坦言，公司曾经差点倒闭。", "陈思远的创业故事要从2015年说起：", "那一年，他在车间当学徒。"
-    )
+    blocks = attribute("陈思远坦言，公司曾经差点倒闭。", "陈思远的创业故事要从2015年说起：", "那一年，他在车间当学徒。")
     assert who(blocks)[1:] == [("narration", None), ("narration", None)]
