@@ -180,6 +180,8 @@ _OBJECT_BEFORE = re.compile(r"(?:问|告诉|追问|提醒|向|对|给|跟|让|�
 #: The interviewer asking, unnamed: "主持人随后追问：“…？”".
 _HOST_ASKS = re.compile(r"(?:主持人|记者|提问者|观众)[^。！？!?]{0,8}?(?:追问|问道|问到|提问|发问|问)[^。]*[?？]")
 _COLON_END = re.compile(r"[:：]\s*$|——\s*$")
+#: A turn that ends with a question (its closing quote after it, if any).
+_ENDS_ASKING = re.compile(r"[?？][”」』\"]?\s*$")
 #: What may open a paragraph before its subject, and stand between a subject and its verb.
 _CONNECTIVES = "对此|此外|同时|另外|而|不过|但|然而|与此同时|另一方面"
 _ADVERBS = "此前|之前|早前|曾经|曾|也|则|还|随后|同样|更是|就|都|亦|近日|日前|公开|一直"
@@ -374,20 +376,25 @@ class Attributor:
         """
         asks: dict[str, list[bool]] = {}
         name_lines = self._name_lines(lines)
+        labels = [self._label.match(line.text) for line in lines]
         for index, line in enumerate(lines):
-            label, words = self._label.match(line.text), line.text
+            label, words = labels[index], line.text
             if index in name_lines and index + 1 < len(lines):
                 label, words = name_lines[index], lines[index + 1].text
             if label and (sid := self._labelled(label)):
                 # A turn asks when it ends with a question; an answer may quote one on the way.
-                asks.setdefault(sid, []).append(bool(re.search(r"[?？][”」』\"]?\s*$", words)))
-        said = [(line, self._find_said(line.text, None)) for line in lines]
+                asks.setdefault(sid, []).append(bool(_ENDS_ASKING.search(words)))
+        said = [self._find_said(line.text, None) for line in lines]
         reported = {
-            s.speaker for ln, found in said if not self._label.match(ln.text) for s in found if s.mode == "content"
+            s.speaker
+            for label, found in zip(labels, said, strict=True)
+            if not label
+            for s in found
+            if s.mode == "content"
         }
         interviewers = tuple(s for s, a in asks.items() if sum(a) * 2 > len(a) and (len(a) > 1 or s not in reported))
         interviewees = [s for s in asks if s not in interviewers]
-        for speaker in (s.speaker for _, found in said for s in found):
+        for speaker in (s.speaker for found in said for s in found):
             if speaker not in interviewers and speaker not in interviewees:
                 interviewees.append(speaker)
         return tuple(interviewees), interviewers
@@ -415,7 +422,7 @@ class Attributor:
             if self._label.match(line.text):
                 known += 1
             elif (label := _ANY_LABEL.match(line.text)) and not self._said.search(label.group(1)):
-                turns.setdefault(label.group(1), []).append(bool(re.search(r"[?？][”」』\"]?\s*$", line.text)))
+                turns.setdefault(label.group(1), []).append(bool(_ENDS_ASKING.search(line.text)))
         if not known:
             return {}
         return {label: "question" if sum(a) * 2 >= len(a) else "narration" for label, a in turns.items() if len(a) > 1}
@@ -738,8 +745,10 @@ class Attributor:
         return said.mode == "question" or (said.speaker in self.interviewers and bool(re.search(r"[?？]", text)))
 
     def _lone_quote_speaker(self, st: _State) -> str | None:
-        if st.last_named in self.interviewees or st.last_named == "":
-            return st.last_named or None
+        if st.last_named == "":  # somebody the corpus does not know spoke last
+            return None
+        if st.last_named in self.interviewees:
+            return st.last_named
         return self.interviewees[0] if len(self.interviewees) == 1 else None
 
     # -- where a stretch or a turn ends ------------------------------------------------------------
@@ -747,13 +756,14 @@ class Attributor:
     def _narrator_is_back(self, text: str) -> bool:
         """The article speaks in its own voice again.
 
-        Signs: a named subject, an editorial phrase, another voice ("网友…表示", somebody the
-        corpus does not know: "黄仁勋也表示"), or a question put to the reader.
+        Signs: a named subject, an editorial phrase, another voice ("网友…表示"), or a question put
+        to the reader. Somebody the corpus does not know speaking ("黄仁勋也表示") has already ended
+        the stretch (`_somebody_unknown`, first thing in the walk's prose step).
         """
         masked = _unquoted(text)
         if self._alias.search(masked) or _EDITORIAL.search(masked) or self._other_voice.search(masked):
             return True
-        return self._unknown_speaks(masked) or self._asks_reader(masked)
+        return self._asks_reader(masked)
 
     def _leaves_turn(self, text: str, speaker: str | None) -> bool:
         """Whether an unlabelled paragraph after a turn is plainly the editor's, not the turn's.
